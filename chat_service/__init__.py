@@ -1,0 +1,1 @@
+"""The chat service: a Twirp ChatService over MongoDB, Redis and LLM providers."""

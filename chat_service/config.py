@@ -1,0 +1,101 @@
+"""Settings: one frozen object, read once from the environment and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret string that never shows in `repr`, `str` or logs."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        """Returns the secret itself; call only where it is sent to its owner."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every setting of the service; `from_env` documents the variable behind each."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mongo_uri: str = "mongodb://127.0.0.1:27017"
+    mongo_database: str = "acai"
+    mongo_timeout_ms: int = 5000
+    redis_timeout_s: float = 2.0
+    twirp_prefix: str = "/twirp"
+    rpc_threads: int = 256
+    max_body_bytes: int = 1_048_576
+    max_message_chars: int = 16_000
+    history_messages: int = 40
+    openai_api_key: Secret = Secret("")
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 60.0
+    reply_max_tokens: int = 1024
+    title_max_tokens: int = 30
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Reads settings from `environ` (default: the process environment).
+
+        Raises SettingsError naming the variable whose value is unusable.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _parse(f.name, raw.strip(), f.default)
+        if "redis_url" not in values and env.get("REDIS_ADDR", "").strip():
+            values["redis_url"] = f"redis://{env['REDIS_ADDR'].strip()}/0"
+        if "mongo_uri" not in values and env.get("MONGODB_URI", "").strip():
+            values["mongo_uri"] = env["MONGODB_URI"].strip()
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raises SettingsError if a value is out of its range."""
+        positive = ("port", "rpc_threads", "max_body_bytes", "max_message_chars", "history_messages")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be positive")
+        if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
+            raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
+
+
+def _parse(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, Secret):
+            return Secret(raw)
+        if isinstance(default, bool):
+            return raw.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+    return raw

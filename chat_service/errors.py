@@ -1,0 +1,35 @@
+"""The domain's error vocabulary; the Twirp edge maps each class to a Twirp code."""
+
+from __future__ import annotations
+
+
+class ChatError(Exception):
+    """Base of every error the service reports to clients on purpose."""
+
+
+class InvalidRequest(ChatError):
+    """A request field breaks its rule; `argument` names the field."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class ConversationNotFound(ChatError):
+    """No conversation with that id is visible to the caller."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__("conversation not found")
+        self.conversation_id = conversation_id
+
+
+class Unavailable(ChatError):
+    """A dependency the request needs is down; retrying later may work."""
+
+
+class StorageUnavailable(Unavailable):
+    """The database cannot be reached."""
+
+
+class ModelUnavailable(Unavailable):
+    """No language model could answer."""

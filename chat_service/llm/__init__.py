@@ -1,0 +1,1 @@
+"""Language models: the ChatModel port and its adapters."""

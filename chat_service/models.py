@@ -1,0 +1,107 @@
+"""Domain types: frozen dataclasses that travel between the edge, the core and the adapters."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Role(enum.Enum):
+    """Who wrote a message."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """Where a conversation's messages come from (platform, user and chat ids)."""
+
+    platform: str = ""
+    user_id: str = ""
+    chat_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stored message of a conversation; `seq` orders it (0-based)."""
+
+    id: str
+    conversation_id: str
+    seq: int
+    role: Role
+    content: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message about to be stored."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation's header; its messages are stored apart."""
+
+    id: str
+    owner: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    message_count: int = 0
+    session: SessionInfo = field(default_factory=SessionInfo)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    """One page of conversations, newest first; `next_token` is empty on the last page."""
+
+    conversations: tuple[Conversation, ...]
+    next_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """One page of a conversation's messages, oldest first; `next_token` is empty at the end."""
+
+    messages: tuple[Message, ...]
+    next_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartTurn:
+    """Command: start a conversation with a first user message."""
+
+    owner: str
+    message: str
+    session: SessionInfo = field(default_factory=SessionInfo)
+
+
+@dataclass(frozen=True, slots=True)
+class ContinueTurn:
+    """Command: add a user message to an existing conversation."""
+
+    owner: str
+    conversation_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartedConversation:
+    """Result of StartTurn."""
+
+    conversation_id: str
+    title: str
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationDetail:
+    """A conversation with one page of its messages."""
+
+    conversation: Conversation
+    messages: MessagePage

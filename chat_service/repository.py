@@ -1,0 +1,81 @@
+"""ConversationRepository: the port through which the core stores conversations and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from chat_service.errors import InvalidRequest
+from chat_service.models import (
+    Conversation,
+    ConversationPage,
+    Message,
+    MessagePage,
+    NewMessage,
+    SessionInfo,
+)
+
+
+class InvalidPageToken(InvalidRequest):
+    """A page token was not issued by this service (or was altered)."""
+
+    def __init__(self) -> None:
+        super().__init__("page_token", "page_token is invalid")
+
+
+class ConversationRepository(Protocol):
+    """Stores conversations (headers) and their messages (one record per message).
+
+    Every method that names a conversation raises ConversationNotFound when it does not
+    exist or belongs to another owner, and StorageUnavailable when the store is down.
+    """
+
+    def create(
+        self,
+        *,
+        owner: str,
+        title: str,
+        session: SessionInfo,
+        messages: Sequence[NewMessage],
+        now: datetime,
+    ) -> Conversation:
+        """Stores a new conversation with its first messages, all or nothing; returns it."""
+        ...
+
+    def append(
+        self, *, owner: str, conversation_id: str, messages: Sequence[NewMessage], now: datetime
+    ) -> Conversation:
+        """Appends messages with consecutive seqs, all or nothing, safe under concurrency.
+
+        Returns the updated conversation header.
+        """
+        ...
+
+    def get(self, *, owner: str, conversation_id: str) -> Conversation:
+        """Returns the conversation header."""
+        ...
+
+    def recent_messages(self, *, conversation_id: str, limit: int) -> list[Message]:
+        """Returns the last `limit` messages, oldest first (no owner check: call after `get`)."""
+        ...
+
+    def list_conversations(self, *, owner: str, page_size: int, page_token: str) -> ConversationPage:
+        """Returns one page of the owner's conversations, newest first.
+
+        Raises InvalidPageToken for a token it did not issue.
+        """
+        ...
+
+    def list_messages(
+        self, *, conversation_id: str, page_size: int, page_token: str
+    ) -> MessagePage:
+        """Returns one page of a conversation's messages, oldest first.
+
+        Raises InvalidPageToken for a token it did not issue.
+        """
+        ...
+
+    def ping(self) -> None:
+        """Returns when the store answers; raises StorageUnavailable otherwise."""
+        ...

@@ -1,0 +1,120 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Conversation(_message.Message):
+    __slots__ = ("id", "title", "timestamp", "messages")
+    class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        UNKNOWN: _ClassVar[Conversation.Role]
+        USER: _ClassVar[Conversation.Role]
+        ASSISTANT: _ClassVar[Conversation.Role]
+    UNKNOWN: Conversation.Role
+    USER: Conversation.Role
+    ASSISTANT: Conversation.Role
+    class Message(_message.Message):
+        __slots__ = ("id", "role", "content", "timestamp")
+        ID_FIELD_NUMBER: _ClassVar[int]
+        ROLE_FIELD_NUMBER: _ClassVar[int]
+        CONTENT_FIELD_NUMBER: _ClassVar[int]
+        TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+        id: str
+        role: Conversation.Role
+        content: str
+        timestamp: _timestamp_pb2.Timestamp
+        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    title: str
+    timestamp: _timestamp_pb2.Timestamp
+    messages: _containers.RepeatedCompositeFieldContainer[Conversation.Message]
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Conversation.Message, _Mapping]]] = ...) -> None: ...
+
+class StartConversationRequest(_message.Message):
+    __slots__ = ("message", "session_metadata")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    session_metadata: SessionMetadata
+    def __init__(self, message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ...) -> None: ...
+
+class SessionMetadata(_message.Message):
+    __slots__ = ("platform", "user_id", "chat_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    chat_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., chat_id: _Optional[str] = ...) -> None: ...
+
+class StartConversationResponse(_message.Message):
+    __slots__ = ("conversation_id", "title", "reply")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    title: str
+    reply: str
+    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., reply: _Optional[str] = ...) -> None: ...
+
+class ContinueConversationRequest(_message.Message):
+    __slots__ = ("conversation_id", "message", "session_metadata")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    message: str
+    session_metadata: SessionMetadata
+    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ...) -> None: ...
+
+class ContinueConversationResponse(_message.Message):
+    __slots__ = ("reply",)
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    reply: str
+    def __init__(self, reply: _Optional[str] = ...) -> None: ...
+
+class ListConversationsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListConversationsResponse(_message.Message):
+    __slots__ = ("conversations", "next_page_token")
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversations: _containers.RepeatedCompositeFieldContainer[Conversation]
+    next_page_token: str
+    def __init__(self, conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DescribeConversationRequest(_message.Message):
+    __slots__ = ("conversation_id", "page_size", "page_token")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, conversation_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class DescribeConversationResponse(_message.Message):
+    __slots__ = ("conversation", "next_page_token")
+    CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversation: Conversation
+    next_page_token: str
+    def __init__(self, conversation: _Optional[_Union[Conversation, _Mapping]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
