@@ -78,7 +78,13 @@ class Settings:
 
     def validate(self) -> None:
         """Raises SettingsError if a value is out of its range."""
-        positive = ("port", "rpc_threads", "max_body_bytes", "max_message_chars", "history_messages")
+        positive = (
+            "port",
+            "rpc_threads",
+            "max_body_bytes",
+            "max_message_chars",
+            "history_messages",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be positive")
@@ -97,5 +103,7 @@ def _parse(name: str, raw: str, default: object) -> object:
         if isinstance(default, float):
             return float(raw)
     except ValueError:
-        raise SettingsError(f"{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+        raise SettingsError(
+            f"{name.upper()}={raw!r} is not a valid {type(default).__name__}"
+        ) from None
     return raw

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+
+_CONVERSATION_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def is_conversation_id(value: str) -> bool:
+    """Returns whether `value` has the form of a conversation id (24 lowercase hex digits)."""
+    return _CONVERSATION_ID.fullmatch(value) is not None
 
 
 class Role(enum.Enum):

@@ -60,7 +60,9 @@ class ConversationRepository(Protocol):
         """Returns the last `limit` messages, oldest first (no owner check: call after `get`)."""
         ...
 
-    def list_conversations(self, *, owner: str, page_size: int, page_token: str) -> ConversationPage:
+    def list_conversations(
+        self, *, owner: str, page_size: int, page_token: str
+    ) -> ConversationPage:
         """Returns one page of the owner's conversations, newest first.
 
         Raises InvalidPageToken for a token it did not issue.

@@ -1,0 +1,113 @@
+# The one command surface: every target here is also a CI step (.ci/run).
+# Each target that needs Python first creates .venv and installs the project into it.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+TIERS := tests/unit tests/integration tests/e2e
+PYTEST_ARGS ?=
+PROTO := proto/acai/chat/chat.proto
+
+# The first python3.11+ found; evaluated only when .venv has to be created.
+PYTHON3 ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && { echo $$p; break; }; done)
+
+# $(call protoc,OUT_DIR): the code generator, one command for generate and gen-check.
+protoc = PYTHON=$(PY) $(PY) -m grpc_tools.protoc -Iproto --python_out=$(1) --pyi_out=$(1) \
+	--plugin=protoc-gen-twirp=codegen/protoc-gen-twirp --twirp_out=$(1) $(PROTO)
+
+# Fails with a clear message unless MONGO_URI (or MONGODB_URI) is in the environment.
+require_mongo = [[ -n "$${MONGO_URI:-}$${MONGODB_URI:-}" ]] || { echo "MONGO_URI is not set:" \
+	"start servers with 'make servers' and export the lines it prints" >&2; exit 2; }
+
+# $(call pytest,DIRS): pytest over DIRS; a tier with no tests yet (exit status 5) is not a failure.
+pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
+	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
+
+.PHONY: help install run servers test test-unit test-integration test-e2e generate gen-check \
+	lint typecheck format migrate-up migrate-down migrate-status bench clean
+
+help: ## List the targets
+	@echo "Usage: make TARGET   (each target creates .venv and installs the project when needed)"
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-17s %s\n", $$1, $$2}'
+
+$(PY):
+	@[[ -n "$(PYTHON3)" ]] && $(PYTHON3) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is required; python3 is $$(python3 --version 2>&1 ||" \
+		"echo missing). Install python3.11+ (or pass PYTHON3=/path/to/python3.11)." >&2; exit 1; }
+	$(PYTHON3) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[dev]'
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+run: $(STAMP) ## Run the app (reads .env; starts Redis/Mongo in var/ unless REDIS_URL/MONGO_URI)
+	$(PY) -m devstack run
+
+servers: $(STAMP) ## Start Redis and secantusd-py (data in var/), print export lines, wait for Ctrl-C
+	$(PY) -m devstack servers
+
+test: $(STAMP) ## Run every test tier (unit, integration, e2e); PYTEST_ARGS='-k x' passes options
+	$(PY) -m pytest $(TIERS) $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## Run the unit tests (no sockets)
+	$(call pytest,tests/unit)
+
+test-integration: $(STAMP) ## Run the integration tests (real Redis and Mongo-protocol servers)
+	$(call pytest,tests/integration)
+
+test-e2e: $(STAMP) ## Run the end-to-end tests (the app under uvicorn)
+	$(call pytest,tests/e2e)
+
+generate: $(STAMP) ## Regenerate gen/ from proto/ (protobuf + Twirp stubs)
+	rm -rf gen/acai
+	$(call protoc,gen)
+
+gen-check: $(STAMP) ## Fail if gen/ differs from what `make generate` would write
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(call protoc,$$tmp); \
+	diff -r -x __pycache__ "$$tmp/acai" gen/acai || { echo "gen/ is stale: run make generate" >&2; exit 1; }
+	@echo "gen/ is up to date"
+
+lint: $(STAMP) ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+typecheck: $(STAMP) ## mypy only
+	$(BIN)/mypy .
+
+format: $(STAMP) ## ruff format, then ruff check --fix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The migrate-* targets need a running Mongo server: MONGO_URI (and optionally MONGO_DATABASE)
+# in the environment, e.g. from the export lines that `make servers` prints in another terminal.
+migrate-up: $(STAMP) ## Apply pending migrations (needs MONGO_URI, e.g. from make servers)
+	@$(require_mongo)
+	$(PY) -m migrations up
+
+migrate-down: $(STAMP) ## Revert the last migration (needs MONGO_URI)
+	@$(require_mongo)
+	$(PY) -m migrations down
+
+migrate-status: $(STAMP) ## Show applied and pending migrations (needs MONGO_URI)
+	@$(require_mongo)
+	$(PY) -m migrations status
+
+bench: $(STAMP) ## Run the benchmarks (python -m bench)
+	$(PY) -m bench
+
+clean: ## Remove var/ (dev server data) and caches; keeps .venv
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

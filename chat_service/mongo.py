@@ -1,0 +1,28 @@
+"""Builds the service's MongoDB client; the one place that decides its options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import MongoClient
+
+
+def connect_mongo(
+    uri: str, *, timeout_ms: int, max_pool_size: int = 400
+) -> MongoClient[dict[str, Any]]:
+    """Returns a lazily connecting client for `uri`; nothing touches the network yet.
+
+    Every wait (server selection, connect, socket reads, pool checkout) is bounded by
+    `timeout_ms`, so a down server surfaces as an error instead of a hang. Datetimes come
+    back timezone-aware (UTC). The pool is sized for a few hundred RPC threads.
+    """
+    return MongoClient(
+        uri,
+        tz_aware=True,
+        appname="chat-service",
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=timeout_ms,
+        waitQueueTimeoutMS=timeout_ms,
+        maxPoolSize=max_pool_size,
+    )

@@ -1,0 +1,131 @@
+"""The ChatService handlers: protobuf in, domain commands to the use cases, protobuf out.
+
+This is the only module besides the generated code that sees protobuf types.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from twirp.context import Context
+
+from chat_service.chat import Chat
+from chat_service.errors import ChatError, ConversationNotFound, InvalidRequest, Unavailable
+from chat_service.llm.base import ModelRejected
+from chat_service.models import (
+    ContinueTurn,
+    Conversation,
+    Message,
+    Role,
+    SessionInfo,
+    StartTurn,
+)
+from chat_service.twirp_edge import TwirpError
+from gen.acai.chat import chat_pb2 as pb
+
+ANONYMOUS_OWNER = "anonymous"
+OWNER_KEY = "owner"
+
+_ROLES = {Role.USER: pb.Conversation.USER, Role.ASSISTANT: pb.Conversation.ASSISTANT}
+
+# Most specific class first: the first match wins.
+_CODES: tuple[tuple[type[ChatError], str], ...] = (
+    (InvalidRequest, "invalid_argument"),
+    (ConversationNotFound, "not_found"),
+    (ModelRejected, "failed_precondition"),
+    (Unavailable, "unavailable"),
+)
+
+
+def twirp_error_for(exc: Exception) -> TwirpError | None:
+    """Returns the Twirp error for a domain error, or None for anything unexpected."""
+    for error_type, code in _CODES:
+        if isinstance(exc, error_type):
+            meta = {"argument": exc.argument} if isinstance(exc, InvalidRequest) else {}
+            return TwirpError(code, str(exc), meta)
+    return None
+
+
+class ChatServiceHandlers:
+    """Implements acai.chat.ChatService on top of the chat use cases."""
+
+    def __init__(self, chat: Chat) -> None:
+        self._chat = chat
+
+    def StartConversation(
+        self, ctx: Context, request: pb.StartConversationRequest
+    ) -> pb.StartConversationResponse:
+        meta = request.session_metadata
+        started = self._chat.start(
+            StartTurn(
+                owner=_owner(ctx),
+                message=request.message,
+                session=SessionInfo(meta.platform, meta.user_id, meta.chat_id),
+            )
+        )
+        return pb.StartConversationResponse(
+            conversation_id=started.conversation_id, title=started.title, reply=started.reply
+        )
+
+    def ContinueConversation(
+        self, ctx: Context, request: pb.ContinueConversationRequest
+    ) -> pb.ContinueConversationResponse:
+        reply = self._chat.continue_turn(
+            ContinueTurn(
+                owner=_owner(ctx), conversation_id=request.conversation_id, message=request.message
+            )
+        )
+        return pb.ContinueConversationResponse(reply=reply)
+
+    def ListConversations(
+        self, ctx: Context, request: pb.ListConversationsRequest
+    ) -> pb.ListConversationsResponse:
+        page = self._chat.list_conversations(
+            owner=_owner(ctx), page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListConversationsResponse(
+            conversations=[_conversation(c, ()) for c in page.conversations],
+            next_page_token=page.next_token,
+        )
+
+    def DescribeConversation(
+        self, ctx: Context, request: pb.DescribeConversationRequest
+    ) -> pb.DescribeConversationResponse:
+        detail = self._chat.describe(
+            owner=_owner(ctx),
+            conversation_id=request.conversation_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.DescribeConversationResponse(
+            conversation=_conversation(detail.conversation, detail.messages.messages),
+            next_page_token=detail.messages.next_token,
+        )
+
+
+def _owner(ctx: Context) -> str:
+    try:
+        return str(ctx.get(OWNER_KEY))
+    except KeyError:
+        return ANONYMOUS_OWNER
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _conversation(conversation: Conversation, messages: tuple[Message, ...]) -> pb.Conversation:
+    return pb.Conversation(
+        id=conversation.id,
+        title=conversation.title,
+        timestamp=_timestamp(conversation.updated_at),
+        messages=[
+            pb.Conversation.Message(
+                id=m.id, role=_ROLES[m.role], content=m.content, timestamp=_timestamp(m.created_at)
+            )
+            for m in messages
+        ],
+    )

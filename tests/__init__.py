@@ -1,0 +1,1 @@
+"""The chat service's tests, in tiers: unit, integration, e2e."""

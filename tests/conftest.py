@@ -1,0 +1,79 @@
+"""Session fixtures that start real Redis and Mongo-protocol servers on loopback, lazily."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pymongo.errors
+import pytest
+
+from devstack.servers import MongoServer, RedisServer
+
+_TIERS = {"integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks tests under tests/integration and tests/e2e with their tier's marker."""
+    for item in items:
+        for part in Path(str(item.path)).parts:
+            if part in _TIERS:
+                item.add_marker(_TIERS[part])
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A Redis server started for this session (skips the test if TEST_REDIS_URL is set)."""
+    if os.environ.get("TEST_REDIS_URL"):
+        pytest.skip("TEST_REDIS_URL is set: no Redis server is started by the tests")
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """TEST_REDIS_URL if set, else the URL of the session's Redis server."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        return url
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServer]:
+    """A secantusd-py server started for this session (skips the test if TEST_MONGO_URI is set)."""
+    if os.environ.get("TEST_MONGO_URI"):
+        pytest.skip("TEST_MONGO_URI is set: no Mongo server is started by the tests")
+    server = MongoServer(tmp_path_factory.mktemp("mongo"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()  # its data is thrown away: a clean shutdown would only cost seconds
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(request: pytest.FixtureRequest) -> str:
+    """TEST_MONGO_URI if set, else the URI of the session's Mongo server."""
+    uri = os.environ.get("TEST_MONGO_URI")
+    if uri:
+        return uri
+    server: MongoServer = request.getfixturevalue("mongo_server")
+    return server.uri
+
+
+@pytest.fixture
+def mongo_database_name(mongo_uri: str) -> Iterator[str]:
+    """A database name unique to the test; the database is dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    try:
+        client: pymongo.MongoClient[dict[str, object]]
+        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=5000) as client:
+            client.drop_database(name)
+    except pymongo.errors.PyMongoError:
+        pass

@@ -1,0 +1,1 @@
+"""End-to-end tests: the app under uvicorn on loopback, over real servers."""

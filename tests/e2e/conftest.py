@@ -1,0 +1,78 @@
+"""E2E fixtures: the real app under uvicorn on loopback, over the real Redis and Mongo servers,
+with the real OpenAI SDK talking to a local fake OpenAI server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pymongo
+import pytest
+import requests
+
+import migrations
+from chat_service.app import create_app
+from chat_service.config import Secret, Settings
+from gen.acai.chat.chat_twirp import ChatServiceClient
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.uvicorn_thread import serve
+
+ROUTE = "/twirp/acai.chat.ChatService/"
+
+
+@pytest.fixture(scope="session")
+def fake_openai():
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_settings(redis_url, mongo_uri, fake_openai):
+    settings = Settings(
+        redis_url=redis_url,
+        mongo_uri=mongo_uri,
+        mongo_database=f"e2e_{uuid.uuid4().hex[:12]}",
+        openai_api_key=Secret("sk-test-key"),
+        openai_base_url=fake_openai.url,
+        openai_model="gpt-test",
+        max_body_bytes=64 * 1024,
+        max_message_chars=2000,
+        llm_timeout_s=10.0,
+    )
+    with pymongo.MongoClient(mongo_uri) as client:
+        migrations.apply_all(client[settings.mongo_database])
+        yield settings
+        client.drop_database(settings.mongo_database)
+
+
+@pytest.fixture(scope="session")
+def server_url(app_settings):
+    with serve(create_app(app_settings)) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _reset_fake_openai(fake_openai):
+    fake_openai.reset()
+    yield
+    fake_openai.reset()
+
+
+@pytest.fixture(scope="session")
+def client(server_url):
+    return ChatServiceClient(server_url, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def http():
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def rpc(server_url, http):
+    """Posts JSON to a ChatService method and returns the response."""
+
+    def call(method: str, body: object, **kwargs):
+        return http.post(server_url + ROUTE + method, json=body, timeout=30, **kwargs)
+
+    return call

@@ -1,0 +1,1 @@
+"""Fakes we own (scripted models, fake provider servers), checked by contract tests."""

@@ -1,0 +1,174 @@
+"""InMemoryConversationRepository: a thread-safe fake of the ConversationRepository port.
+
+It keeps the Mongo adapter's semantics (checked by tests/integration/test_repository_contract.py):
+ids are 24-hex strings that increase in creation order, timestamps are UTC truncated to the
+millisecond, page tokens are the same opaque cursors, errors are the same classes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from chat_service.errors import ConversationNotFound, StorageUnavailable
+from chat_service.models import (
+    Conversation,
+    ConversationPage,
+    Message,
+    MessagePage,
+    NewMessage,
+    SessionInfo,
+    is_conversation_id,
+)
+from chat_service.page_tokens import (
+    decode_conversation_token,
+    decode_message_token,
+    encode_conversation_token,
+    encode_message_token,
+)
+from chat_service.timestamps import to_stored
+
+
+class InMemoryConversationRepository:
+    """Conversations and messages in dicts behind one lock.
+
+    Set `unavailable = True` to make every method raise StorageUnavailable, as the Mongo
+    adapter does when the server is down.
+    """
+
+    def __init__(self) -> None:
+        self.unavailable = False
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._conversations: dict[str, Conversation] = {}
+        self._messages: dict[str, list[Message]] = {}
+
+    def create(
+        self,
+        *,
+        owner: str,
+        title: str,
+        session: SessionInfo,
+        messages: Sequence[NewMessage],
+        now: datetime,
+    ) -> Conversation:
+        stored_now = to_stored(now)
+        with self._lock:
+            self._check_available()
+            conversation = Conversation(
+                id=self._new_id(),
+                owner=owner,
+                title=title,
+                created_at=stored_now,
+                updated_at=stored_now,
+                message_count=len(messages),
+                session=session,
+            )
+            self._conversations[conversation.id] = conversation
+            self._messages[conversation.id] = self._numbered(conversation.id, 0, messages, now)
+            return conversation
+
+    def append(
+        self, *, owner: str, conversation_id: str, messages: Sequence[NewMessage], now: datetime
+    ) -> Conversation:
+        with self._lock:
+            conversation = self._owned(owner, conversation_id)
+            if not messages:
+                return conversation
+            stored = self._messages[conversation_id]
+            stored += self._numbered(conversation_id, len(stored), messages, now)
+            conversation = replace(
+                conversation,
+                message_count=len(stored),
+                updated_at=max(conversation.updated_at, to_stored(now)),
+            )
+            self._conversations[conversation_id] = conversation
+            return conversation
+
+    def get(self, *, owner: str, conversation_id: str) -> Conversation:
+        with self._lock:
+            return self._owned(owner, conversation_id)
+
+    def recent_messages(self, *, conversation_id: str, limit: int) -> list[Message]:
+        if limit <= 0:
+            return []
+        with self._lock:
+            return self._stored_messages(conversation_id)[-limit:]
+
+    def list_conversations(
+        self, *, owner: str, page_size: int, page_token: str
+    ) -> ConversationPage:
+        _check_page_size(page_size)
+        cursor = decode_conversation_token(page_token) if page_token else None
+        with self._lock:
+            self._check_available()
+            owned = [c for c in self._conversations.values() if c.owner == owner]
+        owned.sort(key=lambda c: (c.created_at, c.id), reverse=True)
+        if cursor is not None:
+            after = (cursor.created_at, cursor.conversation_id)
+            owned = [c for c in owned if (c.created_at, c.id) < after]
+        page = tuple(owned[:page_size])
+        if len(owned) <= page_size:
+            return ConversationPage(page)
+        return ConversationPage(page, encode_conversation_token(page[-1].created_at, page[-1].id))
+
+    def list_messages(
+        self, *, conversation_id: str, page_size: int, page_token: str
+    ) -> MessagePage:
+        _check_page_size(page_size)
+        first_seq = decode_message_token(page_token) if page_token else 0
+        with self._lock:
+            stored = self._stored_messages(conversation_id)
+        end_seq = min(first_seq + page_size, len(stored))
+        next_token = encode_message_token(end_seq) if end_seq < len(stored) else ""
+        return MessagePage(tuple(stored[first_seq:end_seq]), next_token)
+
+    def ping(self) -> None:
+        self._check_available()
+
+    def _new_id(self) -> str:
+        return f"{next(self._ids):024x}"
+
+    def _numbered(
+        self, conversation_id: str, first_seq: int, messages: Sequence[NewMessage], now: datetime
+    ) -> list[Message]:
+        return [
+            Message(
+                id=self._new_id(),
+                conversation_id=conversation_id,
+                seq=first_seq + offset,
+                role=message.role,
+                content=message.content,
+                created_at=to_stored(now),
+            )
+            for offset, message in enumerate(messages)
+        ]
+
+    def _owned(self, owner: str, conversation_id: str) -> Conversation:
+        if not is_conversation_id(conversation_id):
+            raise ConversationNotFound(conversation_id)
+        self._check_available()
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None or conversation.owner != owner:
+            raise ConversationNotFound(conversation_id)
+        return conversation
+
+    def _stored_messages(self, conversation_id: str) -> list[Message]:
+        if not is_conversation_id(conversation_id):
+            raise ConversationNotFound(conversation_id)
+        self._check_available()
+        if conversation_id not in self._messages:
+            raise ConversationNotFound(conversation_id)
+        return list(self._messages[conversation_id])
+
+    def _check_available(self) -> None:
+        if self.unavailable:
+            raise StorageUnavailable("in-memory repository marked unavailable")
+
+
+def _check_page_size(page_size: int) -> None:
+    if page_size < 1:
+        raise ValueError(f"page_size must be at least 1, not {page_size}")

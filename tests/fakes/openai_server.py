@@ -1,0 +1,249 @@
+"""A local HTTP server speaking OpenAI's Chat Completions wire format, scripted per test.
+
+Run standalone for benchmarks: `python -m tests.fakes.openai_server --port 8089 --latency-s 1`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import json
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fakes.openai_wire import (
+    JSON,
+    ErrorReply,
+    Hang,
+    RawReply,
+    RecordedRequest,
+    Reply,
+    Responder,
+    Scripted,
+    as_scripted,
+    completion_json,
+    echo_responder,
+    error_reply,
+    stream_events,
+    tool_call_reply,
+    tool_calls_reply,
+)
+
+CREATED = 1_700_000_000  # a fixed timestamp keeps replies deterministic
+
+
+class FakeOpenAIServer:
+    """`/v1/chat/completions` on 127.0.0.1, answering scripted replies, then `responder`.
+
+    Script with strings (text replies), `Reply(...)` or the builders `tool_call`,
+    `tool_calls`, `error`, `hang` and `raw`. One thread per connection, so `latency_s`
+    delays each request without blocking others; a large listen backlog lets hundreds of
+    clients connect at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_s: float = 0.0,
+        responder: Responder = echo_responder,
+    ) -> None:
+        self.latency_s = latency_s
+        self.responder = responder
+        self._initial = (latency_s, responder)
+        self._lock = threading.Lock()
+        self._script: collections.deque[Scripted] = collections.deque()
+        self._requests: list[RecordedRequest] = []
+        self._ids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.fake = self
+        self._thread: threading.Thread | None = None
+
+    tool_call = staticmethod(tool_call_reply)
+    tool_calls = staticmethod(tool_calls_reply)
+    error = staticmethod(error_reply)
+    hang = staticmethod(Hang)
+    raw = staticmethod(RawReply)
+
+    def script(self, *replies: Scripted | str) -> None:
+        """Queues replies for the next chat-completion requests, in order."""
+        with self._lock:
+            self._script.extend(as_scripted(r) for r in replies)
+
+    @property
+    def pending(self) -> int:
+        """Returns how many scripted replies are still queued."""
+        with self._lock:
+            return len(self._script)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Returns a copy of every request received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self) -> None:
+        """Forgets queued replies and recorded requests; restores latency and responder."""
+        with self._lock:
+            self._script.clear()
+            self._requests.clear()
+        self.latency_s, self.responder = self._initial
+
+    @property
+    def url(self) -> str:
+        """Returns the base URL clients use, "http://127.0.0.1:<port>/v1"."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def start(self) -> FakeOpenAIServer:
+        """Starts serving in a daemon thread; returns self."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops serving and releases hanging requests; idempotent."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _next(self, body: JSON) -> Scripted:
+        with self._lock:
+            scripted = self._script.popleft() if self._script else None
+        return scripted if scripted is not None else as_scripted(self.responder(body))
+
+    def _with_ids(self, reply: Reply) -> Reply:
+        calls = tuple(
+            c if c.call_id else replace(c, call_id=f"call_{next(self._ids):06d}")
+            for c in reply.tool_calls
+        )
+        return replace(reply, tool_calls=calls)
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleeps unless the server stops first; returns whether it is still running."""
+        return not self._stopping.wait(seconds) if seconds > 0 else True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    fake: FakeOpenAIServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignores clients that hang up first (timeouts, benchmarks); reports anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stays quiet: tests and benchmarks read their own output."""
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v1/models":
+            model = {"id": "fake-model", "object": "model", "created": CREATED, "owned_by": "fake"}
+            self._send_json(200, {"object": "list", "data": [model]})
+        else:
+            self._send_error(error_reply(404, f"Unknown path {self.path}"))
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        fake._record(RecordedRequest("POST", self.path, headers, body if body is not None else {}))
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            return self._send_error(error_reply(404, f"Unknown path {self.path}"))
+        if not isinstance(body, dict):
+            return self._send_error(error_reply(400, "We could not parse the JSON body."))
+        if not fake._sleep(fake.latency_s):
+            return None
+        scripted = fake._next(body)
+        if isinstance(scripted, Hang):
+            fake._sleep(scripted.seconds)
+            self.close_connection = True
+            return None
+        if isinstance(scripted, ErrorReply):
+            return self._send_error(scripted)
+        if isinstance(scripted, RawReply):
+            return self._send_json(scripted.status, scripted.body)
+        number = next(fake._ids)
+        completion = completion_json(
+            fake._with_ids(scripted),
+            body,
+            completion_id=f"chatcmpl-fake{number:06d}",
+            created=CREATED,
+        )
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = "".join(stream_events(completion, include_usage=include_usage))
+            return self._send(200, events.encode(), "text/event-stream; charset=utf-8", {})
+        return self._send_json(200, completion)
+
+    def _send_error(self, error: ErrorReply) -> None:
+        extra = {} if error.retry_after is None else {"Retry-After": f"{error.retry_after:g}"}
+        self._send_json(error.status, error.body(), extra)
+
+    def _send_json(self, status: int, body: JSON, extra: Mapping[str, str] | None = None) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json", extra or {})
+
+    def _send(
+        self, status: int, payload: bytes, content_type: str, extra: Mapping[str, str]
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serves until interrupted; prints the base URL first."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--latency-s", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    server = FakeOpenAIServer(host=args.host, port=args.port, latency_s=args.latency_s)
+    print(f"fake OpenAI server on {server.url} (latency {args.latency_s:g} s)", flush=True)
+    server.start()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

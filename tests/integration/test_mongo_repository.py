@@ -1,0 +1,151 @@
+"""What only the Mongo adapter can show: document shapes, rollback, cross-process conflicts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pymongo
+import pytest
+from bson import ObjectId
+from pymongo.database import Database
+
+from chat_service import mongo_documents
+from chat_service.errors import StorageUnavailable
+from chat_service.models import NewMessage, Role, SessionInfo
+from chat_service.mongo import connect_mongo
+from chat_service.mongo_repository import MongoConversationRepository
+from migrations import apply_all
+
+T0 = datetime(2025, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
+SESSION = SessionInfo(platform="telegram", user_id="u1", chat_id="c1")
+TURN = [NewMessage(Role.USER, "hi?"), NewMessage(Role.ASSISTANT, "hi!")]
+
+
+@pytest.fixture
+def database(mongo_uri: str, mongo_database_name: str) -> Iterator[Database[dict[str, Any]]]:
+    client = connect_mongo(mongo_uri, timeout_ms=5000)
+    db = client[mongo_database_name]
+    apply_all(db)
+    yield db
+    client.close()
+
+
+def test_documents_have_the_documented_shape(database) -> None:
+    repository = MongoConversationRepository(database)
+    created = repository.create(owner="alice", title="T", session=SESSION, messages=TURN, now=T0)
+
+    conversation = database.conversations.find_one()
+    messages = list(database.messages.find().sort("seq", 1))
+
+    assert conversation == {
+        "_id": ObjectId(created.id),
+        "owner": "alice",
+        "title": "T",
+        "platform": "telegram",
+        "user_id": "u1",
+        "chat_id": "c1",
+        "created_at": T0.replace(microsecond=678_000),
+        "updated_at": T0.replace(microsecond=678_000),
+        "message_count": 2,
+    }
+    assert [{k: v for k, v in m.items() if k != "_id"} for m in messages] == [
+        {
+            "conversation_id": ObjectId(created.id),
+            "seq": seq,
+            "role": role,
+            "content": content,
+            "created_at": T0.replace(microsecond=678_000),
+        }
+        for seq, role, content in [(0, "user", "hi?"), (1, "assistant", "hi!")]
+    ]
+    assert all(isinstance(m["_id"], ObjectId) for m in messages)
+
+
+def test_a_failed_append_leaves_nothing(database) -> None:
+    repository = MongoConversationRepository(database)
+    created = repository.create(owner="alice", title="", session=SESSION, messages=TURN, now=T0)
+    object_id = ObjectId(created.id)
+    database.messages.insert_one({"conversation_id": object_id, "seq": 3, "stray": True})
+
+    with pytest.raises(pymongo.errors.BulkWriteError):
+        repository.append(owner="alice", conversation_id=created.id, messages=TURN, now=T0)
+
+    assert repository.get(owner="alice", conversation_id=created.id) == created
+    assert sorted(m["seq"] for m in database.messages.find({"conversation_id": object_id})) == [
+        0,
+        1,
+        3,
+    ]
+
+
+def test_a_failed_create_leaves_nothing(database, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = mongo_documents.message_documents
+
+    def same_seq_twice(conversation_id, first_seq, messages, now):
+        documents = real(conversation_id, first_seq, messages, now)
+        return [documents[0], {**documents[1], "seq": documents[0]["seq"]}]
+
+    monkeypatch.setattr("chat_service.mongo_repository.message_documents", same_seq_twice)
+    repository = MongoConversationRepository(database)
+
+    with pytest.raises(pymongo.errors.BulkWriteError):
+        repository.create(owner="alice", title="", session=SESSION, messages=TURN, now=T0)
+
+    assert database.conversations.count_documents({}) == 0
+    assert database.messages.count_documents({}) == 0
+
+
+def test_datetimes_come_back_aware_from_a_naive_client(mongo_uri: str, database) -> None:
+    naive_client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        mongo_uri, serverSelectionTimeoutMS=5000
+    )
+    with naive_client:
+        repository = MongoConversationRepository(naive_client[database.name])
+        created = repository.create(owner="alice", title="", session=SESSION, messages=TURN, now=T0)
+        read = repository.get(owner="alice", conversation_id=created.id)
+        messages = repository.recent_messages(conversation_id=created.id, limit=2)
+
+    assert read == created
+    assert read.created_at.utcoffset() == timedelta(0)
+    assert messages[0].created_at.utcoffset() == timedelta(0)
+
+
+def test_appends_from_several_processes_retry_their_write_conflicts(
+    mongo_uri: str, database
+) -> None:
+    # One client and repository per simulated process: nothing in-process serialises them.
+    clients = [connect_mongo(mongo_uri, timeout_ms=5000) for _ in range(5)]
+    repositories = [MongoConversationRepository(c[database.name]) for c in clients]
+    created = repositories[0].create(owner="a", title="", session=SESSION, messages=[], now=T0)
+    start = threading.Barrier(50)
+    errors: list[BaseException] = []
+
+    def append_one_turn(n: int) -> None:
+        start.wait()
+        try:
+            repositories[n % 5].append(owner="a", conversation_id=created.id, messages=TURN, now=T0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append_one_turn, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+
+    assert errors == []
+    messages = list(database.messages.find({}, {"seq": 1, "role": 1}).sort("seq", 1))
+    assert [m["seq"] for m in messages] == list(range(100))
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 50
+
+
+def test_a_transaction_past_its_deadline_is_unavailable(database) -> None:
+    repository = MongoConversationRepository(database, transaction_timeout_s=1e-9)
+
+    with pytest.raises(StorageUnavailable):
+        repository.create(owner="alice", title="", session=SESSION, messages=TURN, now=T0)

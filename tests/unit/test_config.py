@@ -1,0 +1,71 @@
+"""Settings.from_env: defaults, aliases, errors that name the variable, secrets that never print."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat_service.config import Secret, Settings, SettingsError
+
+
+def test_defaults_when_the_environment_is_empty():
+    assert Settings.from_env({}) == Settings()
+    settings = Settings.from_env({})
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.mongo_uri == "mongodb://127.0.0.1:27017"
+    assert not settings.openai_api_key
+
+
+def test_blank_values_count_as_unset():
+    assert Settings.from_env({"PORT": "  ", "MONGO_URI": ""}) == Settings()
+
+
+def test_values_are_parsed_to_the_field_types():
+    settings = Settings.from_env({"PORT": " 9000 ", "LLM_TIMEOUT_S": "2.5", "HOST": "0.0.0.0"})
+    assert settings.port == 9000
+    assert settings.llm_timeout_s == 2.5
+    assert settings.host == "0.0.0.0"
+
+
+def test_redis_addr_is_accepted_and_turned_into_a_url():
+    settings = Settings.from_env({"REDIS_ADDR": "cache.internal:6380"})
+    assert settings.redis_url == "redis://cache.internal:6380/0"
+
+
+def test_redis_url_wins_over_redis_addr():
+    env = {"REDIS_URL": "redis://primary:6379/2", "REDIS_ADDR": "other:6379"}
+    assert Settings.from_env(env).redis_url == "redis://primary:6379/2"
+
+
+def test_mongodb_uri_is_accepted():
+    settings = Settings.from_env({"MONGODB_URI": "mongodb://db.internal:27017"})
+    assert settings.mongo_uri == "mongodb://db.internal:27017"
+
+
+def test_mongo_uri_wins_over_mongodb_uri():
+    env = {"MONGO_URI": "mongodb://winner:27017", "MONGODB_URI": "mongodb://loser:27017"}
+    assert Settings.from_env(env).mongo_uri == "mongodb://winner:27017"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("PORT", "eighty"), ("RPC_THREADS", "1.5"), ("LLM_TIMEOUT_S", "soon")]
+)
+def test_an_invalid_number_names_the_variable(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_an_out_of_range_value_names_the_variable():
+    with pytest.raises(SettingsError, match="PORT"):
+        Settings.from_env({"PORT": "0"})
+
+
+def test_secrets_never_show_in_repr_or_str():
+    settings = Settings.from_env({"OPENAI_API_KEY": "sk-very-secret"})
+    assert settings.openai_api_key.reveal() == "sk-very-secret"
+    assert settings.openai_api_key
+    for text in (repr(settings), str(settings), repr(settings.openai_api_key)):
+        assert "sk-very-secret" not in text
+    assert str(settings.openai_api_key) == "**********"
+    assert f"{settings.openai_api_key}" == "**********"
+    assert str(Secret("")) == ""
