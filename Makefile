@@ -41,8 +41,9 @@ help: ## List the targets
 
 $(PY):
 	@[[ -n "$(PYTHON3)" ]] && $(PYTHON3) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-		{ echo "Python 3.11 or newer is required; python3 is $$(python3 --version 2>&1 ||" \
-		"echo missing). Install python3.11+ (or pass PYTHON3=/path/to/python3.11)." >&2; exit 1; }
+		{ echo "Python 3.11 or newer is required (python3 is $$(python3 --version 2>&1 ||" \
+		"echo missing); tried '$(PYTHON3)'). Install it, or pass PYTHON3=/path/to/python3.11." >&2; \
+		exit 1; }
 	$(PYTHON3) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
@@ -58,7 +59,7 @@ servers: $(STAMP) ## Start Redis and secantusd-py (data in var/), print export l
 	$(PY) -m devstack servers
 
 test: $(STAMP) ## Run every test tier (unit, integration, e2e); PYTEST_ARGS='-k x' passes options
-	$(PY) -m pytest $(TIERS) $(PYTEST_ARGS)
+	$(PY) -m pytest $(wildcard $(TIERS)) $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Run the unit tests (no sockets)
 	$(call pytest,tests/unit)

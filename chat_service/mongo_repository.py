@@ -147,8 +147,9 @@ class MongoConversationRepository:
     def recent_messages(self, *, conversation_id: str, limit: int) -> list[Message]:
         """Returns the last `limit` messages oldest first ([] if `limit` <= 0).
 
-        Reads the header's message_count first so the message query is a seq range of
-        about `limit` index entries, whatever the conversation's length.
+        Raises ConversationNotFound if the conversation does not exist. Reads the header's
+        message_count first so the message query is a seq range of about `limit` index
+        entries, whatever the conversation's length.
         """
         if limit <= 0:
             return []
@@ -220,7 +221,8 @@ class MongoConversationRepository:
     def _messages_in_range(
         self, object_id: ObjectId, first_seq: int, end_seq: int | None
     ) -> list[Document]:
-        # Seqs are dense (0..message_count-1), so a seq range bounds the index scan exactly.
+        # Seqs are dense (0..message_count-1, each count committed with its messages), so a seq
+        # range bounds the index scan exactly.
         seq_range: Document = {"$gte": first_seq}
         if end_seq is not None:
             seq_range["$lt"] = end_seq

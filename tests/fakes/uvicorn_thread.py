@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -19,7 +20,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: object, *, port: int | None = None, timeout_s: float = 30.0) -> Iterator[str]:
+def serve(app: Any, *, port: int | None = None, timeout_s: float = 30.0) -> Iterator[str]:
     """Serves `app` until the block ends; yields its base URL (http://127.0.0.1:PORT)."""
     port = port or free_port()
     config = uvicorn.Config(
