@@ -1,0 +1,137 @@
+"""The stack a benchmark runs against, all on loopback and all stopped on exit.
+
+Shared by the scenarios: Redis and secantusd-py (devstack.servers) in a temp dir and a fresh
+migrated database. Per scenario: a fake OpenAI server process with a fixed latency and the app
+as its own process under one uvicorn worker, pointed at that fake server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pymongo
+
+from bench.processes import Child, ChildError, http_ok
+from devstack.process import LOOPBACK, free_port
+from devstack.servers import MongoServer, RedisServer
+
+APP_FACTORY = "chat_service.app:create_app"
+
+
+@dataclass(frozen=True)
+class App:
+    """A running app: its base URL, pids for CPU accounting and how it was started."""
+
+    url: str
+    pid: int
+    fake_openai_pid: int
+    argv: list[str]
+    env: dict[str, str]
+
+
+class Stack:
+    """Owns every process; use as a context manager (`with Stack() as stack:`)."""
+
+    def __init__(self) -> None:
+        self._exit = contextlib.ExitStack()
+        self.dir = Path(".")
+        self.redis: RedisServer | None = None
+        self.mongo: MongoServer | None = None
+        self.database = f"bench_{uuid.uuid4().hex[:12]}"
+
+    def __enter__(self) -> Stack:
+        try:
+            self.dir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            self.redis = self._exit.enter_context(RedisServer(self.dir / "redis"))
+            self.mongo = self._exit.enter_context(MongoServer(self.dir / "mongo"))
+            self._migrate()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exit.close()
+
+    @property
+    def mongo_uri(self) -> str:
+        assert self.mongo is not None
+        return self.mongo.uri
+
+    def _migrate(self) -> None:
+        env = {**os.environ, "MONGO_URI": self.mongo_uri, "MONGO_DATABASE": self.database}
+        done = subprocess.run(
+            [sys.executable, "-m", "migrations", "up"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise ChildError(f"migrations failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+
+    @contextlib.contextmanager
+    def app(self, *, llm_latency_s: float, name: str) -> Iterator[App]:
+        """Runs a fake OpenAI server with `llm_latency_s` and the app pointed at it."""
+        assert self.redis is not None
+        with contextlib.ExitStack() as stack:
+            fake_port = free_port()
+            fake = Child(
+                f"fake-openai-{name}",
+                [
+                    *(sys.executable, "-m", "tests.fakes.openai_server"),
+                    *("--host", LOOPBACK, "--port", str(fake_port)),
+                    *("--latency-s", f"{llm_latency_s:g}"),
+                ],
+                log_path=self.dir / f"fake-openai-{name}.log",
+            )
+            stack.callback(fake.stop)
+            fake.start(http_ok(f"http://{LOOPBACK}:{fake_port}/v1/models"))
+            port = free_port()
+            env = {
+                "REDIS_URL": self.redis.url,
+                "MONGO_URI": self.mongo_uri,
+                "MONGO_DATABASE": self.database,
+                "OPENAI_API_KEY": "sk-bench",
+                "OPENAI_BASE_URL": f"http://{LOOPBACK}:{fake_port}/v1",
+                "OPENAI_MODEL": "bench-model",
+                "HOST": LOOPBACK,
+                "PORT": str(port),
+            }
+            argv = [
+                *(sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY),
+                *("--host", LOOPBACK, "--port", str(port)),
+                *("--no-access-log", "--log-level", "warning"),
+            ]
+            app = Child(
+                f"app-{name}", argv, log_path=self.dir / f"app-{name}.log", env={**os.environ, **env}
+            )
+            stack.callback(app.stop)
+            url = f"http://{LOOPBACK}:{port}"
+            app.start(http_ok(f"{url}/ready"), timeout_s=60)
+            shown_env = {k: ("***" if k == "OPENAI_API_KEY" else v) for k, v in env.items()}
+            yield App(url, app.pid, fake.pid, argv, shown_env)
+
+    def database_info(self) -> dict[str, Any]:
+        """What the numbers ran against: the Mongo-protocol server, its version and pid."""
+        assert self.mongo is not None
+        with pymongo.MongoClient(self.mongo_uri, directConnection=True) as client:
+            build = client.admin.command("buildInfo")
+        return {
+            "server": "secantusd-py",
+            "package": "SecantusDB " + importlib.metadata.version("SecantusDB"),
+            "reported_mongodb_version": build.get("version"),
+            "uri": self.mongo_uri,
+            "database": self.database,
+        }
