@@ -10,24 +10,34 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import migrations
+from chat_service.api_keys import ApiKeyStore, key_digest
 from chat_service.assistant import Assistant
+from chat_service.authentication import Authenticator, StaticKey
 from chat_service.chat import Chat
 from chat_service.config import Settings
 from chat_service.health import Health, Report
 from chat_service.llm.base import ChatModel
 from chat_service.llm.offline import OfflineChatModel
 from chat_service.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.middleware.access_log import AccessLogMiddleware
+from chat_service.middleware.auth import AuthMiddleware
+from chat_service.middleware.request_id import RequestIdMiddleware
+from chat_service.middleware.routes import RouteLabels
 from chat_service.mongo import connect_mongo
+from chat_service.mongo_api_keys import MongoApiKeyStore
 from chat_service.mongo_repository import MongoConversationRepository
+from chat_service.observability.logs import configure_logging
 from chat_service.redis_client import connect_redis
 from chat_service.service import ChatServiceHandlers, twirp_error_for
 from chat_service.twirp_edge import TwirpEdge
@@ -57,11 +67,12 @@ def build_model(settings: Settings) -> ChatModel:
 def create_app(settings: Settings | None = None, *, model: ChatModel | None = None) -> Starlette:
     """Returns the ASGI app; `model` overrides the configured language model (for tests)."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(level=settings.log_level, secrets=_secrets(settings))
     mongo = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
     database = mongo[settings.mongo_database]
     redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
     repository = MongoConversationRepository(database)
+    authenticator = build_authenticator(settings, MongoApiKeyStore(database))
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
     assistant = Assistant(
         model or build_model(settings),
@@ -104,6 +115,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_check_dependencies, repository, health)
+        await anyio.to_thread.run_sync(_warn_if_open, authenticator)
         try:
             yield
         finally:
@@ -116,7 +128,54 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         Route("/ready", ready_endpoint, methods=["GET"]),
         Mount("", app=edge),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    route_of = RouteLabels(routes, twirp_paths=edge.paths())
+    middleware = _middleware(settings, route_of=route_of, authenticator=authenticator)
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def build_authenticator(settings: Settings, store: ApiKeyStore) -> Authenticator:
+    """Returns the authenticator of API_KEY (if set) and the keys in `store`."""
+    static = None
+    if settings.api_key:
+        static = StaticKey(key_digest(settings.api_key.reveal()), settings.api_key_owner.strip())
+    return Authenticator(
+        store,
+        static_key=static,
+        require_key=settings.require_api_key,
+        cache_ttl_s=settings.api_key_cache_s,
+    )
+
+
+def _middleware(
+    settings: Settings, *, route_of: RouteLabels, authenticator: Authenticator
+) -> list[Middleware]:
+    """Returns the middleware, outermost first: each sees what the ones inside it answer."""
+    return [
+        Middleware(RequestIdMiddleware),
+        Middleware(AccessLogMiddleware, route_of=route_of),
+        Middleware(AuthMiddleware, authenticator=authenticator),
+    ]
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Returns the configured secrets, for the logs to redact wherever they appear."""
+    passwords = [urlsplit(url).password for url in (settings.mongo_uri, settings.redis_url)]
+    keys = (settings.openai_api_key.reveal(), settings.api_key.reveal())
+    return [*keys, *(p for p in passwords if p)]
+
+
+def _warn_if_open(authenticator: Authenticator) -> None:
+    """Says loudly when the service runs without API keys (anyone may call it)."""
+    try:
+        is_open = authenticator.is_open()
+    except Exception:
+        return  # MongoDB trouble was reported already; requests will answer `unavailable`
+    if is_open:
+        logger.warning(
+            "SECURITY WARNING: no API key is configured, so every request is served as owner "
+            "'anonymous' without authentication. Fine on a laptop, never on a network: set "
+            "API_KEY or run `python -m chat_service.keys create --owner NAME`."
+        )
 
 
 def _check_dependencies(repository: MongoConversationRepository, health: Health) -> None:

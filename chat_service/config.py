@@ -55,6 +55,13 @@ class Settings:
     reply_max_tokens: int = 1024
     title_max_tokens: int = 30
     log_level: str = "INFO"
+    # Security: API keys, CORS, response headers
+    api_key: Secret = Secret("")
+    api_key_owner: str = "default"
+    require_api_key: bool = False
+    api_key_cache_s: float = 30.0
+    cors_origins: str = ""
+    hsts_max_age_s: int = 31_536_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +83,10 @@ class Settings:
         settings.validate()
         return settings
 
+    def cors_origin_list(self) -> list[str]:
+        """Returns CORS_ORIGINS split on commas, blanks dropped."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
     def validate(self) -> None:
         """Raises SettingsError if a value is out of its range."""
         positive = (
@@ -88,6 +99,12 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be positive")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if self.api_key_cache_s < 0 or self.hsts_max_age_s < 0:
+            raise SettingsError("API_KEY_CACHE_S and HSTS_MAX_AGE_S must not be negative")
+        if self.api_key and not self.api_key_owner.strip():
+            raise SettingsError("API_KEY_OWNER must not be blank")
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
             raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
 

@@ -101,6 +101,10 @@ class TwirpEdge:
         self._limiter = limiter
         self._translate_error = translate_error
 
+    def paths(self) -> frozenset[str]:
+        """Returns the path of every routed method (`<prefix>/<package>.<Service>/<Method>`)."""
+        return frozenset(self._routes)
+
     def add_service(self, server: Any) -> None:
         """Routes every method of a generated `<Service>Server` (its prefix included)."""
         for name, endpoint in server._endpoints.items():
@@ -135,6 +139,10 @@ class TwirpEdge:
                 f'no handler for path "{path}"',
                 {"twirp_invalid_route": f"POST {path}"},
             )
+        # Set before anything else can fail, so metrics and logs name the method.
+        state = scope.setdefault("state", {})
+        state["twirp_service"] = path.rsplit("/", 2)[-2]  # "<package>.<Service>"
+        state["twirp_method"] = endpoint.name
         headers = _headers(scope)
         raw_type = headers.get("content-type", "")
         content_type = raw_type.split(";", 1)[0].strip().lower()
@@ -147,7 +155,6 @@ class TwirpEdge:
         body = await self._read_body(headers, receive)
         request = _decode(body, content_type, endpoint.input)
         ctx = _context(scope, headers, endpoint)
-        scope.setdefault("state", {})["twirp_method"] = endpoint.name
         try:
             response = await anyio.to_thread.run_sync(
                 endpoint.function, ctx, request, limiter=self._limiter

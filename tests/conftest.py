@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,8 +13,44 @@ import pymongo.errors
 import pytest
 
 from devstack.servers import MongoServer, RedisServer
+from tests.log_audit import LogAudit
 
 _TIERS = {"integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+_AUDIT = pytest.StashKey[LogAudit]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Sends every log record of the run, at INFO and above, through the log audit."""
+    audit = LogAudit()
+    config.stash[_AUDIT] = audit
+    root = logging.getLogger()
+    root.addHandler(audit)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fails the run if any watched secret (tests/canaries.py, generated keys) was logged."""
+    audit = session.config.stash.get(_AUDIT, None)
+    if audit is None:
+        return
+    logging.getLogger().removeHandler(audit)
+    leaks = audit.leaks()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_sep("=", "log audit: secrets found in the logs", red=True)
+            for leak in leaks:
+                reporter.write_line(leak)
+    elif reporter is not None:
+        reporter.write_line(f"log audit: {audit.line_count} log lines, no secret in them")
+
+
+@pytest.fixture(scope="session")
+def log_audit(pytestconfig: pytest.Config) -> LogAudit:
+    """The run's log audit; `log_audit.watch(label, secret)` adds a secret to look for."""
+    return pytestconfig.stash[_AUDIT]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

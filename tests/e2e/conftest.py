@@ -4,15 +4,20 @@ with the real OpenAI SDK talking to a local fake OpenAI server."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pymongo
 import pytest
 import requests
 
 import migrations
+from chat_service.api_keys import key_digest, new_api_key
 from chat_service.app import create_app
 from chat_service.config import Secret, Settings
+from chat_service.mongo_api_keys import MongoApiKeyStore
 from gen.acai.chat.chat_twirp import ChatServiceClient
+from tests import canaries
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import serve
 
@@ -31,7 +36,7 @@ def app_settings(redis_url, mongo_uri, fake_openai):
         redis_url=redis_url,
         mongo_uri=mongo_uri,
         mongo_database=f"e2e_{uuid.uuid4().hex[:12]}",
-        openai_api_key=Secret("sk-test-key"),
+        openai_api_key=Secret(canaries.OPENAI_KEY),
         openai_base_url=fake_openai.url,
         openai_model="gpt-test",
         max_body_bytes=64 * 1024,
@@ -76,3 +81,51 @@ def rpc(server_url, http):
         return http.post(server_url + ROUTE + method, json=body, timeout=30, **kwargs)
 
     return call
+
+
+@dataclass(frozen=True)
+class SecuredApp:
+    """The app with API keys: `API_KEY` (owner "default") and stored keys of alice and bob."""
+
+    url: str
+    settings: Settings
+    keys: dict[str, str]
+
+    def post(self, method: str, body: object, *, owner: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if owner is not None:
+            headers["Authorization"] = f"Bearer {self.keys[owner]}"
+        return requests.post(
+            self.url + ROUTE + method, json=body, headers=headers, timeout=30, **kwargs
+        )
+
+
+@pytest.fixture(scope="session")
+def secured_app(redis_url, mongo_uri, fake_openai, log_audit):
+    """A second app instance, as it runs on a network: keys required, CORS for one origin."""
+    settings = Settings(
+        redis_url=redis_url,
+        mongo_uri=mongo_uri,
+        mongo_database=f"e2e_secured_{uuid.uuid4().hex[:12]}",
+        openai_api_key=Secret(canaries.OPENAI_KEY),
+        openai_base_url=fake_openai.url,
+        openai_model="gpt-test",
+        api_key=Secret(canaries.API_KEY),
+        api_key_owner="default",
+        cors_origins="https://chat.example",
+        llm_timeout_s=10.0,
+    )
+    keys = {"default": canaries.API_KEY}
+    with pymongo.MongoClient(mongo_uri) as client:
+        database = client[settings.mongo_database]
+        migrations.apply_all(database)
+        store = MongoApiKeyStore(database)
+        for owner in ("alice", "bob"):
+            keys[owner] = new_api_key()
+            log_audit.watch(f"{owner}'s API key", keys[owner])
+            store.add(
+                digest=key_digest(keys[owner]), owner=owner, name="e2e", now=datetime.now(UTC)
+            )
+        with serve(create_app(settings)) as url:
+            yield SecuredApp(url, settings, keys)
+        client.drop_database(settings.mongo_database)

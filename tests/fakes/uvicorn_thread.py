@@ -23,8 +23,16 @@ def free_port() -> int:
 def serve(app: Any, *, port: int | None = None, timeout_s: float = 30.0) -> Iterator[str]:
     """Serves `app` until the block ends; yields its base URL (http://127.0.0.1:PORT)."""
     port = port or free_port()
+    # log_config=None: uvicorn leaves logging alone, so its records reach the root logger
+    # (and the log audit) as they do once the app configured logging in production.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="auto"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        log_config=None,
+        access_log=False,
+        lifespan="auto",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

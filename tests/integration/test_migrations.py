@@ -48,19 +48,25 @@ def test_versions_are_discovered_in_order() -> None:
     assert str(migrations[0]) == "v0001 initial"
 
 
+def _all_versions() -> list[int]:
+    return [m.version for m in discover()]
+
+
 def test_up_creates_the_indexes_and_records_the_versions(database) -> None:
-    assert [m.version for m in pending(database)] == [1]
+    assert [m.version for m in pending(database)] == _all_versions()
 
     applied = apply_all(database, clock=lambda: APPLIED_AT)
 
-    assert [m.version for m in applied] == [1]
+    assert [m.version for m in applied] == _all_versions()
     assert indexes(database) == V0001_INDEXES
     assert database.messages.index_information()["conversation_id_seq"]["unique"] is True
-    assert list(database.schema_migrations.find()) == [
-        {"_id": 1, "name": "initial", "applied_at": APPLIED_AT}
+    assert list(database.schema_migrations.find().sort("_id", 1)) == [
+        {"_id": m.version, "name": m.name, "applied_at": APPLIED_AT} for m in discover()
     ]
     assert pending(database) == []
-    assert [(s.migration.version, s.applied_at) for s in status(database)] == [(1, APPLIED_AT)]
+    assert [(s.migration.version, s.applied_at) for s in status(database)] == [
+        (v, APPLIED_AT) for v in _all_versions()
+    ]
 
 
 def test_up_again_changes_nothing(database) -> None:
@@ -69,7 +75,7 @@ def test_up_again_changes_nothing(database) -> None:
 
     assert apply_all(database) == []
     assert indexes(database) == V0001_INDEXES
-    assert database.schema_migrations.count_documents({}) == 1
+    assert database.schema_migrations.count_documents({}) == len(discover())
 
 
 def test_down_reverts_one_step(database) -> None:
@@ -79,11 +85,13 @@ def test_down_reverts_one_step(database) -> None:
 
     assert reverted is not None
     assert reverted.version == discover()[-1].version
+    assert database.schema_migrations.count_documents({}) == len(discover()) - 1
+    while rollback_last(database) is not None:
+        pass
     assert indexes(database) == {}
     assert database.schema_migrations.count_documents({}) == 0
-    assert [s.applied_at for s in status(database)] == [None]
-    assert rollback_last(database) is None
-    assert [m.version for m in apply_all(database)] == [1]
+    assert [s.applied_at for s in status(database)] == [None] * len(discover())
+    assert [m.version for m in apply_all(database)] == _all_versions()
     assert indexes(database) == V0001_INDEXES
 
 
@@ -116,7 +124,10 @@ def test_the_command_line(
         assert main([command], environ) == 0
         outputs.append(capsys.readouterr().out.strip())
 
-    assert outputs[0] == "v0001 initial: pending"
-    assert outputs[1:3] == ["applied v0001 initial", "nothing to apply: up to date"]
+    known = discover()
+    assert outputs[0].splitlines() == [f"{m}: pending" for m in known]
+    assert outputs[1].splitlines() == [f"applied {m}" for m in known]
+    assert outputs[2] == "nothing to apply: up to date"
     assert outputs[3].startswith("v0001 initial: 20")
-    assert outputs[4:] == ["rolled back v0001 initial", "nothing to roll back"]
+    second = f"rolled back {known[-2]}" if len(known) > 1 else "nothing to roll back"
+    assert outputs[4:] == [f"rolled back {known[-1]}", second]

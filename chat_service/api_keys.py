@@ -1,0 +1,62 @@
+"""API keys: how they look, how they are stored (SHA-256 digests only) and the store port."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+KEY_PREFIX = "acai_"
+KEY_ID_CHARS = 12
+
+
+def new_api_key() -> str:
+    """Returns a new random key: `acai_` and 43 URL-safe characters (256 bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_digest(key: str) -> str:
+    """Returns the SHA-256 hex digest under which a key is stored and looked up."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_id(digest: str) -> str:
+    """Returns the public id of a key: the start of its digest (names it in lists, revocation)."""
+    return digest[:KEY_ID_CHARS]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """A stored key, without the key itself: its id, owner, label and lifetime."""
+
+    key_id: str
+    owner: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyStore(Protocol):
+    """Keeps API keys by digest. Every method raises StorageUnavailable when the store is down."""
+
+    def add(self, *, digest: str, owner: str, name: str, now: datetime) -> ApiKeyRecord:
+        """Stores a new active key for `owner` and returns its record."""
+        ...
+
+    def owner_of(self, digest: str) -> str | None:
+        """Returns the owner of the active key with this digest, None if there is none."""
+        ...
+
+    def has_active_keys(self) -> bool:
+        """Returns whether at least one key is active (not revoked)."""
+        ...
+
+    def list_keys(self, *, owner: str | None = None) -> list[ApiKeyRecord]:
+        """Returns the keys (of `owner`, or all), oldest first, revoked ones included."""
+        ...
+
+    def revoke(self, key_id: str, *, now: datetime) -> ApiKeyRecord | None:
+        """Revokes the key with this id; returns its record, None if no key has that id."""
+        ...

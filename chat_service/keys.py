@@ -1,0 +1,96 @@
+"""`python -m chat_service.keys create|list|revoke`: manages API keys in MongoDB.
+
+Uses MONGO_URI and MONGO_DATABASE like the service. `create` prints the new key once, on
+standard output (only its SHA-256 digest is stored); keep it then, it cannot be shown again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from chat_service.api_keys import ApiKeyStore, key_digest, key_id, new_api_key
+from chat_service.config import Settings, SettingsError
+from chat_service.errors import StorageUnavailable
+from chat_service.mongo import connect_mongo
+from chat_service.mongo_api_keys import MongoApiKeyStore
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Runs one command; returns the process exit status (0 ok, 1 failure, 2 usage)."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    client = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
+    try:
+        store = MongoApiKeyStore(client[settings.mongo_database])
+        return int(args.run(store, args, lambda: datetime.now(UTC)))
+    except StorageUnavailable as exc:
+        print(f"error: {exc}: {exc.__cause__}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+
+
+def create(store: ApiKeyStore, args: argparse.Namespace, now: Callable[[], datetime]) -> int:
+    """Creates a key for `args.owner`; prints the key on stdout and its id on stderr."""
+    owner = args.owner.strip()
+    if not owner:
+        print("error: --owner must not be blank", file=sys.stderr)
+        return 2
+    key = new_api_key()
+    record = store.add(digest=key_digest(key), owner=owner, name=args.name, now=now())
+    print(key)
+    print(
+        f"created key {record.key_id} for owner {record.owner!r}; it is shown only this once",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def list_keys(store: ApiKeyStore, args: argparse.Namespace, now: Callable[[], datetime]) -> int:
+    """Prints one line per key: id, owner, name, created, revoked (or 'active')."""
+    print(f"{'KEY ID':<14}{'OWNER':<20}{'NAME':<20}{'CREATED':<22}STATUS")
+    for record in store.list_keys(owner=args.owner):
+        status = f"revoked {record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "active"
+        created = f"{record.created_at:%Y-%m-%d %H:%M:%S}"
+        print(f"{record.key_id:<14}{record.owner:<20}{record.name:<20}{created:<22}{status}")
+    return 0
+
+
+def revoke(store: ApiKeyStore, args: argparse.Namespace, now: Callable[[], datetime]) -> int:
+    """Revokes the key with id `args.key_id` (a key itself is accepted too)."""
+    wanted = args.key_id.strip()
+    if wanted.startswith("acai_"):
+        wanted = key_id(key_digest(wanted))
+    record = store.revoke(wanted, now=now())
+    if record is None:
+        print(f"error: no key with id {wanted!r}", file=sys.stderr)
+        return 1
+    print(f"revoked key {record.key_id} of owner {record.owner!r}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chat_service.keys", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    make = commands.add_parser("create", help="create a key and print it (once)")
+    make.add_argument("--owner", required=True, help="the owner the key acts for")
+    make.add_argument("--name", default="", help="a label, e.g. where the key is used")
+    make.set_defaults(run=create)
+    show = commands.add_parser("list", help="list keys (never the keys themselves)")
+    show.add_argument("--owner", default=None, help="only this owner's keys")
+    show.set_defaults(run=list_keys)
+    drop = commands.add_parser("revoke", help="revoke a key by its id")
+    drop.add_argument("key_id", help="the id shown by create and list")
+    drop.set_defaults(run=revoke)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Route labels for metrics, traces and logs: the route template, never the raw path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
+
+UNMATCHED = "unmatched"
+
+RouteLabel = Callable[[Scope], str]
+
+
+class RouteLabels:
+    """Names the route a request went to: a Starlette route's path template (`/health`,
+    `/v1/items/{id}`), one of the Twirp paths, or `unmatched` for anything else.
+
+    The set of labels is bounded by the app's routes, whatever paths clients send.
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute], *, twirp_paths: Collection[str]) -> None:
+        self._routes = [r for r in routes if isinstance(r, Route)]
+        self._twirp_paths = frozenset(twirp_paths)
+
+    def __call__(self, scope: Scope) -> str:
+        path: str = scope.get("path", "")
+        if path in self._twirp_paths:
+            return path
+        for route in self._routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:  # PARTIAL: the path matched, the method did not
+                return route.path
+        return UNMATCHED

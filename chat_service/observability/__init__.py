@@ -1,0 +1,1 @@
+"""Logs, metrics and traces: how the service reports what it does."""

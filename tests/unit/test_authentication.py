@@ -1,0 +1,128 @@
+"""Authenticator: owners from keys, open mode, caching, constant-time comparison."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+
+import pytest
+
+from chat_service.api_keys import key_digest, key_id, new_api_key
+from chat_service.authentication import ANONYMOUS, UNKNOWN, Authenticator, StaticKey
+from chat_service.errors import StorageUnavailable
+from tests.fakes.memory_api_keys import MemoryApiKeyStore
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+ENV_KEY = "acai_static-env-key-0000000000"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def store():
+    return MemoryApiKeyStore()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def _authenticator(store, clock, **kwargs):
+    return Authenticator(store, cache_ttl_s=30, clock=clock, **kwargs)
+
+
+def test_keys_look_random_and_only_their_digest_is_kept(store):
+    key = new_api_key()
+    assert key.startswith("acai_")
+    assert len(key) == 48
+    assert new_api_key() != key
+    record = store.add(digest=key_digest(key), owner="alice", name="", now=NOW)
+    assert record.key_id == key_digest(key)[:12] == key_id(key_digest(key))
+    assert key not in repr(record)
+
+
+def test_without_any_key_the_service_is_open(store, clock):
+    auth = _authenticator(store, clock)
+    assert auth.is_open()
+    assert auth.authenticate(None) == ANONYMOUS
+    assert auth.authenticate("whatever") == ANONYMOUS
+
+
+def test_require_key_closes_the_service_even_without_keys(store, clock):
+    auth = _authenticator(store, clock, require_key=True)
+    assert not auth.is_open()
+    assert auth.authenticate(None) is None
+    assert auth.authenticate(ENV_KEY) is None
+
+
+def test_the_static_key_maps_to_its_owner(store, clock):
+    auth = _authenticator(store, clock, static_key=StaticKey(key_digest(ENV_KEY), "default"))
+    assert auth.authenticate(ENV_KEY) == "default"
+    assert auth.authenticate(ENV_KEY + "x") is None
+    assert auth.authenticate(None) is None
+
+
+def test_stored_keys_map_to_their_owners_until_revoked(store, clock):
+    alice, bob = new_api_key(), new_api_key()
+    store.add(digest=key_digest(alice), owner="alice", name="laptop", now=NOW)
+    record = store.add(digest=key_digest(bob), owner="bob", name="", now=NOW)
+    auth = _authenticator(store, clock)
+    assert (auth.authenticate(alice), auth.authenticate(bob)) == ("alice", "bob")
+    assert auth.authenticate("acai_not-a-real-key-1234567890") is None
+
+    store.revoke(record.key_id, now=NOW)
+    assert auth.cached(bob) == "bob"  # revocation reaches the cache within the TTL
+    clock.now += 31
+    assert auth.cached(bob) is UNKNOWN
+    assert auth.authenticate(bob) is None
+    assert auth.cached(bob) is None
+
+
+def test_cached_answers_never_touch_the_store(store, clock):
+    key = new_api_key()
+    store.add(digest=key_digest(key), owner="alice", name="", now=NOW)
+    auth = _authenticator(store, clock)
+    assert auth.cached(key) is UNKNOWN
+    assert auth.authenticate(key) == "alice"
+    lookups = store.lookups
+    store.unavailable = True
+    assert auth.cached(key) == "alice"
+    assert auth.cached(None) is None
+    assert auth.cached("acai_some-other-key-123456789") is UNKNOWN
+    assert store.lookups == lookups
+    clock.now += 31
+    assert auth.cached(key) is UNKNOWN
+    with pytest.raises(StorageUnavailable):
+        auth.authenticate(key)
+
+
+def test_the_first_key_created_closes_an_open_service_within_the_ttl(store, clock):
+    auth = _authenticator(store, clock)
+    assert auth.authenticate(None) == ANONYMOUS
+    store.add(digest=key_digest(new_api_key()), owner="alice", name="", now=NOW)
+    clock.now += 31
+    assert auth.authenticate(None) is None
+
+
+def test_keys_are_compared_as_digests_in_constant_time(store, clock, monkeypatch):
+    calls = []
+    original = hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # what authentication.py calls
+    auth = _authenticator(store, clock, static_key=StaticKey(key_digest(ENV_KEY), "default"))
+    assert auth.authenticate(ENV_KEY) == "default"
+    assert auth.authenticate("acai_wrong-key-000000000000000") is None
+    assert calls
+    assert all(len(a) == len(b) == 64 for a, b in calls)  # digests, never the keys
+    assert ENV_KEY not in {a for a, _ in calls} | {b for _, b in calls}
