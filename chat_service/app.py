@@ -32,8 +32,10 @@ from chat_service.llm.offline import OfflineChatModel
 from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.middleware.access_log import AccessLogMiddleware
 from chat_service.middleware.auth import AuthMiddleware
+from chat_service.middleware.cors import cors_middleware
 from chat_service.middleware.request_id import RequestIdMiddleware
 from chat_service.middleware.routes import RouteLabels
+from chat_service.middleware.security_headers import SecurityHeadersMiddleware
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_api_keys import MongoApiKeyStore
 from chat_service.mongo_repository import MongoConversationRepository
@@ -153,6 +155,8 @@ def _middleware(
     return [
         Middleware(RequestIdMiddleware),
         Middleware(AccessLogMiddleware, route_of=route_of),
+        Middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s),
+        *cors_middleware(settings.cors_origin_list()),
         Middleware(AuthMiddleware, authenticator=authenticator),
     ]
 
