@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -33,13 +35,21 @@ from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.middleware.access_log import AccessLogMiddleware
 from chat_service.middleware.auth import AuthMiddleware
 from chat_service.middleware.cors import cors_middleware
+from chat_service.middleware.metrics import HttpMetricsMiddleware
 from chat_service.middleware.request_id import RequestIdMiddleware
 from chat_service.middleware.routes import RouteLabels
 from chat_service.middleware.security_headers import SecurityHeadersMiddleware
+from chat_service.middleware.tracing import TracingMiddleware
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_api_keys import MongoApiKeyStore
 from chat_service.mongo_repository import MongoConversationRepository
 from chat_service.observability.logs import configure_logging
+from chat_service.observability.metrics import Metrics
+from chat_service.observability.metrics_endpoint import metrics_route
+from chat_service.observability.mongo_tracing import MongoCommandTracer
+from chat_service.observability.prices import PriceTable
+from chat_service.observability.telemetry import Telemetry
+from chat_service.observability.tracing import build_tracer_provider
 from chat_service.redis_client import connect_redis
 from chat_service.service import ChatServiceHandlers, twirp_error_for
 from chat_service.twirp_edge import TwirpEdge
@@ -66,18 +76,36 @@ def build_model(settings: Settings) -> ChatModel:
     return OfflineChatModel()
 
 
-def create_app(settings: Settings | None = None, *, model: ChatModel | None = None) -> Starlette:
-    """Returns the ASGI app; `model` overrides the configured language model (for tests)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model: ChatModel | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
+    """Returns the ASGI app; `model` overrides the configured language model and
+    `tracer_provider` the one built from the OTEL_* settings (both for tests)."""
     settings = settings or Settings.from_env()
     configure_logging(level=settings.log_level, secrets=_secrets(settings))
-    mongo = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
+    tracer_provider = tracer_provider or build_tracer_provider(
+        service_name=settings.otel_service_name,
+        otlp_endpoint=settings.otel_exporter_otlp_traces_endpoint
+        or settings.otel_exporter_otlp_endpoint,
+        disabled=settings.otel_sdk_disabled,
+    )
+    telemetry = build_telemetry(settings, tracer_provider)
+    mongo = connect_mongo(
+        settings.mongo_uri,
+        timeout_ms=settings.mongo_timeout_ms,
+        event_listeners=[MongoCommandTracer(telemetry.tracer)],
+    )
     database = mongo[settings.mongo_database]
     redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    RedisInstrumentor.instrument_client(redis, tracer_provider=tracer_provider)
     repository = MongoConversationRepository(database)
     authenticator = build_authenticator(settings, MongoApiKeyStore(database))
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
     assistant = Assistant(
-        model or build_model(settings),
+        telemetry.observe_model(model or build_model(settings)),
         reply_max_tokens=settings.reply_max_tokens,
         title_max_tokens=settings.title_max_tokens,
     )
@@ -124,15 +152,36 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
             executor.shutdown(wait=False, cancel_futures=True)
             redis.close()
             mongo.close()
+            telemetry.metrics.close()
+            tracer_provider.force_flush()
 
     routes = [
         Route("/health", health_endpoint, methods=["GET"]),
         Route("/ready", ready_endpoint, methods=["GET"]),
+        metrics_route(telemetry.metrics, limiter=probe_limiter),
         Mount("", app=edge),
     ]
     route_of = RouteLabels(routes, twirp_paths=edge.paths())
-    middleware = _middleware(settings, route_of=route_of, authenticator=authenticator)
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    middleware = _middleware(
+        settings,
+        route_of=route_of,
+        twirp_paths=edge.paths(),
+        authenticator=authenticator,
+        telemetry=telemetry,
+    )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.telemetry = telemetry  # the hooks, for code that extends the app
+    return app
+
+
+def build_telemetry(settings: Settings, tracer_provider: TracerProvider) -> Telemetry:
+    """Returns the app's metrics (own registry) and tracer."""
+    metrics = Metrics(
+        prices=PriceTable.from_json(settings.llm_prices),
+        user_cap=settings.metrics_user_cap,
+        multiprocess_dir=settings.prometheus_multiproc_dir,
+    )
+    return Telemetry(metrics=metrics, tracer=tracer_provider.get_tracer("chat_service"))
 
 
 def build_authenticator(settings: Settings, store: ApiKeyStore) -> Authenticator:
@@ -149,12 +198,24 @@ def build_authenticator(settings: Settings, store: ApiKeyStore) -> Authenticator
 
 
 def _middleware(
-    settings: Settings, *, route_of: RouteLabels, authenticator: Authenticator
+    settings: Settings,
+    *,
+    route_of: RouteLabels,
+    twirp_paths: frozenset[str],
+    authenticator: Authenticator,
+    telemetry: Telemetry,
 ) -> list[Middleware]:
     """Returns the middleware, outermost first: each sees what the ones inside it answer."""
     return [
         Middleware(RequestIdMiddleware),
+        Middleware(TracingMiddleware, tracer=telemetry.tracer, route_of=route_of),
         Middleware(AccessLogMiddleware, route_of=route_of),
+        Middleware(
+            HttpMetricsMiddleware,
+            metrics=telemetry.metrics,
+            route_of=route_of,
+            twirp_paths=twirp_paths,
+        ),
         Middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s),
         *cors_middleware(settings.cors_origin_list()),
         Middleware(AuthMiddleware, authenticator=authenticator),

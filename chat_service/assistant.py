@@ -10,6 +10,7 @@ from chat_service import prompts
 from chat_service.errors import ModelUnavailable
 from chat_service.llm.base import ChatMessage, ChatModel, PromptRole, Usage
 from chat_service.models import NewMessage, Role
+from chat_service.observability.attribution import llm_operation
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class Assistant:
         """
         messages = [ChatMessage(PromptRole.SYSTEM, self._system_prompt)]
         messages += [ChatMessage(_PROMPT_ROLES[m.role], m.content) for m in history]
-        completion = self._model.complete(messages, max_tokens=self._reply_max_tokens)
+        with llm_operation("reply"):
+            completion = self._model.complete(messages, max_tokens=self._reply_max_tokens)
         if not completion.content.strip():
             raise ModelUnavailable("the language model returned an empty reply")
         return Reply(completion.content, completion.usage)
@@ -55,5 +57,6 @@ class Assistant:
     def title(self, first_message: str) -> str:
         """Returns a short title for a conversation that starts with `first_message`."""
         prompt = prompts.title_prompt(first_message)
-        completion = self._model.complete(prompt, max_tokens=self._title_max_tokens)
+        with llm_operation("title"):
+            completion = self._model.complete(prompt, max_tokens=self._title_max_tokens)
         return prompts.clean_title(completion.content)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -20,6 +21,7 @@ from chat_service.models import (
     StartTurn,
     is_conversation_id,
 )
+from chat_service.observability.attribution import bind_attribution
 from chat_service.repository import ConversationRepository
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,10 @@ class Chat:
         Nothing is stored unless the reply succeeds. Raises InvalidRequest, Unavailable.
         """
         message = self._checked_message(command.message)
-        title_future = self._executor.submit(self._title, message)
+        session = command.session
+        bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
+        # The title runs on another thread: give it this request's context (trace, attribution).
+        title_future = self._executor.submit(contextvars.copy_context().run, self._title, message)
         user = NewMessage(Role.USER, message)
         reply = self._assistant.reply([user])
         conversation = self._repository.create(
@@ -75,7 +80,9 @@ class Chat:
         """
         conversation_id = self._checked_id(command.conversation_id)
         message = self._checked_message(command.message)
-        self._repository.get(owner=command.owner, conversation_id=conversation_id)
+        conversation = self._repository.get(owner=command.owner, conversation_id=conversation_id)
+        session = conversation.session
+        bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
         earlier = self._repository.recent_messages(
             conversation_id=conversation_id, limit=self._history_messages - 1
         )

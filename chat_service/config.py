@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from chat_service.observability.prices import PriceTable
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
@@ -62,6 +64,14 @@ class Settings:
     api_key_cache_s: float = 30.0
     cors_origins: str = ""
     hsts_max_age_s: int = 31_536_000
+    # Observability: metrics and traces (the OTEL_* names are OpenTelemetry's own)
+    metrics_user_cap: int = 100
+    llm_prices: str = ""
+    prometheus_multiproc_dir: str = ""
+    otel_service_name: str = "chat-service"
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_traces_endpoint: str = ""
+    otel_sdk_disabled: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +113,12 @@ class Settings:
             raise SettingsError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if self.api_key_cache_s < 0 or self.hsts_max_age_s < 0:
             raise SettingsError("API_KEY_CACHE_S and HSTS_MAX_AGE_S must not be negative")
+        if self.metrics_user_cap < 0:
+            raise SettingsError("METRICS_USER_CAP must not be negative")
+        try:
+            PriceTable.from_json(self.llm_prices)
+        except ValueError as exc:
+            raise SettingsError(f"LLM_PRICES: {exc}") from None
         if self.api_key and not self.api_key_owner.strip():
             raise SettingsError("API_KEY_OWNER must not be blank")
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 
 
 def connect_mongo(
-    uri: str, *, timeout_ms: int, max_pool_size: int = 400
+    uri: str,
+    *,
+    timeout_ms: int,
+    max_pool_size: int = 400,
+    event_listeners: Sequence[monitoring.CommandListener] = (),
 ) -> MongoClient[dict[str, Any]]:
     """Returns a lazily connecting client for `uri`; nothing touches the network yet.
 
@@ -25,4 +30,5 @@ def connect_mongo(
         socketTimeoutMS=timeout_ms,
         waitQueueTimeoutMS=timeout_ms,
         maxPoolSize=max_pool_size,
+        event_listeners=list(event_listeners),
     )

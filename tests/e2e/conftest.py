@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 import pymongo
 import pytest
 import requests
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import migrations
 from chat_service.api_keys import key_digest, new_api_key
@@ -90,6 +93,7 @@ class SecuredApp:
     url: str
     settings: Settings
     keys: dict[str, str]
+    spans: InMemorySpanExporter
 
     def post(self, method: str, body: object, *, owner: str | None = None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -113,8 +117,12 @@ def secured_app(redis_url, mongo_uri, fake_openai, log_audit):
         api_key=Secret(canaries.API_KEY),
         api_key_owner="default",
         cors_origins="https://chat.example",
+        llm_prices='{"gpt-test": {"input": 1.0, "output": 2.0}}',
         llm_timeout_s=10.0,
     )
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     keys = {"default": canaries.API_KEY}
     with pymongo.MongoClient(mongo_uri) as client:
         database = client[settings.mongo_database]
@@ -126,6 +134,6 @@ def secured_app(redis_url, mongo_uri, fake_openai, log_audit):
             store.add(
                 digest=key_digest(keys[owner]), owner=owner, name="e2e", now=datetime.now(UTC)
             )
-        with serve(create_app(settings)) as url:
-            yield SecuredApp(url, settings, keys)
+        with serve(create_app(settings, tracer_provider=tracer_provider)) as url:
+            yield SecuredApp(url, settings, keys, spans)
         client.drop_database(settings.mongo_database)

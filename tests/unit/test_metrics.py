@@ -1,0 +1,206 @@
+"""Metrics: names and values, bounded user ids, cost from the price table, the hooks."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from chat_service.errors import ModelUnavailable
+from chat_service.llm.base import ChatMessage, Completion, PromptRole, Usage
+from chat_service.middleware.metrics import HttpMetricsMiddleware
+from chat_service.middleware.routes import RouteLabels
+from chat_service.observability.attribution import Attribution, bind_attribution, llm_operation
+from chat_service.observability.metrics import Metrics
+from chat_service.observability.prices import Price, PriceTable
+from chat_service.observability.telemetry import Telemetry
+from tests.metrics_text import samples, value
+
+WHO = Attribution(owner="alice", platform="telegram", user_id="u1")
+
+
+@pytest.fixture
+def metrics():
+    return Metrics(prices=PriceTable({"gpt-x": Price(1.0, 2.0)}), user_cap=5)
+
+
+def _text(metrics):
+    body, content_type = metrics.exposition()
+    assert content_type.startswith("text/plain")
+    return body.decode()
+
+
+def _call(metrics, user_id="u1", **kwargs):
+    args = {
+        "provider": "openai",
+        "model": "gpt-x",
+        "operation": "reply",
+        "outcome": "ok",
+        "seconds": 0.25,
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "who": Attribution("alice", "telegram", user_id),
+    }
+    metrics.llm_call(**{**args, **kwargs})
+
+
+def test_a_model_call_counts_requests_tokens_and_cost(metrics):
+    _call(metrics)
+    _call(metrics, operation="title", input_tokens=10, output_tokens=3)
+    text = _text(metrics)
+    reply = {"operation": "reply", "model": "gpt-x", "user_id": "u1", "platform": "telegram"}
+    assert value(text, "openai_tokens_input_total", **reply) == 100
+    assert value(text, "openai_tokens_output_total", **reply) == 20
+    assert value(text, "openai_tokens_total", **reply) == 120
+    assert value(text, "openai_requests_total", **reply) == 1
+    assert value(text, "openai_request_duration_ms_sum", **reply) == 250
+    assert value(text, "llm_tokens_total", type="input", owner="alice") == 110
+    assert value(text, "llm_requests_total", provider="openai", outcome="ok") == 2
+    assert value(text, "llm_cost_usd_total", owner="alice") == pytest.approx(
+        (110 * 1.0 + 23 * 2.0) / 1e6
+    )
+
+
+def test_other_providers_use_the_generic_names_only(metrics):
+    _call(metrics, provider="anthropic")
+    text = _text(metrics)
+    assert value(text, "llm_tokens_total", provider="anthropic") == 120
+    assert value(text, "openai_tokens_total") == 0
+
+
+def test_ten_thousand_user_ids_make_no_more_series_than_the_cap(metrics):
+    for n in range(10_000):
+        _call(metrics, user_id=f"user-{n}")
+    text = _text(metrics)
+    user_ids = {labels["user_id"] for labels, _ in samples(text, "openai_tokens_total")}
+    assert user_ids == {f"user-{n}" for n in range(5)} | {"other"}
+    assert value(text, "openai_tokens_total") == 10_000 * 120  # nothing is lost
+
+
+def test_an_unpriced_model_costs_nothing_but_is_counted(metrics):
+    _call(metrics, model="mystery-model")
+    text = _text(metrics)
+    assert value(text, "llm_cost_usd_total") == 0
+    assert value(text, "llm_tokens_total", model="mystery-model") == 120
+
+
+def test_prices_match_dated_models_by_prefix_and_the_setting_overrides():
+    table = PriceTable.from_json('{"gpt-4o-mini": {"input": 1, "output": 1}}')
+    assert table.price_of("gpt-4o-mini-2024-07-18") == Price(1.0, 1.0)
+    assert table.price_of("gpt-4o-2024-08-06") == Price(2.5, 10.0)
+    assert table.price_of("unknown") is None
+    for bad in ("[1]", "{", '{"m": {"input": -1, "output": 1}}', '{"m": 3}'):
+        with pytest.raises(ValueError, match=r"."):
+            PriceTable.from_json(bad)
+
+
+def test_hooks_for_tools_caches_rate_limits_and_breakers(metrics):
+    metrics.record_tool_call("weather", "ok", 0.1)
+    metrics.record_tool_call("weather", "error", 0.2)
+    metrics.cache_event("title", hit=True)
+    metrics.cache_event("title", hit=False)
+    metrics.cache_event("title", hit=False)
+    metrics.rate_limited("key")
+    metrics.set_breaker_state("weather", "open")
+    state = {"now": "half_open"}
+    metrics.watch_breaker("openai", lambda: state["now"])
+    state["now"] = "closed"
+    text = _text(metrics)
+    assert value(text, "tool_calls_total", tool="weather", outcome="error") == 1
+    assert value(text, "tool_call_duration_seconds_count", tool="weather") == 2
+    assert value(text, "cache_requests_total", cache="title", result="miss") == 2
+    assert value(text, "rate_limited_requests_total", scope="key") == 1
+    assert value(text, "circuit_breaker_state", breaker="weather") == 1
+    assert value(text, "weather_circuit_state") == 1
+    assert value(text, "circuit_breaker_state", breaker="openai") == 0  # read at scrape
+    with pytest.raises(ValueError, match="ajar"):
+        metrics.set_breaker_state("x", "ajar")
+
+
+class Model:
+    name = "openai:gpt-x"
+
+    def __init__(self, fail=False):
+        self.fail = fail
+
+    def complete(self, messages, *, tools=(), max_tokens=1024):
+        if self.fail:
+            raise ModelUnavailable("down")
+        return Completion("hi", usage=Usage(7, 3), model="gpt-x-2025")
+
+
+def test_observed_model_reports_spans_and_attributed_metrics(metrics):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = Telemetry(metrics=metrics, tracer=provider.get_tracer("t"))
+    bind_attribution(owner="bob", platform="web", user_id="w1")
+    with llm_operation("title"):
+        telemetry.observe_model(Model()).complete([ChatMessage(PromptRole.USER, "x")], max_tokens=9)
+    with pytest.raises(ModelUnavailable):
+        telemetry.observe_model(Model(fail=True)).complete([])
+    text = _text(metrics)
+    assert (
+        value(text, "openai_tokens_input_total", operation="title", user_id="w1", platform="web")
+        == 7
+    )
+    assert value(text, "llm_requests_total", outcome="unavailable", operation="chat") == 1
+    ok, failed = exporter.get_finished_spans()
+    assert ok.attributes is not None
+    assert failed.attributes is not None
+    assert ok.name == "chat gpt-x"
+    assert ok.attributes["gen_ai.request.model"] == "gpt-x"
+    assert ok.attributes["gen_ai.response.model"] == "gpt-x-2025"
+    assert ok.attributes["gen_ai.request.max_tokens"] == 9
+    assert (
+        ok.attributes["gen_ai.usage.input_tokens"],
+        ok.attributes["gen_ai.usage.output_tokens"],
+    ) == (7, 3)
+    assert failed.attributes["error.type"] == "ModelUnavailable"
+    assert not failed.status.is_ok
+
+
+def test_http_metrics_use_route_templates_and_count_twirp_calls(metrics):
+    async def item(request):
+        return PlainTextResponse("x")
+
+    class Twirp:  # a raw ASGI app, like the edge
+        async def __call__(self, scope, receive, send):
+            scope["state"]["twirp_error"] = "bad_route"
+            await PlainTextResponse("no", status_code=404)(scope, receive, send)
+
+    routes = [Route("/items/{item_id}", item)]
+    labels = RouteLabels(routes, twirp_paths={"/twirp/a.S/M"})
+    app = Starlette(
+        routes=[*routes, Route("/twirp/a.S/M", Twirp(), methods=["POST"])],
+        middleware=[
+            Middleware(
+                HttpMetricsMiddleware,
+                metrics=metrics,
+                route_of=labels,
+                twirp_paths={"/twirp/a.S/M"},
+            )
+        ],
+    )
+    with TestClient(app) as client:
+        for n in range(50):
+            client.get(f"/items/{n}")
+        client.request("BREW", "/items/1")
+        client.post("/twirp/a.S/M")
+        client.get("/random/path/1")
+    text = _text(metrics)
+    routes_seen = {labels["route"] for labels, _ in samples(text, "http_requests_total")}
+    assert routes_seen == {"/items/{item_id}", "/twirp/a.S/M", "unmatched"}
+    assert (
+        value(text, "http_requests_total", method="GET", route="/items/{item_id}", status="200")
+        == 50
+    )
+    assert value(text, "http_requests_total", method="other") == 1
+    assert value(text, "twirp_requests_total", service="a.S", method="M", code="bad_route") == 1
+    assert value(text, "http_requests_in_flight") == 0
