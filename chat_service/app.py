@@ -171,6 +171,7 @@ def create_app(
     )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.telemetry = telemetry  # the hooks, for code that extends the app
+    app.state.health = health  # health.watch_breaker(name, state_of) for providers
     return app
 
 

@@ -10,6 +10,10 @@ from datetime import datetime
 logger = logging.getLogger(__name__)
 
 Check = Callable[[], object]
+StateOf = Callable[[], str]
+
+OK, DEGRADED, DOWN = "ok", "degraded", "down"
+_BREAKER_HEALTH = {"closed": OK, "half_open": DEGRADED, "open": DOWN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +25,12 @@ class Report:
 
 
 class Health:
-    """Runs the dependency checks; each check returns when healthy and raises otherwise.
+    """Reports each dependency as "ok", "degraded" or "down".
 
-    MongoDB is required (down: unhealthy, 503); Redis is not (down: degraded, 200), since
-    the service keeps answering without it.
+    MongoDB and Redis are pinged (a ping returns when healthy and raises otherwise); other
+    dependencies report through `watch` / `watch_breaker`. MongoDB is required (down:
+    unhealthy, 503); anything else not ok makes the service degraded (200), since it keeps
+    answering, e.g. with the next provider.
     """
 
     def __init__(
@@ -36,15 +42,27 @@ class Health:
         clock: Callable[[], datetime],
     ) -> None:
         self._checks = {"mongodb": mongodb, "redis": redis}
+        self._watched: dict[str, StateOf] = {}
         self._pending_migrations = pending_migrations
         self._clock = clock
+
+    def watch(self, name: str, state_of: StateOf) -> None:
+        """Reports dependency `name` as `state_of()` returns it: "ok", "degraded" or "down"
+        (anything else, or an exception, counts as "down")."""
+        self._watched[name] = state_of
+
+    def watch_breaker(self, name: str, state_of: StateOf) -> None:
+        """Reports a circuit breaker (e.g. "llm:openai") from its state: "closed" is ok,
+        "half_open" degraded, "open" down."""
+        self.watch(name, lambda: _BREAKER_HEALTH.get(state_of(), DOWN))
 
     def health(self) -> Report:
         """Returns the status of each dependency; never raises."""
         checks = {name: _run(name, check) for name, check in self._checks.items()}
-        if checks["mongodb"] != "ok":
+        checks.update({name: _state(name, state_of) for name, state_of in self._watched.items()})
+        if checks["mongodb"] != OK:
             status, code = "unhealthy", 503
-        elif checks["redis"] != "ok":
+        elif any(state != OK for state in checks.values()):
             status, code = "degraded", 200
         else:
             status, code = "healthy", 200
@@ -53,7 +71,7 @@ class Health:
 
     def ready(self) -> Report:
         """Returns 200 when MongoDB answers and every migration is applied, 503 otherwise."""
-        if _run("mongodb", self._checks["mongodb"]) != "ok":
+        if _run("mongodb", self._checks["mongodb"]) != OK:
             return Report(503, {"status": "not ready", "reason": "mongodb unavailable"})
         try:
             pending = list(self._pending_migrations())
@@ -72,5 +90,14 @@ def _run(name: str, check: Check) -> str:
     except Exception as exc:
         # The reason stays in the log: public health output must not leak internals.
         logger.warning("health check failed", extra={"dependency": name, "error": repr(exc)})
-        return "unavailable"
-    return "ok"
+        return DOWN
+    return OK
+
+
+def _state(name: str, state_of: StateOf) -> str:
+    try:
+        state = state_of()
+    except Exception:
+        logger.warning("health check failed", exc_info=True, extra={"dependency": name})
+        return DOWN
+    return state if state in (OK, DEGRADED, DOWN) else DOWN
