@@ -144,9 +144,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(_check_dependencies, repository, health)
-        await anyio.to_thread.run_sync(_warn_if_open, authenticator)
-        try:
+        try:  # a failed start-up closes the clients too
+            await anyio.to_thread.run_sync(_check_dependencies, repository, health)
+            await anyio.to_thread.run_sync(_warn_if_open, authenticator)
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)

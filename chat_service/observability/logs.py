@@ -24,6 +24,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
 _UVICORN_ACCESS = "uvicorn.access"
 _OURS = "_chat_service_handler"
+# Libraries that log every HTTP call at INFO (the LLM SDKs' clients): heard only at DEBUG.
+_CHATTY = ("httpx", "httpx2", "httpcore", "openai", "anthropic")
 
 
 class ContextFilter(logging.Filter):
@@ -62,20 +64,10 @@ def json_formatter() -> logging.Formatter:
     )
 
 
-class _CurrentStderr:
-    """Writes to whatever `sys.stderr` is at the time (test runners swap it)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
 def log_handler(*, redactor: Redactor, stream: IO[str] | None = None) -> logging.Handler:
     """Returns a handler writing redacted JSON lines with the request's ids to `stream`
     (default: standard error)."""
-    handler: logging.Handler = logging.StreamHandler(stream or _CurrentStderr())
+    handler: logging.Handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter(redactor))
     handler.setFormatter(json_formatter())
@@ -111,6 +103,8 @@ def configure_logging(
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
         uvicorn_logger.setLevel(logging.NOTSET)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     access = logging.getLogger(_UVICORN_ACCESS)
     access.handlers.clear()
     access.propagate = False

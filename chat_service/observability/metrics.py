@@ -18,6 +18,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
@@ -54,6 +55,8 @@ class Metrics:
         if multiprocess_dir and os.environ.get("PROMETHEUS_MULTIPROC_DIR") != multiprocess_dir:
             # prometheus_client picks its storage when imported, from the environment.
             raise ValueError("PROMETHEUS_MULTIPROC_DIR must be set in the process environment")
+        # `*_created` samples double the series and no query here uses them.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self._prices = prices
         self._users = BoundedLabels(cap=user_cap)
         self._owners = BoundedLabels(cap=user_cap)
