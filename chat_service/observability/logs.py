@@ -60,7 +60,8 @@ def json_formatter() -> logging.Formatter:
         ["levelname", "name", "message"],
         rename_fields={"levelname": "level", "name": "logger", "exc_info": "traceback"},
         timestamp=True,
-        reserved_attrs=[*logging.makeLogRecord({}).__dict__, "message"],
+        # color_message: uvicorn's copy of the message with terminal colour codes.
+        reserved_attrs=[*logging.makeLogRecord({}).__dict__, "message", "color_message"],
     )
 
 
