@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import pytest
+from jsonschema.exceptions import SchemaError
 
 from chat_service.llm.base import ToolCall, ToolSpec
 from tools.registry import DuplicateToolName, InvalidToolArguments, ToolError, ToolRegistry
@@ -57,10 +58,11 @@ def test_names_must_be_what_providers_accept():
 
 
 def test_an_invalid_schema_is_refused_at_registration():
-    tool = EchoTool()
-    tool.parameters = {"type": "objekt"}
-    with pytest.raises(Exception, match="objekt"):
-        ToolRegistry([tool])
+    class Broken(EchoTool):
+        parameters: ClassVar[dict] = {"type": "objekt"}
+
+    with pytest.raises(SchemaError, match="objekt"):
+        ToolRegistry([Broken()])
 
 
 def test_specs_keep_registration_order():
