@@ -92,7 +92,7 @@ def request_problems(body: Any) -> list[str]:
         blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
         if isinstance(content, str) and not content.strip() and role == "assistant":
             problems.append(f"messages.{index}: assistant content must be non-empty")
-        results = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
+        results = {str(b.get("tool_use_id")) for b in blocks if b.get("type") == "tool_result"}
         if role == "user" and previous_uses - results:
             problems.append(
                 f"messages.{index}: tool_use ids without tool_result: {sorted(previous_uses - results)}"
