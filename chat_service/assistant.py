@@ -136,10 +136,12 @@ class Assistant:
     def _summarize(self, previous: Summary | None, dropped: Sequence[TurnGroup]) -> Summary | None:
         """Returns a summary of `previous` and the `dropped` groups, or None if the model fails
         (the turn goes on without; the groups will be offered for summary again next turn)."""
-        transcript = [m for g in dropped for m in g.prompt()]
-        prompt = prompts.summary_prompt(previous.content if previous else None, transcript)
+        prompt = self._summary_prompt(previous, [m for g in dropped for m in g.prompt()])
+        if prompt is None:
+            return None
         try:
-            completion = self._model.complete(prompt, max_tokens=SUMMARY_MAX_TOKENS)
+            max_tokens = min(SUMMARY_MAX_TOKENS, self._reply_max_tokens)
+            completion = self._model.complete(prompt, max_tokens=max_tokens)
         except ModelUnavailable:
             logger.warning("summarizing older turns failed; they are left out unsummarized")
             return None
@@ -147,6 +149,32 @@ class Assistant:
             return None
         first_seq = previous.first_seq if previous else dropped[0].first_seq
         return Summary(completion.content.strip(), first_seq=first_seq, end_seq=dropped[-1].end_seq)
+
+    def _summary_prompt(
+        self, previous: Summary | None, transcript: list[ChatMessage]
+    ) -> tuple[ChatMessage, ...] | None:
+        """Returns the summary prompt for the newest part of `transcript` that fits the
+        budget (the oldest messages give way first; the previous summary covers them in
+        part), or None if not even the previous summary fits."""
+
+        def prompt(start: int) -> tuple[ChatMessage, ...]:
+            return prompts.summary_prompt(
+                previous.content if previous else None, transcript[start:]
+            )
+
+        def fits(start: int) -> bool:
+            return self._window.prompt_tokens(prompt(start), ()) <= self._window.budget
+
+        if not fits(len(transcript)):
+            return None
+        low, high = 0, len(transcript)  # fits(high) holds; find the smallest start that fits
+        while low < high:
+            middle = (low + high) // 2
+            if fits(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return prompt(low)
 
     @staticmethod
     def _final(
