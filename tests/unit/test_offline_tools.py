@@ -11,7 +11,7 @@ from chat_service.models import Role
 from tests.fakes.assistant_kit import make_assistant
 from tools.clock import ClockTool
 from tools.public_holidays import PublicHolidaysTool
-from tools.registry import ToolError
+from tools.registry import Tool, ToolError
 from tools.weather import Current, DayForecast, Place, WeatherReport, WeatherTool
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
@@ -33,7 +33,7 @@ class SunnyProvider:
 
 
 def _assistant(provider=None):
-    tools = [
+    tools: list[Tool] = [
         WeatherTool(provider or DownProvider()),
         ClockTool(lambda: NOW, default_timezone="UTC"),
         PublicHolidaysTool(lambda: NOW),
