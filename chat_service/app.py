@@ -99,7 +99,12 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         Route("/ready", ready_endpoint, methods=["GET"]),
         Mount("", app=edge),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Read-only views for metrics and health: breaker states by name ("closed", "open",
+    # "half_open") and the tools offered to the model.
+    app.state.breaker_states = parts.breakers.states
+    app.state.tool_names = parts.tools.registry.names
+    return app
 
 
 def _check_dependencies(repository: MongoConversationRepository, health: Health) -> None:

@@ -60,8 +60,13 @@ def app_settings(redis_url, mongo_uri, fake_openai, fake_weather):
 
 
 @pytest.fixture(scope="session")
-def server_url(app_settings):
-    with serve(create_app(app_settings)) as url:
+def app(app_settings):
+    return create_app(app_settings)
+
+
+@pytest.fixture(scope="session")
+def server_url(app):
+    with serve(app) as url:
         yield url
 
 

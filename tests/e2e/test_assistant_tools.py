@@ -167,3 +167,12 @@ def test_a_repeated_tool_call_is_aborted(rpc, replies):
         409,
         {"reason": "repeated_tool_call"},
     )
+
+
+def test_the_app_exposes_breaker_states_and_tool_names(app, server_url):
+    assert app.state.tool_names == ("get_weather", "get_date_time", "get_public_holidays")
+    assert app.state.breaker_states() == {
+        "llm:openai:gpt-test": "closed",
+        "tool:open-meteo-forecast": "closed",
+        "tool:open-meteo-geocoding": "closed",
+    }
