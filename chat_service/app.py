@@ -19,13 +19,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import migrations
-from chat_service.assistant import Assistant
+from chat_service.assistant_composition import build_assistant
 from chat_service.chat import Chat
 from chat_service.config import Settings
 from chat_service.health import Health, Report
 from chat_service.llm.base import ChatModel
-from chat_service.llm.offline import OfflineChatModel
-from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_repository import MongoConversationRepository
 from chat_service.redis_client import connect_redis
@@ -40,37 +38,21 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def build_model(settings: Settings) -> ChatModel:
-    """Returns the configured language model: OpenAI (or a compatible server), else offline."""
-    if settings.openai_api_key or settings.openai_base_url:
-        client = openai_client(
-            # Local OpenAI-compatible servers often need no key, but the SDK wants one.
-            api_key=settings.openai_api_key.reveal() or "unused",
-            base_url=settings.openai_base_url or None,
-            timeout_s=settings.llm_timeout_s,
-        )
-        return OpenAIChatModel(client, model=settings.openai_model)
-    logger.warning("no OPENAI_API_KEY or OPENAI_BASE_URL: the offline model will answer")
-    return OfflineChatModel()
-
-
 def create_app(settings: Settings | None = None, *, model: ChatModel | None = None) -> Starlette:
     """Returns the ASGI app; `model` overrides the configured language model (for tests)."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
+    # urllib3 logs each request's URL at DEBUG, query string (and so API keys) included.
+    logging.getLogger("urllib3.connectionpool").setLevel(max(logging.INFO, logging.root.level))
     mongo = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
     database = mongo[settings.mongo_database]
     redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
     repository = MongoConversationRepository(database)
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
-    assistant = Assistant(
-        model or build_model(settings),
-        reply_max_tokens=settings.reply_max_tokens,
-        title_max_tokens=settings.title_max_tokens,
-    )
+    parts = build_assistant(settings, database=database, clock=_utc_now, model=model)
     chat = Chat(
         repository,
-        assistant,
+        parts.assistant,
         clock=_utc_now,
         executor=executor,
         max_message_chars=settings.max_message_chars,
@@ -108,6 +90,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            parts.close()
             redis.close()
             mongo.close()
 
@@ -116,7 +99,12 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         Route("/ready", ready_endpoint, methods=["GET"]),
         Mount("", app=edge),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Read-only views for metrics and health: breaker states by name ("closed", "open",
+    # "half_open") and the tools offered to the model.
+    app.state.breaker_states = parts.breakers.states
+    app.state.tool_names = parts.tools.registry.names
+    return app
 
 
 def _check_dependencies(repository: MongoConversationRepository, health: Health) -> None:

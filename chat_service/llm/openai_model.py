@@ -25,6 +25,7 @@ from chat_service.llm.base import (
     ToolSpec,
     Usage,
 )
+from chat_service.llm.retry_after import retry_after_s
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 TokenLimitParam = Literal["max_tokens", "max_completion_tokens"]
@@ -91,11 +92,11 @@ class OpenAIChatModel:
         """
         body: dict[str, object] = {
             "model": self._model,
-            "messages": [_wire_message(m) for m in messages],
+            "messages": [wire_message(m) for m in messages],
             self._token_limit_param: max_tokens,
         }
         if tools:
-            body["tools"] = [_wire_tool(t) for t in tools]
+            body["tools"] = [wire_tool(t) for t in tools]
         try:
             # The SDK's documented low-level call: `chat.completions.create` re-validates
             # every message against its TypedDicts (~0.1 ms of CPU per message), which made
@@ -108,7 +109,8 @@ class OpenAIChatModel:
             detail = self._detail(exc)
             if exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500:
                 raise ModelUnavailable(
-                    f"{self.name} answered HTTP {exc.status_code}{detail}"
+                    f"{self.name} answered HTTP {exc.status_code}{detail}",
+                    retry_after_s=retry_after_s(exc.response.headers),
                 ) from exc
             raise ModelRejected(
                 f"{self.name} rejected the request (HTTP {exc.status_code}){detail}"
@@ -152,7 +154,8 @@ class OpenAIChatModel:
         return f": {' '.join(message.split())[:_DETAIL_MAX_CHARS]}"
 
 
-def _wire_message(message: ChatMessage) -> ChatCompletionMessageParam:
+def wire_message(message: ChatMessage) -> ChatCompletionMessageParam:
+    """Returns the Chat Completions form of `message`."""
     if message.role is PromptRole.SYSTEM:
         return {"role": "system", "content": message.content}
     if message.role is PromptRole.USER:
@@ -169,7 +172,8 @@ def _wire_message(message: ChatMessage) -> ChatCompletionMessageParam:
     return {"role": "assistant", "content": message.content or None, "tool_calls": calls}
 
 
-def _wire_tool(tool: ToolSpec) -> ChatCompletionFunctionToolParam:
+def wire_tool(tool: ToolSpec) -> ChatCompletionFunctionToolParam:
+    """Returns the Chat Completions function-tool definition of `tool`."""
     # Some compatible servers reject a function without a parameters schema.
     parameters = dict(tool.parameters) if tool.parameters else _EMPTY_OBJECT_SCHEMA
     return {

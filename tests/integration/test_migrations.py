@@ -1,4 +1,4 @@
-"""The migration runner and v0001 against the Mongo-protocol server."""
+"""The migration runner and the migrations against the Mongo-protocol server."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ V0001_INDEXES = {
     ("conversations", "platform_chat_id"): [("platform", 1), ("chat_id", 1)],
     ("messages", "conversation_id_seq"): [("conversation_id", 1), ("seq", 1)],
 }
+V0002_INDEXES = {
+    ("prompts", "name_platform_version"): [("name", 1), ("platform", 1), ("version", -1)],
+    ("summaries", "conversation_id_end_seq"): [("conversation_id", 1), ("end_seq", -1)],
+}
+ALL_INDEXES = V0001_INDEXES | V0002_INDEXES
+VERSIONS = [1, 2]
 
 
 @pytest.fixture
@@ -34,7 +40,7 @@ def database(mongo_uri: str, mongo_database_name: str) -> Iterator[Database[dict
 
 def indexes(database) -> dict[tuple[str, str], list[tuple[str, int]]]:
     found: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for collection in ("conversations", "messages"):
+    for collection in ("conversations", "messages", "prompts", "summaries"):
         for name, info in database[collection].index_information().items():
             if name != "_id_":
                 found[collection, name] = [(key, int(direction)) for key, direction in info["key"]]
@@ -49,18 +55,22 @@ def test_versions_are_discovered_in_order() -> None:
 
 
 def test_up_creates_the_indexes_and_records_the_versions(database) -> None:
-    assert [m.version for m in pending(database)] == [1]
+    assert [m.version for m in pending(database)] == VERSIONS
 
     applied = apply_all(database, clock=lambda: APPLIED_AT)
 
-    assert [m.version for m in applied] == [1]
-    assert indexes(database) == V0001_INDEXES
+    assert [m.version for m in applied] == VERSIONS
+    assert indexes(database) == ALL_INDEXES
     assert database.messages.index_information()["conversation_id_seq"]["unique"] is True
     assert list(database.schema_migrations.find()) == [
-        {"_id": 1, "name": "initial", "applied_at": APPLIED_AT}
+        {"_id": 1, "name": "initial", "applied_at": APPLIED_AT},
+        {"_id": 2, "name": "prompts_and_summaries", "applied_at": APPLIED_AT},
     ]
     assert pending(database) == []
-    assert [(s.migration.version, s.applied_at) for s in status(database)] == [(1, APPLIED_AT)]
+    assert [(s.migration.version, s.applied_at) for s in status(database)] == [
+        (1, APPLIED_AT),
+        (2, APPLIED_AT),
+    ]
 
 
 def test_up_again_changes_nothing(database) -> None:
@@ -68,8 +78,8 @@ def test_up_again_changes_nothing(database) -> None:
     discover()[0].up(database)  # as if a crash came between up() and its record
 
     assert apply_all(database) == []
-    assert indexes(database) == V0001_INDEXES
-    assert database.schema_migrations.count_documents({}) == 1
+    assert indexes(database) == ALL_INDEXES
+    assert database.schema_migrations.count_documents({}) == len(VERSIONS)
 
 
 def test_down_reverts_one_step(database) -> None:
@@ -78,13 +88,15 @@ def test_down_reverts_one_step(database) -> None:
     reverted = rollback_last(database)
 
     assert reverted is not None
-    assert reverted.version == discover()[-1].version
-    assert indexes(database) == {}
-    assert database.schema_migrations.count_documents({}) == 0
-    assert [s.applied_at for s in status(database)] == [None]
-    assert rollback_last(database) is None
-    assert [m.version for m in apply_all(database)] == [1]
+    assert reverted.version == discover()[-1].version == 2
     assert indexes(database) == V0001_INDEXES
+    assert database.schema_migrations.count_documents({}) == 1
+    assert rollback_last(database) is not None
+    assert indexes(database) == {}
+    assert [s.applied_at for s in status(database)] == [None, None]
+    assert rollback_last(database) is None
+    assert [m.version for m in apply_all(database)] == VERSIONS
+    assert indexes(database) == ALL_INDEXES
 
 
 def test_the_unique_index_rejects_a_second_message_with_the_same_seq(database) -> None:
@@ -112,11 +124,18 @@ def test_the_command_line(
     environ = {"MONGODB_URI": mongo_uri, "MONGO_DATABASE": mongo_database_name}
 
     outputs = []
-    for command in ("status", "up", "up", "status", "down", "down"):
+    for command in ("status", "up", "up", "status", "down", "down", "down"):
         assert main([command], environ) == 0
         outputs.append(capsys.readouterr().out.strip())
 
-    assert outputs[0] == "v0001 initial: pending"
-    assert outputs[1:3] == ["applied v0001 initial", "nothing to apply: up to date"]
+    assert outputs[0] == "v0001 initial: pending\nv0002 prompts_and_summaries: pending"
+    assert outputs[1:3] == [
+        "applied v0001 initial\napplied v0002 prompts_and_summaries",
+        "nothing to apply: up to date",
+    ]
     assert outputs[3].startswith("v0001 initial: 20")
-    assert outputs[4:] == ["rolled back v0001 initial", "nothing to roll back"]
+    assert outputs[4:] == [
+        "rolled back v0002 prompts_and_summaries",
+        "rolled back v0001 initial",
+        "nothing to roll back",
+    ]
