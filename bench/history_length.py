@@ -143,4 +143,4 @@ def _prompt_sizes() -> dict[str, int]:
     """Messages each series sends to the LLM: its history (capped by HISTORY_MESSAGES, the
     default here) plus the new user message."""
     window = Settings().history_messages
-    return {str(n): min(n, window - 1) + 1 for n in (SHORT, CONTROL, LONG)}
+    return {str(n): min(n, window) + 1 for n in (SHORT, CONTROL, LONG)}

@@ -41,7 +41,7 @@ class Chat:
         clock: Clock,
         executor: Executor,
         max_message_chars: int = 16_000,
-        history_messages: int = 200,
+        history_messages: int = 40,
     ) -> None:
         self._repository = repository
         self._assistant = assistant

@@ -48,7 +48,7 @@ class Settings:
     rpc_threads: int = 256
     max_body_bytes: int = 1_048_576
     max_message_chars: int = 16_000
-    history_messages: int = 200
+    history_messages: int = 40
     openai_api_key: Secret = Secret("")
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
