@@ -55,6 +55,9 @@ class Settings:
     reply_max_tokens: int = 1024
     title_max_tokens: int = 30
     log_level: str = "INFO"
+    # Serving: uvicorn worker processes, and how long a stop waits for in-flight requests.
+    workers: int = 1
+    shutdown_grace_s: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -90,6 +93,10 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be positive")
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
             raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
+        if self.workers <= 0:
+            raise SettingsError("WORKERS must be positive")
+        if self.shutdown_grace_s < 0:
+            raise SettingsError("SHUTDOWN_GRACE_S must not be negative")
 
 
 def _parse(name: str, raw: str, default: object) -> object:
