@@ -1,12 +1,14 @@
 """Serving as deployed: the launcher's uvicorn with several workers, stopped by SIGTERM.
 
-Each test starts `python -m chat_service.launcher` as its own process (as the container does)
-over the session's Redis and Mongo servers and a fake OpenAI server with a set latency.
+The tests start `python -m chat_service.launcher` (as the container does) or `python -m devstack
+run` (as `make run` does) as their own process, over the session's Redis and Mongo servers and a
+fake OpenAI server with a set latency.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import signal
@@ -27,6 +29,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 import migrations
+from ops import smoke
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import free_port
 
@@ -208,3 +211,46 @@ def _health_counts_per_worker(metrics_dir: Path) -> dict[str, float]:
         if count:
             counts[path.name] = count
     return counts
+
+
+def test_make_run_with_two_workers_passes_the_smoke_test(redis_url, mongo_uri, tmp_path):
+    """`make run WORKERS=2` then `make smoke`, as a developer runs them (servers given)."""
+    database = f"serving_{uuid.uuid4().hex[:10]}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "REDIS_URL": redis_url,
+        "MONGO_URI": mongo_uri,
+        "MONGO_DATABASE": database,
+        "PORT": str(port),
+        "WORKERS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tmp_path / "devstack.log"
+    with FakeOpenAIServer() as fake, log.open("wb") as out:
+        env |= {"OPENAI_API_KEY": "sk-serving-test", "OPENAI_BASE_URL": fake.url}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "run", "--root", str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(url, process, log)
+            report = io.StringIO()
+            assert smoke.main(["--url", url], out=report) == 0, report.getvalue()
+            assert (tmp_path / "var/prometheus-multiproc").is_dir()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=STOP_TIMEOUT_S) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            with pymongo.MongoClient(mongo_uri) as client:
+                client.drop_database(database)
+    assert "(2 workers)" in log.read_text()
