@@ -54,7 +54,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: $(STAMP) ## Run the app (reads .env; starts Redis/Mongo in var/ unless REDIS_URL/MONGO_URI); WORKERS=N
+run: $(STAMP) ## Run the app (reads .env; Redis/Mongo in var/ unless REDIS_URL/MONGO_URI; WORKERS=N)
 	$(if $(WORKERS),WORKERS=$(WORKERS) )$(PY) -m devstack run
 
 servers: $(STAMP) ## Start Redis and secantusd-py (data in var/), print export lines, wait for Ctrl-C
