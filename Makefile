@@ -12,6 +12,8 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 TIERS := tests/unit tests/integration tests/e2e
 PYTEST_ARGS ?=
+BACKUP_DIR ?= backups
+RESTORE_MODE ?= drop
 PROTO := proto/acai/chat/chat.proto
 
 # The first python3.11+ found; evaluated only when .venv has to be created.
@@ -32,7 +34,7 @@ pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
 
 .PHONY: help install run servers test test-unit test-integration test-e2e generate gen-check \
-	lint typecheck format migrate-up migrate-down migrate-status bench clean
+	lint typecheck format migrate-up migrate-down migrate-status backup restore smoke bench clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET   (each target creates .venv and installs the project when needed)"
@@ -52,8 +54,8 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: $(STAMP) ## Run the app (reads .env; starts Redis/Mongo in var/ unless REDIS_URL/MONGO_URI)
-	$(PY) -m devstack run
+run: $(STAMP) ## Run the app (reads .env; Redis/Mongo in var/ unless REDIS_URL/MONGO_URI; WORKERS=N)
+	$(if $(WORKERS),WORKERS=$(WORKERS) )$(PY) -m devstack run
 
 servers: $(STAMP) ## Start Redis and secantusd-py (data in var/), print export lines, wait for Ctrl-C
 	$(PY) -m devstack servers
@@ -105,6 +107,21 @@ migrate-down: $(STAMP) ## Revert the last migration (needs MONGO_URI)
 migrate-status: $(STAMP) ## Show applied and pending migrations (needs MONGO_URI)
 	@$(require_mongo)
 	$(PY) -m migrations status
+
+backup: $(STAMP) ## Dump every collection to backups/backup-<UTC time>/ (BACKUP_DIR=; needs MONGO_URI)
+	@$(require_mongo)
+	$(PY) -m ops.backup --out-dir "$(BACKUP_DIR)"
+
+restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default drop; needs MONGO_URI)
+	@$(require_mongo)
+	@[[ -n "$(BACKUP_PATH)" ]] || { echo "usage: make restore BACKUP_PATH=$(BACKUP_DIR)/backup-YYYYmmdd-HHMMSS" \
+		"[RESTORE_MODE=drop|merge]" >&2; exit 2; }
+	@[[ "$(RESTORE_MODE)" == drop || "$(RESTORE_MODE)" == merge ]] || \
+		{ echo "RESTORE_MODE must be drop or merge, not '$(RESTORE_MODE)'" >&2; exit 2; }
+	$(PY) -m ops.restore "$(BACKUP_PATH)" --$(RESTORE_MODE)
+
+smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the local one)
+	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
 
 bench: $(STAMP) ## Run the benchmarks (python -m bench)
 	$(PY) -m bench

@@ -80,6 +80,9 @@ class Settings:
     calendar_ics_url: str = ""
     calendar_cache_ttl_s: float = 900.0
     prompt_cache_ttl_s: float = 60.0
+    # Serving: uvicorn worker processes, and how long a stop waits for in-flight requests.
+    workers: int = 1
+    shutdown_grace_s: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +118,10 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be positive")
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
             raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
+        if self.workers <= 0:
+            raise SettingsError("WORKERS must be positive")
+        if self.shutdown_grace_s < 0:
+            raise SettingsError("SHUTDOWN_GRACE_S must not be negative")
         self._validate_assistant()
 
     def _validate_assistant(self) -> None:
