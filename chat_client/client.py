@@ -175,16 +175,21 @@ class ChatClient:
 
 def _transport_error(exc: requests.RequestException) -> Exception:
     if isinstance(exc, requests.ConnectTimeout):
-        return ConnectionFailed(f"could not connect: {exc}", before_send=True)
+        return ConnectionFailed("could not connect in time", before_send=True)
     if isinstance(exc, requests.Timeout):
-        return TimedOut(f"no answer in time: {exc}")
-    if isinstance(exc, requests.ConnectionError):
-        return ConnectionFailed(f"connection failed: {exc}", before_send=_never_connected(exc))
-    return ConnectionFailed(f"request failed: {exc}", before_send=False)
+        return TimedOut("no answer in time")
+    refused = _connect_error(exc)
+    if refused is not None:
+        # urllib3 words it "HTTPConnection(...): Failed to establish ...: [Errno 111] ...".
+        return ConnectionFailed(
+            f"could not connect: {str(refused).rsplit(': ', 1)[-1]}", before_send=True
+        )
+    return ConnectionFailed(f"connection failed: {exc}", before_send=False)
 
 
-def _never_connected(exc: requests.ConnectionError) -> bool:
+def _connect_error(exc: requests.RequestException) -> Exception | None:
+    """Returns the error of a connection that was never made, or None."""
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, urllib3.exceptions.MaxRetryError):
         reason = reason.reason
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return reason if isinstance(reason, urllib3.exceptions.NewConnectionError) else None
