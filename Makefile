@@ -21,7 +21,8 @@ PYTHON3 ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 
 # $(call protoc,OUT_DIR): the code generator, one command for generate and gen-check.
 protoc = PYTHON=$(PY) $(PY) -m grpc_tools.protoc -Iproto --python_out=$(1) --pyi_out=$(1) \
-	--plugin=protoc-gen-twirp=codegen/protoc-gen-twirp --twirp_out=$(1) $(PROTO)
+	--plugin=protoc-gen-twirp=codegen/protoc-gen-twirp --twirp_out=$(1) \
+	--plugin=protoc-gen-openapi=codegen/protoc-gen-openapi --openapi_out=$(1) $(PROTO)
 
 # Fails with a clear message unless MONGO_URI (or MONGODB_URI) is in the environment.
 require_mongo = [[ -n "$${MONGO_URI:-}$${MONGODB_URI:-}" ]] || { echo "MONGO_URI is not set:" \
