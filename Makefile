@@ -32,7 +32,7 @@ require_mongo = [[ -n "$${MONGO_URI:-}$${MONGODB_URI:-}" ]] || { echo "MONGO_URI
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
 
-.PHONY: help install run servers test test-unit test-integration test-e2e generate gen-check \
+.PHONY: help install browser run servers test test-unit test-integration test-e2e generate gen-check \
 	lint typecheck format migrate-up migrate-down migrate-status bench clean
 
 help: ## List the targets
@@ -48,10 +48,19 @@ $(PY):
 	$(PYTHON3) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -e '.[dev,bot]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+# The browser tests (tests/e2e/test_web_page.py) drive Debian's chromium through Playwright and
+# skip without it. Installing it takes about 25 s on a fresh Debian machine (113 MB download).
+browser: ## Install Debian's chromium for the browser tests (apt-get; root or sudo)
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium is installed: $$(command -v chromium)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		sudo=$$([[ $$(id -u) == 0 ]] || echo sudo); \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "no apt-get here: install Chromium and set CHROMIUM_PATH (the browser tests skip without it)" >&2; fi
 
 run: $(STAMP) ## Run the app (reads .env; starts Redis/Mongo in var/ unless REDIS_URL/MONGO_URI)
 	$(PY) -m devstack run
@@ -71,7 +80,7 @@ test-integration: $(STAMP) ## Run the integration tests (real Redis and Mongo-pr
 test-e2e: $(STAMP) ## Run the end-to-end tests (the app under uvicorn)
 	$(call pytest,tests/e2e)
 
-generate: $(STAMP) ## Regenerate gen/ from proto/ (protobuf + Twirp stubs)
+generate: $(STAMP) ## Regenerate gen/ from proto/ (protobuf, Twirp stubs, OpenAPI description)
 	rm -rf gen/acai
 	$(call protoc,gen)
 
