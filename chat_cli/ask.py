@@ -47,29 +47,29 @@ class Ask:
             if not message:
                 continue
             try:
+                # The spinner is erased before anything is printed.
                 with Progress(self._err, enabled=self._show_progress):
-                    conversation_id = self._turn(conversation_id, message)
+                    conversation_id, output = self._turn(conversation_id, message)
             except TwirpError as exc:
                 failed = True
                 print(f"chat: {exc}", file=self._err, flush=True)
+                continue
+            self._print(output)
         return 1 if failed else 0
 
-    def _turn(self, conversation_id: str | None, message: str) -> str:
+    def _turn(self, conversation_id: str | None, message: str) -> tuple[str, str]:
+        """Runs one turn; returns the conversation id and the text to print."""
         if conversation_id is None:
             started = self._client.start_conversation(message, session=self._session)
             if self._as_json:
-                self._print(json.dumps(_fields(started), ensure_ascii=False))
-            else:
-                self._print(f"Conversation {started.conversation_id}: {started.title}")
-                self._print(f"assistant: {started.reply}")
-            return started.conversation_id
+                return started.conversation_id, json.dumps(_fields(started), ensure_ascii=False)
+            header = f"Conversation {started.conversation_id}: {started.title}"
+            return started.conversation_id, f"{header}\nassistant: {started.reply}"
         reply = self._client.continue_conversation(conversation_id, message, session=self._session)
         if self._as_json:
             body = {"conversation_id": conversation_id, "reply": reply.reply}
-            self._print(json.dumps(body, ensure_ascii=False))
-        else:
-            self._print(f"assistant: {reply.reply}")
-        return conversation_id
+            return conversation_id, json.dumps(body, ensure_ascii=False)
+        return conversation_id, f"assistant: {reply.reply}"
 
     def _print(self, text: str) -> None:
         print(text, file=self._out, flush=True)
