@@ -29,6 +29,7 @@ from chat_service.mongo_repository import MongoConversationRepository
 from chat_service.redis_client import connect_redis
 from chat_service.service import ChatServiceHandlers, twirp_error_for
 from chat_service.twirp_edge import TwirpEdge
+from chat_service.web_pages import web_routes
 from gen.acai.chat.chat_twirp import ChatServiceServer
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     routes = [
         Route("/health", health_endpoint, methods=["GET"]),
         Route("/ready", ready_endpoint, methods=["GET"]),
+        *web_routes(twirp_prefix=settings.twirp_prefix),
         Mount("", app=edge),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
