@@ -17,29 +17,20 @@ import anyio.to_thread
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import migrations
 from chat_service.api_keys import ApiKeyStore, key_digest
-from chat_service.assistant import Assistant
+from chat_service.assistant_composition import build_assistant
 from chat_service.authentication import Authenticator, StaticKey
 from chat_service.chat import Chat
 from chat_service.config import Settings
 from chat_service.health import Health, Report
 from chat_service.llm.base import ChatModel
-from chat_service.llm.offline import OfflineChatModel
-from chat_service.llm.openai_model import OpenAIChatModel, openai_client
-from chat_service.middleware.access_log import AccessLogMiddleware
-from chat_service.middleware.auth import AuthMiddleware
-from chat_service.middleware.cors import cors_middleware
-from chat_service.middleware.metrics import HttpMetricsMiddleware
-from chat_service.middleware.request_id import RequestIdMiddleware
 from chat_service.middleware.routes import RouteLabels
-from chat_service.middleware.security_headers import SecurityHeadersMiddleware
-from chat_service.middleware.tracing import TracingMiddleware
+from chat_service.middleware.stack import middleware_stack
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_api_keys import MongoApiKeyStore
 from chat_service.mongo_repository import MongoConversationRepository
@@ -53,6 +44,7 @@ from chat_service.observability.tracing import build_tracer_provider
 from chat_service.redis_client import connect_redis
 from chat_service.service import ChatServiceHandlers, twirp_error_for
 from chat_service.twirp_edge import TwirpEdge
+from chat_service.web_pages import web_routes
 from gen.acai.chat.chat_twirp import ChatServiceServer
 
 logger = logging.getLogger(__name__)
@@ -60,20 +52,6 @@ logger = logging.getLogger(__name__)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def build_model(settings: Settings) -> ChatModel:
-    """Returns the configured language model: OpenAI (or a compatible server), else offline."""
-    if settings.openai_api_key or settings.openai_base_url:
-        client = openai_client(
-            # Local OpenAI-compatible servers often need no key, but the SDK wants one.
-            api_key=settings.openai_api_key.reveal() or "unused",
-            base_url=settings.openai_base_url or None,
-            timeout_s=settings.llm_timeout_s,
-        )
-        return OpenAIChatModel(client, model=settings.openai_model)
-    logger.warning("no OPENAI_API_KEY or OPENAI_BASE_URL: the offline model will answer")
-    return OfflineChatModel()
 
 
 def create_app(
@@ -104,14 +82,12 @@ def create_app(
     repository = MongoConversationRepository(database)
     authenticator = build_authenticator(settings, MongoApiKeyStore(database))
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
-    assistant = Assistant(
-        telemetry.observe_model(model or build_model(settings)),
-        reply_max_tokens=settings.reply_max_tokens,
-        title_max_tokens=settings.title_max_tokens,
+    parts = build_assistant(
+        settings, database=database, clock=_utc_now, model=model, telemetry=telemetry
     )
     chat = Chat(
         repository,
-        assistant,
+        parts.assistant,
         clock=_utc_now,
         executor=executor,
         max_message_chars=settings.max_message_chars,
@@ -150,6 +126,7 @@ def create_app(
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            parts.close()
             redis.close()
             mongo.close()
             telemetry.metrics.close()
@@ -159,10 +136,11 @@ def create_app(
         Route("/health", health_endpoint, methods=["GET"]),
         Route("/ready", ready_endpoint, methods=["GET"]),
         metrics_route(telemetry.metrics, limiter=probe_limiter),
+        *web_routes(twirp_prefix=settings.twirp_prefix),
         Mount("", app=edge),
     ]
     route_of = RouteLabels(routes, twirp_paths=edge.paths())
-    middleware = _middleware(
+    middleware = middleware_stack(
         settings,
         route_of=route_of,
         twirp_paths=edge.paths(),
@@ -171,7 +149,11 @@ def create_app(
     )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.telemetry = telemetry  # the hooks, for code that extends the app
-    app.state.health = health  # health.watch_breaker(name, state_of) for providers
+    app.state.health = health  # health.watch_breaker(name, state_of) for more dependencies
+    # Read-only views: breaker states by name ("closed", "open", "half_open") and the tools
+    # offered to the model.
+    app.state.breaker_states = parts.breakers.states
+    app.state.tool_names = parts.tools.registry.names
     return app
 
 
@@ -198,36 +180,16 @@ def build_authenticator(settings: Settings, store: ApiKeyStore) -> Authenticator
     )
 
 
-def _middleware(
-    settings: Settings,
-    *,
-    route_of: RouteLabels,
-    twirp_paths: frozenset[str],
-    authenticator: Authenticator,
-    telemetry: Telemetry,
-) -> list[Middleware]:
-    """Returns the middleware, outermost first: each sees what the ones inside it answer."""
-    return [
-        Middleware(RequestIdMiddleware),
-        Middleware(TracingMiddleware, tracer=telemetry.tracer, route_of=route_of),
-        Middleware(AccessLogMiddleware, route_of=route_of),
-        Middleware(
-            HttpMetricsMiddleware,
-            metrics=telemetry.metrics,
-            route_of=route_of,
-            twirp_paths=twirp_paths,
-        ),
-        Middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s),
-        *cors_middleware(settings.cors_origin_list()),
-        Middleware(AuthMiddleware, authenticator=authenticator),
-    ]
-
-
 def _secrets(settings: Settings) -> list[str]:
     """Returns the configured secrets, for the logs to redact wherever they appear."""
     passwords = [urlsplit(url).password for url in (settings.mongo_uri, settings.redis_url)]
-    keys = (settings.openai_api_key.reveal(), settings.api_key.reveal())
-    return [*keys, *(p for p in passwords if p)]
+    keys = (
+        settings.openai_api_key,
+        settings.anthropic_api_key,
+        settings.weather_api_key,
+        settings.api_key,
+    )
+    return [*(k.reveal() for k in keys if k), *(p for p in passwords if p)]
 
 
 def _warn_if_open(authenticator: Authenticator) -> None:

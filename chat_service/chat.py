@@ -61,14 +61,15 @@ class Chat:
         session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
         # The title runs on another thread: give it this request's context (trace, attribution).
-        title_future = self._executor.submit(contextvars.copy_context().run, self._title, message)
-        user = NewMessage(Role.USER, message)
-        reply = self._assistant.reply([user])
+        title_future = self._executor.submit(
+            contextvars.copy_context().run, self._title, message, session.platform
+        )
+        reply = self._assistant.reply([], message, platform=session.platform)
         conversation = self._repository.create(
             owner=command.owner,
             title=title_future.result(),
             session=command.session,
-            messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
+            messages=[NewMessage(Role.USER, message), *reply.messages],
             now=self._clock(),
         )
         return StartedConversation(conversation.id, conversation.title, reply.content)
@@ -76,24 +77,29 @@ class Chat:
     def continue_turn(self, command: ContinueTurn) -> str:
         """Adds the user message and the reply to the conversation, together; returns the reply.
 
-        Raises InvalidRequest, ConversationNotFound, Unavailable.
+        Raises InvalidRequest, ConversationNotFound, Unavailable, ModelRejected,
+        ToolLoopAborted.
         """
         conversation_id = self._checked_id(command.conversation_id)
         message = self._checked_message(command.message)
         conversation = self._repository.get(owner=command.owner, conversation_id=conversation_id)
         session = conversation.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
+        summary = self._repository.latest_summary(conversation_id=conversation_id)
         earlier = self._repository.recent_messages(
-            conversation_id=conversation_id, limit=self._history_messages - 1
+            conversation_id=conversation_id,
+            limit=self._history_messages,
+            first_seq=summary.end_seq if summary else 0,
         )
-        user = NewMessage(Role.USER, message)
-        history = [NewMessage(m.role, m.content) for m in earlier] + [user]
-        reply = self._assistant.reply(history)
+        reply = self._assistant.reply(earlier, message, summary=summary, platform=session.platform)
+        # The whole turn group is stored at once: the user message, every tool call and
+        # result, the answer, and the summary of older turns if one was made.
         self._repository.append(
             owner=command.owner,
             conversation_id=conversation_id,
-            messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
+            messages=[NewMessage(Role.USER, message), *reply.messages],
             now=self._clock(),
+            summary=reply.summary,
         )
         return reply.content
 
@@ -120,9 +126,9 @@ class Chat:
         )
         return ConversationDetail(conversation, messages)
 
-    def _title(self, message: str) -> str:
+    def _title(self, message: str, platform: str) -> str:
         try:
-            return self._assistant.title(message)
+            return self._assistant.title(message, platform=platform)
         except Exception:
             # A title is a nicety: the turn goes on with one made from the message itself.
             logger.warning(

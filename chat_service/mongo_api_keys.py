@@ -1,4 +1,4 @@
-"""MongoApiKeyStore: the ApiKeyStore port over the `api_keys` collection (indexes: v0005)."""
+"""MongoApiKeyStore: the ApiKeyStore port over the `api_keys` collection (indexes: v0006)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from chat_service.models import (
     MessagePage,
     NewMessage,
     SessionInfo,
+    Summary,
 )
 
 
@@ -44,9 +45,16 @@ class ConversationRepository(Protocol):
         ...
 
     def append(
-        self, *, owner: str, conversation_id: str, messages: Sequence[NewMessage], now: datetime
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        messages: Sequence[NewMessage],
+        now: datetime,
+        summary: Summary | None = None,
     ) -> Conversation:
-        """Appends messages with consecutive seqs, all or nothing, safe under concurrency.
+        """Appends messages with consecutive seqs (and stores `summary`), all or nothing,
+        safe under concurrency.
 
         Returns the updated conversation header.
         """
@@ -56,8 +64,17 @@ class ConversationRepository(Protocol):
         """Returns the conversation header."""
         ...
 
-    def recent_messages(self, *, conversation_id: str, limit: int) -> list[Message]:
-        """Returns the last `limit` messages, oldest first (no owner check: call after `get`)."""
+    def recent_messages(
+        self, *, conversation_id: str, limit: int, first_seq: int = 0
+    ) -> list[Message]:
+        """Returns the last `limit` messages with seq >= `first_seq`, oldest first.
+
+        No owner check: call after `get`.
+        """
+        ...
+
+    def latest_summary(self, *, conversation_id: str) -> Summary | None:
+        """Returns the summary with the highest end_seq, or None (no owner check)."""
         ...
 
     def list_conversations(

@@ -29,7 +29,8 @@ UNAVAILABLE = TwirpError("unavailable", "API keys cannot be checked now; retry l
 
 
 class AuthMiddleware:
-    """Authenticates HTTP requests to every path outside `public_paths` (exact matches)."""
+    """Authenticates HTTP requests to every path outside `public_paths` (exact matches) and
+    `public_prefixes` (paths starting with one, e.g. "/static/")."""
 
     def __init__(
         self,
@@ -37,15 +38,17 @@ class AuthMiddleware:
         *,
         authenticator: Authenticator,
         public_paths: Collection[str] = ("/health", "/ready"),
+        public_prefixes: Collection[str] = (),
         limiter: anyio.CapacityLimiter | None = None,
     ) -> None:
         self._app = app
         self._authenticator = authenticator
         self._public = frozenset(public_paths)
+        self._public_prefixes = tuple(public_prefixes)
         self._limiter = limiter or anyio.CapacityLimiter(16)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._public:
+        if scope["type"] != "http" or self._is_public(scope["path"]):
             await self._app(scope, receive, send)
             return
         presented = presented_key(scope)
@@ -65,6 +68,9 @@ class AuthMiddleware:
             return
         scope.setdefault("state", {})[OWNER_STATE_KEY] = owner
         await self._app(scope, receive, send)
+
+    def _is_public(self, path: str) -> bool:
+        return path in self._public or path.startswith(self._public_prefixes)
 
 
 def presented_key(scope: Scope) -> str | None:

@@ -15,8 +15,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import migrations
-from chat_service.app import build_model, create_app
+from chat_service.app import create_app
 from chat_service.llm.base import ChatMessage, PromptRole, ToolSpec
+from chat_service.llm.providers import configured_providers
 from tests.fakes.openai_wire import Reply
 from tests.fakes.uvicorn_thread import serve
 
@@ -59,7 +60,7 @@ def traced(app_settings, mongo_uri):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     holder = {}
-    model = ToolLoop(build_model(settings), lambda: holder["app"].state.telemetry)
+    model = ToolLoop(configured_providers(settings)[0], lambda: holder["app"].state.telemetry)
     app = create_app(settings, model=model, tracer_provider=provider)
     holder["app"] = app
     with pymongo.MongoClient(mongo_uri) as client:

@@ -1,4 +1,4 @@
-"""The migration runner and v0001 against the Mongo-protocol server."""
+"""The migration runner and the migrations against the Mongo-protocol server."""
 
 from __future__ import annotations
 
@@ -23,6 +23,17 @@ V0001_INDEXES = {
     ("conversations", "platform_chat_id"): [("platform", 1), ("chat_id", 1)],
     ("messages", "conversation_id_seq"): [("conversation_id", 1), ("seq", 1)],
 }
+V0002_INDEXES = {
+    ("prompts", "name_platform_version"): [("name", 1), ("platform", 1), ("version", -1)],
+    ("summaries", "conversation_id_end_seq"): [("conversation_id", 1), ("end_seq", -1)],
+}
+V0006_INDEXES = {
+    ("api_keys", "key_id"): [("key_id", 1)],
+    ("api_keys", "owner_created_at"): [("owner", 1), ("created_at", 1)],
+    ("api_keys", "revoked_at"): [("revoked_at", 1)],
+}
+ALL_INDEXES = V0001_INDEXES | V0002_INDEXES | V0006_INDEXES
+VERSIONS = [1, 2, 6]
 
 
 @pytest.fixture
@@ -34,7 +45,7 @@ def database(mongo_uri: str, mongo_database_name: str) -> Iterator[Database[dict
 
 def indexes(database) -> dict[tuple[str, str], list[tuple[str, int]]]:
     found: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for collection in ("conversations", "messages"):
+    for collection in ("conversations", "messages", "prompts", "summaries", "api_keys"):
         for name, info in database[collection].index_information().items():
             if name != "_id_":
                 found[collection, name] = [(key, int(direction)) for key, direction in info["key"]]
@@ -48,24 +59,25 @@ def test_versions_are_discovered_in_order() -> None:
     assert str(migrations[0]) == "v0001 initial"
 
 
-def _all_versions() -> list[int]:
-    return [m.version for m in discover()]
-
-
 def test_up_creates_the_indexes_and_records_the_versions(database) -> None:
-    assert [m.version for m in pending(database)] == _all_versions()
+    assert [m.version for m in pending(database)] == VERSIONS
 
     applied = apply_all(database, clock=lambda: APPLIED_AT)
 
-    assert [m.version for m in applied] == _all_versions()
-    assert indexes(database) == V0001_INDEXES
+    assert [m.version for m in applied] == VERSIONS
+    assert indexes(database) == ALL_INDEXES
     assert database.messages.index_information()["conversation_id_seq"]["unique"] is True
-    assert list(database.schema_migrations.find().sort("_id", 1)) == [
-        {"_id": m.version, "name": m.name, "applied_at": APPLIED_AT} for m in discover()
+    assert list(database.schema_migrations.find()) == [
+        {"_id": 1, "name": "initial", "applied_at": APPLIED_AT},
+        {"_id": 2, "name": "prompts_and_summaries", "applied_at": APPLIED_AT},
+        {"_id": 6, "name": "api_keys", "applied_at": APPLIED_AT},
     ]
+    assert database.api_keys.index_information()["key_id"]["unique"] is True
     assert pending(database) == []
     assert [(s.migration.version, s.applied_at) for s in status(database)] == [
-        (v, APPLIED_AT) for v in _all_versions()
+        (1, APPLIED_AT),
+        (2, APPLIED_AT),
+        (6, APPLIED_AT),
     ]
 
 
@@ -74,8 +86,8 @@ def test_up_again_changes_nothing(database) -> None:
     discover()[0].up(database)  # as if a crash came between up() and its record
 
     assert apply_all(database) == []
-    assert indexes(database) == V0001_INDEXES
-    assert database.schema_migrations.count_documents({}) == len(discover())
+    assert indexes(database) == ALL_INDEXES
+    assert database.schema_migrations.count_documents({}) == len(VERSIONS)
 
 
 def test_down_reverts_one_step(database) -> None:
@@ -84,15 +96,17 @@ def test_down_reverts_one_step(database) -> None:
     reverted = rollback_last(database)
 
     assert reverted is not None
-    assert reverted.version == discover()[-1].version
-    assert database.schema_migrations.count_documents({}) == len(discover()) - 1
-    while rollback_last(database) is not None:
-        pass
-    assert indexes(database) == {}
-    assert database.schema_migrations.count_documents({}) == 0
-    assert [s.applied_at for s in status(database)] == [None] * len(discover())
-    assert [m.version for m in apply_all(database)] == _all_versions()
+    assert reverted.version == discover()[-1].version == 6
+    assert indexes(database) == V0001_INDEXES | V0002_INDEXES
+    assert database.schema_migrations.count_documents({}) == 2
+    assert rollback_last(database) is not None
     assert indexes(database) == V0001_INDEXES
+    assert rollback_last(database) is not None
+    assert indexes(database) == {}
+    assert [s.applied_at for s in status(database)] == [None, None, None]
+    assert rollback_last(database) is None
+    assert [m.version for m in apply_all(database)] == VERSIONS
+    assert indexes(database) == ALL_INDEXES
 
 
 def test_the_unique_index_rejects_a_second_message_with_the_same_seq(database) -> None:
@@ -120,14 +134,23 @@ def test_the_command_line(
     environ = {"MONGODB_URI": mongo_uri, "MONGO_DATABASE": mongo_database_name}
 
     outputs = []
-    for command in ("status", "up", "up", "status", "down", "down"):
+    for command in ("status", "up", "up", "status", "down", "down", "down", "down"):
         assert main([command], environ) == 0
         outputs.append(capsys.readouterr().out.strip())
 
-    known = discover()
-    assert outputs[0].splitlines() == [f"{m}: pending" for m in known]
-    assert outputs[1].splitlines() == [f"applied {m}" for m in known]
-    assert outputs[2] == "nothing to apply: up to date"
+    assert outputs[0].splitlines() == [
+        "v0001 initial: pending",
+        "v0002 prompts_and_summaries: pending",
+        "v0006 api_keys: pending",
+    ]
+    assert outputs[1:3] == [
+        "applied v0001 initial\napplied v0002 prompts_and_summaries\napplied v0006 api_keys",
+        "nothing to apply: up to date",
+    ]
     assert outputs[3].startswith("v0001 initial: 20")
-    second = f"rolled back {known[-2]}" if len(known) > 1 else "nothing to roll back"
-    assert outputs[4:] == [f"rolled back {known[-1]}", second]
+    assert outputs[4:] == [
+        "rolled back v0006 api_keys",
+        "rolled back v0002 prompts_and_summaries",
+        "rolled back v0001 initial",
+        "nothing to roll back",
+    ]

@@ -72,10 +72,10 @@ def test_ready_needs_mongodb_and_every_migration():
     assert _health().ready().status_code == 200
     down = _health(mongodb=_down).ready()
     assert (down.status_code, down.body["reason"]) == (503, "mongodb unavailable")
-    pending = _health(pending=["v0005 api_keys"]).ready()
+    pending = _health(pending=["v0006 api_keys"]).ready()
     assert pending.status_code == 503
     assert pending.body == {
         "status": "not ready",
         "reason": "migrations pending",
-        "pending": ["v0005 api_keys"],
+        "pending": ["v0006 api_keys"],
     }

@@ -12,7 +12,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-VERSION = 5
+VERSION = 6
 NAME = "api_keys"
 
 _INDEX_NOT_FOUND = 27

@@ -1,0 +1,54 @@
+"""The app's middleware, in order: which concern wraps which."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from starlette.middleware import Middleware
+
+from chat_service.authentication import Authenticator
+from chat_service.config import Settings
+from chat_service.middleware.access_log import AccessLogMiddleware
+from chat_service.middleware.auth import AuthMiddleware
+from chat_service.middleware.cors import cors_middleware
+from chat_service.middleware.metrics import HttpMetricsMiddleware
+from chat_service.middleware.request_id import RequestIdMiddleware
+from chat_service.middleware.routes import RouteLabel
+from chat_service.middleware.security_headers import SecurityHeadersMiddleware
+from chat_service.middleware.tracing import TracingMiddleware
+from chat_service.observability.telemetry import Telemetry
+from chat_service.web_pages import PUBLIC_PATHS, PUBLIC_PREFIXES
+
+# Probes answer without a key; so do the web pages and their files (the page asks for the
+# key and sends it with each call).
+PROBE_PATHS = ("/health", "/ready")
+
+
+def middleware_stack(
+    settings: Settings,
+    *,
+    route_of: RouteLabel,
+    twirp_paths: Collection[str],
+    authenticator: Authenticator,
+    telemetry: Telemetry,
+) -> list[Middleware]:
+    """Returns the middleware, outermost first: each sees what the ones inside it answer."""
+    return [
+        Middleware(RequestIdMiddleware),
+        Middleware(TracingMiddleware, tracer=telemetry.tracer, route_of=route_of),
+        Middleware(AccessLogMiddleware, route_of=route_of),
+        Middleware(
+            HttpMetricsMiddleware,
+            metrics=telemetry.metrics,
+            route_of=route_of,
+            twirp_paths=twirp_paths,
+        ),
+        Middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s),
+        *cors_middleware(settings.cors_origin_list()),
+        Middleware(
+            AuthMiddleware,
+            authenticator=authenticator,
+            public_paths=(*PROBE_PATHS, *PUBLIC_PATHS),
+            public_prefixes=PUBLIC_PREFIXES,
+        ),
+    ]
