@@ -67,6 +67,7 @@ def build_assistant(
         executor=pool,
         max_result_chars=settings.tool_result_max_chars,
         timeout_s=settings.tool_timeout_s,
+        observer=telemetry,
     )
     if telemetry is None:
         chat_model = model or build_chat_model(settings, breakers=breakers, sleep=sleep)

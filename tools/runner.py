@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol
 
 from chat_service.llm.base import ToolCall, ToolSpec
-from tools.registry import ToolError, ToolRegistry
+from tools.registry import InvalidToolArguments, ToolError, ToolRegistry
 
 logger = logging.getLogger(__name__)
 
 TRUNCATION_MARK = "…[truncated]"
+UNKNOWN_TOOL = "unknown"  # the label of calls to a tool the registry does not have
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,48 @@ class ToolResult:
     ok: bool
 
 
+class ObservedCall(Protocol):
+    """One tool call being reported (chat_service.observability.tool_calls.ObservedToolCall).
+
+    Entered on the thread that runs the tool; the first `finish` (or the exit) reports it.
+    """
+
+    outcome: str
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def finish(self, outcome: str) -> bool: ...
+
+
+class ToolCallObserver(Protocol):
+    """Reports tool calls (Telemetry does): `tool_call` starts reporting one."""
+
+    def tool_call(self, tool: str, *, call_id: str = "") -> ObservedCall: ...
+
+
+class _Unobserved:
+    outcome = "ok"
+
+    def tool_call(self, tool: str, *, call_id: str = "") -> ObservedCall:
+        return self
+
+    def __enter__(self) -> object:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def finish(self, outcome: str) -> bool:
+        return False
+
+
 class ToolRunner:
     """Runs tool calls through a registry; never raises for a tool's failure.
 
@@ -34,6 +80,11 @@ class ToolRunner:
     text of unexpected exceptions is only logged. Results longer than `max_result_chars`
     are cut and end with TRUNCATION_MARK. `timeout_s` bounds the wait for each call (the
     tools' own network timeouts should be shorter).
+
+    Each call is reported to `observer` with outcome "ok", "error", "timeout" or
+    "invalid_arguments", under the tool's name ("unknown" for names not in the registry,
+    which come from the model). It runs in a copy of the caller's context, so its span,
+    logs and anything it calls belong to the caller's request and trace.
     """
 
     def __init__(
@@ -43,11 +94,13 @@ class ToolRunner:
         executor: Executor,
         max_result_chars: int = 8000,
         timeout_s: float = 30.0,
+        observer: ToolCallObserver | None = None,
     ) -> None:
         self._registry = registry
         self._executor = executor
         self._max_result_chars = max_result_chars
         self._timeout_s = timeout_s
+        self._observer: ToolCallObserver = observer or _Unobserved()
 
     @property
     def registry(self) -> ToolRegistry:
@@ -60,22 +113,40 @@ class ToolRunner:
 
     def run_all(self, calls: Sequence[ToolCall]) -> list[ToolResult]:
         """Returns one result per call, in the order of `calls`; the calls run concurrently."""
-        futures: list[Future[str]] = [
-            self._executor.submit(self._registry.run, call.name, call.arguments) for call in calls
+        started = [self._start(call) for call in calls]
+        return [
+            self._result(call, observed, future)
+            for call, (observed, future) in zip(calls, started, strict=True)
         ]
-        return [self._result(call, future) for call, future in zip(calls, futures, strict=True)]
 
-    def _result(self, call: ToolCall, future: Future[str]) -> ToolResult:
+    def _start(self, call: ToolCall) -> tuple[ObservedCall, Future[str]]:
+        label = call.name if call.name in self._registry else UNKNOWN_TOOL
+        observed = self._observer.tool_call(label, call_id=call.id)
+        # One copy per call: a context can be entered by one thread at a time.
+        run_in_context = contextvars.copy_context().run
+        return observed, self._executor.submit(run_in_context, self._run, call, observed)
+
+    def _run(self, call: ToolCall, observed: ObservedCall) -> str:
+        with observed:
+            try:
+                return self._registry.run(call.name, call.arguments)
+            except InvalidToolArguments:
+                observed.outcome = "invalid_arguments"
+                raise
+
+    def _result(self, call: ToolCall, observed: ObservedCall, future: Future[str]) -> ToolResult:
         try:
             content = future.result(timeout=self._timeout_s)
         except FutureTimeout:
             future.cancel()
+            observed.finish("timeout")
             logger.warning("tool timed out", extra={"tool": call.name})
             return self._failure(call, f"the tool did not answer within {self._timeout_s:g} s")
         except ToolError as exc:
             logger.info("tool failed", extra={"tool": call.name, "reason": type(exc).__name__})
             return self._failure(call, str(exc))
         except Exception:
+            observed.finish("error")  # e.g. cancelled before it ran: nothing reported it
             logger.exception("tool raised an unexpected error", extra={"tool": call.name})
             return self._failure(call, "the tool failed unexpectedly")
         return ToolResult(call, self._capped(content), ok=True)

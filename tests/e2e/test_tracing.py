@@ -1,5 +1,6 @@
 """Traces end to end: a caller's traceparent continues through the RPC, the model calls (real
-OpenAI SDK against the fake server), a tool call (through the tool hook) and MongoDB."""
+OpenAI SDK against the fake server), the assistant's tool loop running the real weather tool
+against the fake weather upstream, and MongoDB."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import migrations
 from chat_service.app import create_app
-from chat_service.llm.base import ChatMessage, PromptRole, ToolSpec
-from chat_service.llm.providers import configured_providers
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.openai_wire import Reply
 from tests.fakes.uvicorn_thread import serve
 
@@ -26,43 +26,15 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 
 
-class ToolLoop:
-    """A miniature of the assistant's tool loop, reporting through the hooks: the provider
-    is observed on its own and the tool runs inside `telemetry.tool_call`."""
-
-    def __init__(self, provider, telemetry_of):
-        self._provider = provider
-        self._telemetry_of = telemetry_of
-        self.name = provider.name
-
-    def complete(self, messages, *, tools=(), max_tokens=1024):
-        telemetry = self._telemetry_of()
-        provider = telemetry.observe_model(self._provider)
-        offered = [ToolSpec("clock", "the current time", {"type": "object", "properties": {}})]
-        step = provider.complete(messages, tools=offered, max_tokens=max_tokens)
-        for call in step.tool_calls:
-            with telemetry.tool_call(call.name, call_id=call.id):
-                result = "12:00"
-            messages = [
-                *messages,
-                ChatMessage(PromptRole.ASSISTANT, "", tool_calls=(call,)),
-                ChatMessage(PromptRole.TOOL, result, tool_call_id=call.id),
-            ]
-        if step.tool_calls:
-            step = provider.complete(messages, tools=offered, max_tokens=max_tokens)
-        return step
-
-
 @pytest.fixture(scope="module")
 def traced(app_settings, mongo_uri):
+    """The configured app (provider chain, tool loop, weather tool on the fake upstream)
+    exporting its spans to memory."""
     settings = replace(app_settings, mongo_database=f"e2e_traced_{uuid.uuid4().hex[:12]}")
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    holder = {}
-    model = ToolLoop(configured_providers(settings)[0], lambda: holder["app"].state.telemetry)
-    app = create_app(settings, model=model, tracer_provider=provider)
-    holder["app"] = app
+    app = create_app(settings, tracer_provider=provider)
     with pymongo.MongoClient(mongo_uri) as client:
         migrations.apply_all(client[settings.mongo_database])
         with serve(app) as url:
@@ -90,18 +62,24 @@ def _ancestors(span, by_id):
     return chain
 
 
-def test_a_callers_trace_continues_through_rpc_model_tool_and_mongo(traced, fake_openai):
+def test_a_callers_trace_continues_through_rpc_model_tool_and_mongo(
+    traced, fake_openai, fake_weather
+):
     url, spans = traced
     started = requests.post(url + ROUTE + "StartConversation", json={"message": "hi"}, timeout=30)
     assert started.status_code == 200, started.text
     spans.clear()
-    fake_openai.script(fake_openai.tool_call("clock", {}), Reply("It is noon.", usage=(50, 4)))
-    body = {"conversation_id": started.json()["conversation_id"], "message": "what time is it?"}
+    fake_openai.script(
+        FakeOpenAIServer.tool_call("get_weather", {"location": "Barcelona"}, call_id="w1"),
+        Reply("Sunny in Barcelona.", usage=(50, 4)),
+    )
+    body = {"conversation_id": started.json()["conversation_id"], "message": "weather?"}
     headers = {"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"}
     response = requests.post(
         url + ROUTE + "ContinueConversation", json=body, headers=headers, timeout=30
     )
-    assert response.json() == {"reply": "It is noon."}
+    assert response.json() == {"reply": "Sunny in Barcelona."}
+    assert {seen.path for seen in fake_weather.seen} == {"/v1/search", "/v1/forecast"}
 
     finished = _finished(spans, "acai.chat.ChatService/ContinueConversation")
     finished = [s for s in finished if format(s.context.trace_id, "032x") == TRACE_ID]
@@ -112,26 +90,28 @@ def test_a_callers_trace_continues_through_rpc_model_tool_and_mongo(traced, fake
     assert rpc.attributes["rpc.method"] == "ContinueConversation"
     assert rpc.attributes["http.response.status_code"] == 200
 
-    model_calls = [
-        s
-        for s in finished
-        if s.name == "chat gpt-test" and "gen_ai.usage.input_tokens" in s.attributes
-    ]
-    assert all(rpc in _ancestors(s, by_id) for s in model_calls)
-    assert [s.attributes["gen_ai.usage.input_tokens"] for s in model_calls][-1] == 50
-    assert model_calls[-1].attributes["gen_ai.usage.output_tokens"] == 4
-    assert model_calls[-1].attributes["gen_ai.provider.name"] == "openai"
-
-    (tool,) = [s for s in finished if s.name == "execute_tool clock"]
-    assert rpc in _ancestors(tool, by_id)
-    assert tool.attributes["gen_ai.tool.name"] == "clock"
+    # caller → RPC → model call (asks for the tool) → tool call → model call (answers)
+    asks, answers = sorted(
+        (s for s in finished if s.name == "chat gpt-test"), key=lambda s: s.start_time
+    )
+    (tool,) = [s for s in finished if s.name == "execute_tool get_weather"]
+    for span in (asks, tool, answers):
+        assert rpc in _ancestors(span, by_id), span.name
+    assert asks.end_time <= tool.start_time
+    assert tool.end_time <= answers.start_time
+    assert asks.attributes["chat.operation"] == answers.attributes["chat.operation"] == "reply"
+    assert answers.attributes["gen_ai.usage.input_tokens"] == 50
+    assert answers.attributes["gen_ai.usage.output_tokens"] == 4
+    assert answers.attributes["gen_ai.provider.name"] == "openai"
+    assert tool.attributes["gen_ai.tool.name"] == "get_weather"
+    assert tool.attributes["gen_ai.tool.call.id"] == "w1"
     assert tool.attributes["chat.tool.outcome"] == "ok"
 
     mongo = [s for s in finished if s.attributes.get("db.system.name") == "mongodb"]
     assert mongo
     assert all(rpc in _ancestors(s, by_id) for s in mongo)
     assert {"find", "insert"} <= {s.attributes["db.operation.name"] for s in mongo}
-    assert "what time is it" not in str([dict(s.attributes) for s in finished])
+    assert "weather?" not in str([dict(s.attributes) for s in finished])
 
 
 def test_without_traceparent_a_new_trace_starts_and_probes_are_not_traced(traced):
