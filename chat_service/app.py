@@ -6,6 +6,7 @@ Run it with `uvicorn --factory chat_service.app:create_app`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ import migrations
 from chat_service.api_keys import ApiKeyStore, key_digest
 from chat_service.assistant_composition import build_assistant
 from chat_service.authentication import Authenticator, StaticKey
+from chat_service.breakers import BreakerBoard
 from chat_service.chat import Chat
 from chat_service.config import Settings
 from chat_service.health import Health, Report
@@ -43,6 +45,7 @@ from chat_service.observability.telemetry import Telemetry
 from chat_service.observability.tracing import build_tracer_provider
 from chat_service.redis_client import connect_redis
 from chat_service.service import ChatServiceHandlers, twirp_error_for
+from chat_service.toolbox import WEATHER_UPSTREAMS
 from chat_service.twirp_edge import TwirpEdge
 from chat_service.web_pages import web_routes
 from gen.acai.chat.chat_twirp import ChatServiceServer
@@ -105,7 +108,9 @@ def create_app(
         redis=redis.ping,
         pending_migrations=lambda: [m.name for m in migrations.pending(database)],
         clock=_utc_now,
+        on_check=telemetry.metrics.dependency_checked,
     )
+    watch_breakers(parts.breakers, metrics=telemetry.metrics, health=health)
     probe_limiter = anyio.CapacityLimiter(4)
 
     async def respond(report_of: Callable[[], Report]) -> JSONResponse:
@@ -163,8 +168,19 @@ def build_telemetry(settings: Settings, tracer_provider: TracerProvider) -> Tele
         prices=PriceTable.from_json(settings.llm_prices),
         user_cap=settings.metrics_user_cap,
         multiprocess_dir=settings.prometheus_multiproc_dir,
+        weather_breakers=[f"tool:{name}" for name in WEATHER_UPSTREAMS],
     )
     return Telemetry(metrics=metrics, tracer=tracer_provider.get_tracer("chat_service"))
+
+
+def watch_breakers(board: BreakerBoard, *, metrics: Metrics, health: Health) -> None:
+    """Reports the circuit breakers: every one in `circuit_breaker_state`, and each language
+    model provider's ("llm:...") in /health."""
+    board.add_listener(metrics.set_breaker_state)
+    metrics.watch_breakers(board.states)
+    for name in board.states():
+        if name.startswith("llm:"):
+            health.watch_breaker(name, functools.partial(board.state, name))
 
 
 def build_authenticator(settings: Settings, store: ApiKeyStore) -> Authenticator:

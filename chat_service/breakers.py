@@ -17,6 +17,7 @@ from chat_service.errors import Unavailable
 _T = TypeVar("_T")
 Clock = Callable[[], float]
 FailurePredicate = Callable[[BaseException], bool]
+Listener = Callable[[str, str], None]  # (breaker name, new state)
 
 
 class CircuitOpen(Unavailable):
@@ -62,6 +63,9 @@ class Breaker:
     a success closes it, a counted failure opens it again for another cooldown. Exceptions
     for which `counts` is false (e.g. a provider refusing one request) pass through
     without counting and, like successes, reset the count.
+
+    `on_change(name, state)` hears each change of state a call sees: before it (open has
+    turned half-open) and after it (closed, or opened again).
     """
 
     def __init__(
@@ -72,8 +76,12 @@ class Breaker:
         cooldown_s: float,
         counts: FailurePredicate,
         clock: Clock = time.monotonic,
+        on_change: Listener | None = None,
     ) -> None:
         self.name = name
+        self._on_change = on_change
+        self._reported = "closed"
+        self._report_lock = threading.Lock()
         self._breaker = _ClockedCircuitBreaker(
             clock=clock,
             name=name,
@@ -89,11 +97,24 @@ class Breaker:
 
     def call(self, function: Callable[[], _T]) -> _T:
         """Returns `function()`; raises CircuitOpen while open, else what `function` raises."""
+        self._report()
         if self._breaker.opened:
             raise CircuitOpen(self.name, self._breaker.open_remaining)
-        with self._breaker:
-            result = function()
+        try:
+            with self._breaker:
+                result = function()
+        finally:
+            self._report()
         return result
+
+    def _report(self) -> None:
+        if self._on_change is None:
+            return
+        with self._report_lock:  # so that listeners hear the changes in order
+            state = self.state
+            if state != self._reported:
+                self._reported = state
+                self._on_change(self.name, state)
 
 
 class BreakerBoard:
@@ -106,7 +127,14 @@ class BreakerBoard:
         self._cooldown_s = cooldown_s
         self._clock = clock
         self._breakers: dict[str, Breaker] = {}
+        self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+
+    def add_listener(self, listener: Listener) -> None:
+        """Makes `listener(name, state)` hear every breaker's changes of state, as its calls
+        see them (an open breaker turns half-open by time alone; `states()` shows that)."""
+        with self._lock:
+            self._listeners.append(listener)
 
     def breaker(self, name: str, *, counts: FailurePredicate) -> Breaker:
         """Returns the breaker called `name`, creating it with `counts` on first use."""
@@ -119,9 +147,21 @@ class BreakerBoard:
                     cooldown_s=self._cooldown_s,
                     counts=counts,
                     clock=self._clock,
+                    on_change=self._changed,
                 )
                 self._breakers[name] = found
             return found
+
+    def _changed(self, name: str, state: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(name, state)
+
+    def state(self, name: str) -> str:
+        """Returns the state of the breaker called `name`; raises KeyError if there is none."""
+        with self._lock:
+            return self._breakers[name].state
 
     def states(self) -> dict[str, str]:
         """Returns each breaker's state by name: "closed", "open" or "half_open"."""

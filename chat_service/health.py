@@ -11,6 +11,7 @@ logger = logging.getLogger(__name__)
 
 Check = Callable[[], object]
 StateOf = Callable[[], str]
+CheckListener = Callable[[str, bool], None]  # (dependency, reached)
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
 _BREAKER_HEALTH = {"closed": OK, "half_open": DEGRADED, "open": DOWN}
@@ -30,7 +31,8 @@ class Health:
     MongoDB and Redis are pinged (a ping returns when healthy and raises otherwise); other
     dependencies report through `watch` / `watch_breaker`. MongoDB is required (down:
     unhealthy, 503); anything else not ok makes the service degraded (200), since it keeps
-    answering, e.g. with the next provider.
+    answering, e.g. with the next provider. `on_check(name, reached)` hears the result of
+    every ping (for the `dependency_up` metric).
     """
 
     def __init__(
@@ -40,8 +42,10 @@ class Health:
         redis: Check,
         pending_migrations: Callable[[], Sequence[str]],
         clock: Callable[[], datetime],
+        on_check: CheckListener | None = None,
     ) -> None:
         self._checks = {"mongodb": mongodb, "redis": redis}
+        self._on_check = on_check
         self._watched: dict[str, StateOf] = {}
         self._pending_migrations = pending_migrations
         self._clock = clock
@@ -58,7 +62,7 @@ class Health:
 
     def health(self) -> Report:
         """Returns the status of each dependency; never raises."""
-        checks = {name: _run(name, check) for name, check in self._checks.items()}
+        checks = {name: self._ping(name, check) for name, check in self._checks.items()}
         checks.update({name: _state(name, state_of) for name, state_of in self._watched.items()})
         if checks["mongodb"] != OK:
             status, code = "unhealthy", 503
@@ -71,7 +75,7 @@ class Health:
 
     def ready(self) -> Report:
         """Returns 200 when MongoDB answers and every migration is applied, 503 otherwise."""
-        if _run("mongodb", self._checks["mongodb"]) != OK:
+        if self._ping("mongodb", self._checks["mongodb"]) != OK:
             return Report(503, {"status": "not ready", "reason": "mongodb unavailable"})
         try:
             pending = list(self._pending_migrations())
@@ -82,6 +86,15 @@ class Health:
             body = {"status": "not ready", "reason": "migrations pending", "pending": pending}
             return Report(503, body)
         return Report(200, {"status": "ready"})
+
+    def _ping(self, name: str, check: Check) -> str:
+        state = _run(name, check)
+        if self._on_check is not None:
+            try:
+                self._on_check(name, state == OK)
+            except Exception:
+                logger.warning("could not record a health check", exc_info=True)
+        return state
 
 
 def _run(name: str, check: Check) -> str:

@@ -19,6 +19,9 @@ from tools.upstream import HttpUpstream
 from tools.weather import WeatherProvider, WeatherTool
 from tools.weatherapi import WeatherApiProvider
 
+# The weather tool's upstreams; each has its breaker "tool:<name>".
+WEATHER_UPSTREAMS = ("weatherapi", "open-meteo-geocoding", "open-meteo-forecast")
+
 
 def build_tool_registry(
     settings: Settings,
@@ -65,10 +68,10 @@ def _weather_provider(
 
     if settings.weather_api_key:
         return WeatherApiProvider(
-            upstream("weatherapi", settings.weatherapi_base_url),
+            upstream(WEATHER_UPSTREAMS[0], settings.weatherapi_base_url),
             api_key=settings.weather_api_key.reveal(),
         )
     return OpenMeteoProvider(
-        geocoding=upstream("open-meteo-geocoding", settings.open_meteo_geocoding_url),
-        forecast=upstream("open-meteo-forecast", settings.open_meteo_forecast_url),
+        geocoding=upstream(WEATHER_UPSTREAMS[1], settings.open_meteo_geocoding_url),
+        forecast=upstream(WEATHER_UPSTREAMS[2], settings.open_meteo_forecast_url),
     )

@@ -15,6 +15,6 @@ def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
     return found
 
 
-def value(text: str, name: str, **labels: str) -> float:
+def value(text: str, name: str, /, **labels: str) -> float:
     """Returns the sum of the samples of `name` whose labels include `labels` (0 if none)."""
     return sum(v for found, v in samples(text, name) if labels.items() <= found.items())

@@ -13,7 +13,7 @@ from chat_service.observability.metrics import Metrics
 
 class HttpMetricsMiddleware:
     """Counts and times requests by method, route template and status, tracks those in
-    flight, and counts Twirp calls by service, method and code.
+    flight, and counts and times Twirp calls by service, method and code.
 
     A request is a Twirp call when its route is a Twirp path, or matched no route (the
     Twirp edge answers those `bad_route`) and got a Twirp answer.
@@ -53,12 +53,13 @@ class HttpMetricsMiddleware:
         finally:
             self._metrics.http_in_flight.dec()
             route = self._route_of(scope)
+            seconds = self._clock() - started
             self._metrics.http_request(
-                method=scope["method"], route=route, status=status, seconds=self._clock() - started
+                method=scope["method"], route=route, status=status, seconds=seconds
             )
-            self._count_twirp(scope, route, status)
+            self._count_twirp(scope, route, status, seconds)
 
-    def _count_twirp(self, scope: Scope, route: str, status: int) -> None:
+    def _count_twirp(self, scope: Scope, route: str, status: int, seconds: float) -> None:
         state = scope.get("state", {})
         if route not in self._twirp_paths and route != UNMATCHED:
             return
@@ -69,4 +70,4 @@ class HttpMetricsMiddleware:
             service, method = route.rsplit("/", 2)[-2:]
         else:
             service, method = UNMATCHED, UNMATCHED
-        self._metrics.twirp_call(service=service, method=method, code=code)
+        self._metrics.twirp_call(service=service, method=method, code=code, seconds=seconds)

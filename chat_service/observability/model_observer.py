@@ -79,7 +79,7 @@ class ObservedChatModel:
 
     def _record(self, outcome: str, seconds: float, completion: Completion | None) -> None:
         usage = completion.usage if completion else None
-        self._metrics.llm_call(
+        self._metrics.llm.record(
             provider=self._provider,
             model=self._model_name,
             operation=current_operation(),

@@ -87,7 +87,7 @@ def test_a_blank_message_is_invalid_argument_naming_the_field(sdk):
 def test_health_reports_each_dependency(sdk):
     health = sdk.health()
     assert health.status == "healthy"
-    assert health.checks == {"mongodb": "ok", "redis": "ok"}
+    assert health.checks == {"mongodb": "ok", "redis": "ok", "llm:openai:gpt-test": "ok"}
     assert health.http_status == 200
 
 

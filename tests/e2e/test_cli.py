@@ -143,7 +143,8 @@ def test_an_unreachable_server_is_named(chat):
 
 def test_status_prints_the_health(chat):
     done = chat("status")
-    assert (done.returncode, done.stdout.strip()) == (0, "healthy (mongodb ok, redis ok)")
+    expected = "healthy (mongodb ok, redis ok, llm:openai:gpt-test ok)"
+    assert (done.returncode, done.stdout.strip()) == (0, expected)
 
 
 def test_no_command_prints_usage_and_fails(chat):

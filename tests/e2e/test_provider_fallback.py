@@ -1,4 +1,5 @@
-"""The provider chain end to end: OpenAI down, Anthropic answers; both down, `unavailable`."""
+"""The provider chain end to end: OpenAI down, Anthropic answers; both down, `unavailable`;
+the breakers as /health and /metrics report them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.e2e.conftest import ROUTE
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import serve
+from tests.metrics_text import samples, value
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +81,30 @@ def test_when_every_provider_is_down_the_answer_is_unavailable(chain_url, claude
     assert body["code"] == "unavailable"
     assert body["msg"].startswith("no language model provider is available (openai:gpt-test: ")
     assert "anthropic:claude-test: anthropic:claude-test answered HTTP 529" in body["msg"]
+
+
+def test_open_breakers_show_in_health_and_metrics(chain_url):
+    # Each turn calls the chain twice (reply and title): OpenAI fails both, which opens its
+    # breaker (two failures, a ten-minute cooldown).
+    _post(chain_url, "StartConversation", {"message": "Hello again"})
+    health = requests.get(chain_url + "/health", timeout=10)
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    checks = health.json()["checks"]
+    assert checks["llm:openai:gpt-test"] == "down"
+    claude_state = checks["llm:anthropic:claude-test"]  # down if the previous test opened it
+
+    text = requests.get(chain_url + "/metrics", timeout=10).text
+    assert value(text, "circuit_breaker_state", name="llm:openai:gpt-test") == 1
+    assert value(text, "circuit_breaker_state", name="llm:anthropic:claude-test") == (
+        0 if claude_state == "ok" else 1
+    )
+    breakers = {labels["name"] for labels, _ in samples(text, "circuit_breaker_state")}
+    assert {"tool:open-meteo-geocoding", "tool:open-meteo-forecast"} <= breakers
+    assert value(text, "weather_circuit_state") == 0
+    assert value(text, "llm_requests_total", provider="openai", outcome="unavailable") >= 2
+    assert value(text, "llm_requests_total", provider="anthropic", outcome="ok") >= 1
+    assert samples(text, "dependency_up") == [
+        ({"dependency": "mongodb"}, 1),
+        ({"dependency": "redis"}, 1),
+    ]

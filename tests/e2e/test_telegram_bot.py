@@ -123,7 +123,9 @@ def test_long_replies_are_split_on_paragraphs(telegram, fake_openai, chat_id):
 
 def test_status_reports_the_service_health(telegram, chat_id):
     telegram.deliver(telegram.text_update(chat_id, "/status"))
-    assert telegram.wait_for_texts(chat_id, 1) == ["Service: healthy\nmongodb: ok\nredis: ok"]
+    assert telegram.wait_for_texts(chat_id, 1) == [
+        "Service: healthy\nmongodb: ok\nredis: ok\nllm:openai:gpt-test: ok"
+    ]
 
 
 def test_a_rejected_message_is_explained_with_the_service_words(telegram, chat_id):

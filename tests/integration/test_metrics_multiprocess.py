@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.metrics_text import value
+from tests.metrics_text import samples, value
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,9 +19,11 @@ from chat_service.observability.prices import PriceTable
 
 metrics = Metrics(prices=PriceTable.from_json(""), multiprocess_dir=sys.argv[1])
 metrics.http_request(method="POST", route="/twirp/a.S/M", status=200, seconds=0.01)
-metrics.llm_call(provider="openai", model="gpt-4o-mini", operation="reply", outcome="ok",
-                 seconds=0.5, input_tokens=100, output_tokens=10, who=Attribution("o", "api", "u"))
+metrics.llm.record(provider="openai", model="gpt-4o-mini", operation="reply", outcome="ok",
+                   seconds=0.5, input_tokens=100, output_tokens=10, who=Attribution("o", "api", "u"))
 metrics.http_in_flight.inc()
+metrics.set_breaker_state("llm:openai", "open" if sys.argv[2] == "stay" else "closed")
+metrics.dependency_checked("redis", up=sys.argv[2] == "stay")
 if sys.argv[2] == "exit":
     metrics.close()
 """
@@ -59,3 +61,8 @@ def test_counters_of_several_processes_are_summed(tmp_path):
     assert value(text, "llm_cost_usd_total") > 0
     # Live gauges drop the workers that exited through close(); not the one that stayed.
     assert value(text, "http_requests_in_flight") == 1
+    # Breakers are per worker (a pid label); the dependency check is the latest one's.
+    [(labels, state)] = samples(text, "circuit_breaker_state")
+    assert (labels["name"], state) == ("llm:openai", 1)
+    assert labels["pid"].isdigit()
+    assert samples(text, "dependency_up") == [({"dependency": "redis"}, 1)]

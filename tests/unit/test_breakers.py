@@ -99,3 +99,27 @@ def test_the_board_returns_one_breaker_per_name_and_reports_all_states(board):
     assert board.breaker("b", counts=_counts) is first
     board.breaker("a", counts=_counts)
     assert board.states() == {"a": "closed", "b": "closed"}
+
+
+def test_listeners_hear_each_change_of_state_in_order(board, clock):
+    heard = []
+    board.add_listener(lambda name, state: heard.append((name, state)))
+    breaker = board.breaker("llm:openai", counts=_counts)
+    for _ in range(3):
+        with pytest.raises(ModelUnavailable):
+            breaker.call(_fail)
+    with pytest.raises(CircuitOpen):
+        breaker.call(_fail)
+    clock.now += 30.0
+    with pytest.raises(ModelUnavailable):
+        breaker.call(_fail)  # the probe fails: open again
+    clock.now += 30.0
+    assert breaker.call(lambda: "fine") == "fine"
+    assert breaker.call(lambda: "again") == "again"
+    assert heard == [
+        ("llm:openai", "open"),
+        ("llm:openai", "half_open"),
+        ("llm:openai", "open"),
+        ("llm:openai", "half_open"),
+        ("llm:openai", "closed"),
+    ]

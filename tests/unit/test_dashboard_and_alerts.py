@@ -92,12 +92,14 @@ def test_every_queried_metric_is_in_the_documented_contract(dashboard, rules):
     for name in (
         "twirp_requests_total",
         "twirp_request_duration_seconds",
-        "openai_tokens_total",
+        "llm_tokens_total",
+        "llm_request_duration_seconds",
         "llm_cost_usd_total",
         "cache_requests_total",
         "circuit_breaker_state",
         "rate_limit_rejections_total",
         "tool_calls_total",
+        "dependency_up",
     ):
         assert name in shown, name
 

@@ -79,3 +79,17 @@ def test_ready_needs_mongodb_and_every_migration():
         "reason": "migrations pending",
         "pending": ["v0006 api_keys"],
     }
+
+
+def test_every_ping_is_reported_for_the_dependency_up_metric():
+    heard = []
+    health = Health(
+        mongodb=lambda: None,
+        redis=_down,
+        pending_migrations=list,
+        clock=lambda: NOW,
+        on_check=lambda name, reached: heard.append((name, reached)),
+    )
+    health.health()
+    health.ready()
+    assert heard == [("mongodb", True), ("redis", False), ("mongodb", True)]

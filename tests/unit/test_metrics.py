@@ -25,9 +25,14 @@ from tests.metrics_text import samples, value
 WHO = Attribution(owner="alice", platform="telegram", user_id="u1")
 
 
+WEATHER = ("tool:open-meteo-geocoding", "tool:open-meteo-forecast")
+
+
 @pytest.fixture
 def metrics():
-    return Metrics(prices=PriceTable({"gpt-x": Price(1.0, 2.0)}), user_cap=5)
+    return Metrics(
+        prices=PriceTable({"gpt-x": Price(1.0, 2.0)}), user_cap=5, weather_breakers=WEATHER
+    )
 
 
 def _text(metrics):
@@ -47,7 +52,7 @@ def _call(metrics, user_id="u1", **kwargs):
         "output_tokens": 20,
         "who": Attribution("alice", "telegram", user_id),
     }
-    metrics.llm_call(**{**args, **kwargs})
+    metrics.llm.record(**{**args, **kwargs})
 
 
 def test_a_model_call_counts_requests_tokens_and_cost(metrics):
@@ -100,25 +105,41 @@ def test_prices_match_dated_models_by_prefix_and_the_setting_overrides():
             PriceTable.from_json(bad)
 
 
-def test_hooks_for_tools_caches_rate_limits_and_breakers(metrics):
-    metrics.record_tool_call("weather", "ok", 0.1)
-    metrics.record_tool_call("weather", "error", 0.2)
+def test_hooks_for_tools_caches_rate_limits_and_dependencies(metrics):
+    metrics.record_tool_call("get_weather", "ok", 0.1)
+    metrics.record_tool_call("get_weather", "invalid_arguments", 0.2)
     metrics.cache_event("title", hit=True)
     metrics.cache_event("title", hit=False)
     metrics.cache_event("title", hit=False)
     metrics.rate_limited("key")
-    metrics.set_breaker_state("weather", "open")
-    state = {"now": "half_open"}
-    metrics.watch_breaker("openai", lambda: state["now"])
-    state["now"] = "closed"
+    metrics.dependency_checked("mongodb", up=True)
+    metrics.dependency_checked("redis", up=False)
     text = _text(metrics)
-    assert value(text, "tool_calls_total", tool="weather", outcome="error") == 1
-    assert value(text, "tool_call_duration_seconds_count", tool="weather") == 2
-    assert value(text, "cache_requests_total", cache="title", result="miss") == 2
-    assert value(text, "rate_limited_requests_total", scope="key") == 1
-    assert value(text, "circuit_breaker_state", breaker="weather") == 1
+    assert value(text, "tool_calls_total", tool="get_weather", outcome="invalid_arguments") == 1
+    assert value(text, "tool_call_duration_seconds_count", tool="get_weather") == 2
+    assert value(text, "cache_requests_total", kind="title", result="miss") == 2
+    assert value(text, "rate_limit_rejections_total", scope="key") == 1
+    assert samples(text, "dependency_up") == [
+        ({"dependency": "mongodb"}, 1),
+        ({"dependency": "redis"}, 0),
+    ]
+
+
+def test_breaker_states_are_pushed_on_change_and_read_at_each_scrape(metrics):
+    board = {"llm:openai:gpt-x": "half_open", WEATHER[0]: "closed", WEATHER[1]: "closed"}
+    metrics.watch_breakers(lambda: dict(board))
+    board["llm:openai:gpt-x"] = "closed"
+    metrics.set_breaker_state(WEATHER[1], "open")  # a transition, pushed
+    board[WEATHER[1]] = "open"
+    text = _text(metrics)
+    assert value(text, "circuit_breaker_state", name="llm:openai:gpt-x") == 0  # read at scrape
+    assert value(text, "circuit_breaker_state", name=WEATHER[1]) == 1
+    # The original's weather_circuit_state: the worst of the weather tool's breakers.
     assert value(text, "weather_circuit_state") == 1
-    assert value(text, "circuit_breaker_state", breaker="openai") == 0  # read at scrape
+    board[WEATHER[1]] = "half_open"
+    assert value(_text(metrics), "weather_circuit_state") == 2
+    board[WEATHER[1]] = "closed"
+    assert value(_text(metrics), "weather_circuit_state") == 0
     with pytest.raises(ValueError, match="ajar"):
         metrics.set_breaker_state("x", "ajar")
 
