@@ -1,7 +1,10 @@
 """JSON-lines logging: one object per line with level, logger, message, request and trace ids.
 
 `configure_logging` is the one place that sets logging up (create_app calls it); it
-replaces only the handler it installed before, so it can run more than once.
+replaces only the handler it installed before, so it can run more than once. Before the app
+exists, uvicorn's own lines (its supervisor's, with several workers) go through
+UVICORN_LOG_CONFIG, which the launcher passes to uvicorn: the same JSON lines, redacted by
+pattern (the configured secrets are not known there).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO
 
 from opentelemetry import trace
@@ -18,6 +22,7 @@ from chat_service.observability.redaction import RedactingFilter, Redactor
 from chat_service.observability.request_context import request_id
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+UVICORN_LOG_CONFIG = Path(__file__).with_name("uvicorn_logging.json")
 
 # uvicorn's own loggers: their records go to our handler instead of uvicorn's; its access
 # log is switched off because the access-log middleware writes one structured line.
@@ -26,6 +31,8 @@ _UVICORN_ACCESS = "uvicorn.access"
 _OURS = "_chat_service_handler"
 # Libraries that log every HTTP call at INFO (the LLM SDKs' clients): heard only at DEBUG.
 _CHATTY = ("httpx", "httpx2", "httpcore", "openai", "anthropic")
+# urllib3 logs each request's URL (query string, and so API keys, included) at DEBUG: never.
+_URL_LOGGERS = ("urllib3.connectionpool",)
 
 
 class ContextFilter(logging.Filter):
@@ -63,6 +70,11 @@ def json_formatter() -> logging.Formatter:
         # color_message: uvicorn's copy of the message with terminal colour codes.
         reserved_attrs=[*logging.makeLogRecord({}).__dict__, "message", "color_message"],
     )
+
+
+def pattern_redaction() -> logging.Filter:
+    """Returns a filter redacting what the patterns recognise (no configured secrets)."""
+    return RedactingFilter(Redactor())
 
 
 def log_handler(*, redactor: Redactor, stream: IO[str] | None = None) -> logging.Handler:
@@ -106,6 +118,8 @@ def configure_logging(
         uvicorn_logger.setLevel(logging.NOTSET)
     for name in _CHATTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    for name in _URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if level == "DEBUG" else logging.WARNING)
     access = logging.getLogger(_UVICORN_ACCESS)
     access.handlers.clear()
     access.propagate = False

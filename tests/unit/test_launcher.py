@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import logging.config
+from pathlib import Path
+
 import pytest
 from uvicorn.main import main as uvicorn_command
 
@@ -12,6 +17,7 @@ from chat_service.launcher import (
     prepare_multiprocess_dir,
     uvicorn_argv,
 )
+from chat_service.observability.logs import UVICORN_LOG_CONFIG
 
 
 def _uvicorn_options(argv: list[str]) -> dict:
@@ -87,3 +93,38 @@ def test_a_set_directory_that_does_not_exist_is_created(tmp_path):
     directory = tmp_path / "a" / "b"
     assert prepare_multiprocess_dir({MULTIPROCESS_DIR_VARIABLE: str(directory)}, workers=4)
     assert directory.is_dir()
+
+
+def test_uvicorn_logs_json_at_the_log_level_without_its_access_log():
+    options = _uvicorn_options(uvicorn_argv(Settings(log_level="WARNING")))
+    assert options["log_level"] == "warning"
+    assert options["access_log"] is False
+    assert Path(options["log_config"]) == UVICORN_LOG_CONFIG
+
+
+def test_uvicorn_s_own_lines_are_json_and_redacted(capsys):
+    # As the supervisor of several workers logs, before any app exists.
+    saved = {name: _logger_state(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+    try:
+        logging.config.dictConfig(json.loads(UVICORN_LOG_CONFIG.read_text()))
+        logging.getLogger("uvicorn.error").info(
+            "Started parent process [%d] for %s", 42, "redis://user:hunter22@cache:6379"
+        )
+        logging.getLogger("uvicorn.access").info("GET / 200")
+    finally:
+        for name, state in saved.items():
+            _restore(name, state)
+    [line] = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"]) == ("INFO", "uvicorn.error")
+    assert record["message"] == "Started parent process [42] for redis://user:***@cache:6379"
+
+
+def _logger_state(name):
+    logger = logging.getLogger(name)
+    return list(logger.handlers), logger.propagate, logger.level, logger.disabled
+
+
+def _restore(name, state):
+    logger = logging.getLogger(name)
+    logger.handlers[:], logger.propagate, logger.level, logger.disabled = state
