@@ -37,7 +37,8 @@ class ObservedChatModel:
         self._tracer = tracer
         self._clock = clock
         provider, _, model_name = model.name.partition(":")
-        self._provider, self._model_name = (provider, model_name) if model_name else ("", provider)
+        # "openai:gpt-4o-mini"; a name without a provider (the offline model) is both.
+        self._provider, self._model_name = (provider, model_name or provider)
 
     @property
     def name(self) -> str:

@@ -225,3 +225,16 @@ def test_http_metrics_use_route_templates_and_count_twirp_calls(metrics):
     assert value(text, "http_requests_total", method="other") == 1
     assert value(text, "twirp_requests_total", service="a.S", method="M", code="bad_route") == 1
     assert value(text, "http_requests_in_flight") == 0
+
+
+def test_a_model_without_a_provider_in_its_name_is_its_own_provider(metrics):
+    class Offline:
+        name = "offline"
+
+        def complete(self, messages, *, tools=(), max_tokens=1024):
+            return Completion("hi", usage=Usage(), model="offline")
+
+    telemetry = Telemetry(metrics=metrics, tracer=TracerProvider().get_tracer("t"))
+    telemetry.observe_model(Offline()).complete([ChatMessage(PromptRole.USER, "x")])
+    text = _text(metrics)
+    assert value(text, "llm_requests_total", provider="offline", model="offline") == 1
