@@ -13,13 +13,16 @@ from datetime import UTC, datetime
 
 import anyio
 import anyio.to_thread
+from redis import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import migrations
+from chat_service.answer_cache import CachedAnswers
 from chat_service.assistant import Assistant
+from chat_service.cache_stats import CacheCounters
 from chat_service.chat import Chat
 from chat_service.config import Settings
 from chat_service.health import Health, Report
@@ -28,7 +31,9 @@ from chat_service.llm.offline import OfflineChatModel
 from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_repository import MongoConversationRepository
+from chat_service.redis_availability import RedisAvailability
 from chat_service.redis_client import connect_redis
+from chat_service.response_cache import RedisResponseCache
 from chat_service.service import ChatServiceHandlers, twirp_error_for
 from chat_service.twirp_edge import TwirpEdge
 from gen.acai.chat.chat_twirp import ChatServiceServer
@@ -54,6 +59,24 @@ def build_model(settings: Settings) -> ChatModel:
     return OfflineChatModel()
 
 
+def build_answers(
+    settings: Settings,
+    assistant: Assistant,
+    redis: Redis,
+    availability: RedisAvailability,
+    counters: CacheCounters,
+) -> CachedAnswers:
+    """Returns the assistant behind the Redis response cache (CACHE_TTL_HOURS=0: no cache)."""
+    ttl_s = settings.cache_ttl_hours * 3600
+    cache = RedisResponseCache(
+        redis,
+        availability=availability,
+        observer=counters,
+        compute_timeout_s=2 * settings.llm_timeout_s,
+    )
+    return CachedAnswers(assistant, cache, ttl_s=ttl_s)
+
+
 def create_app(settings: Settings | None = None, *, model: ChatModel | None = None) -> Starlette:
     """Returns the ASGI app; `model` overrides the configured language model (for tests)."""
     settings = settings or Settings.from_env()
@@ -68,6 +91,8 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         reply_max_tokens=settings.reply_max_tokens,
         title_max_tokens=settings.title_max_tokens,
     )
+    redis_availability = RedisAvailability()
+    cache_counters = CacheCounters()
     chat = Chat(
         repository,
         assistant,
@@ -75,6 +100,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         executor=executor,
         max_message_chars=settings.max_message_chars,
         history_messages=settings.history_messages,
+        answers=build_answers(settings, assistant, redis, redis_availability, cache_counters),
     )
     edge = TwirpEdge(
         max_body_bytes=settings.max_body_bytes,
@@ -116,7 +142,10 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         Route("/ready", ready_endpoint, methods=["GET"]),
         Mount("", app=edge),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Read by the metrics endpoint: per-process cache hits and misses by kind.
+    app.state.cache_counters = cache_counters
+    return app
 
 
 def _check_dependencies(repository: MongoConversationRepository, health: Health) -> None:

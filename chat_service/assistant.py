@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chat_service import prompts
+from chat_service.cache_keys import AnswerBasis, Json
 from chat_service.errors import ModelUnavailable
 from chat_service.llm.base import ChatMessage, ChatModel, PromptRole, Usage
 from chat_service.models import NewMessage, Role
@@ -22,6 +23,8 @@ class Reply:
 
     content: str
     usage: Usage = field(default_factory=Usage)
+    # Names of the tools whose results the reply rests on (decides whether it may be cached).
+    tools_used: tuple[str, ...] = ()
 
 
 class Assistant:
@@ -45,8 +48,7 @@ class Assistant:
 
         Raises ModelUnavailable when the model cannot answer, ModelRejected when it refuses.
         """
-        messages = [ChatMessage(PromptRole.SYSTEM, self._system_prompt)]
-        messages += [ChatMessage(_PROMPT_ROLES[m.role], m.content) for m in history]
+        messages = self._reply_prompt(history)
         completion = self._model.complete(messages, max_tokens=self._reply_max_tokens)
         if not completion.content.strip():
             raise ModelUnavailable("the language model returned an empty reply")
@@ -57,3 +59,38 @@ class Assistant:
         prompt = prompts.title_prompt(first_message)
         completion = self._model.complete(prompt, max_tokens=self._title_max_tokens)
         return prompts.clean_title(completion.content)
+
+    def reply_basis(self, history: Sequence[NewMessage]) -> AnswerBasis:
+        """Returns everything that determines `reply(history)`, as plain data for cache keys."""
+        return self._basis(self._reply_prompt(history), max_tokens=self._reply_max_tokens)
+
+    def title_basis(self, first_message: str) -> AnswerBasis:
+        """Returns everything that determines `title(first_message)`, as plain data."""
+        prompt = prompts.title_prompt(first_message)
+        return self._basis(prompt, max_tokens=self._title_max_tokens)
+
+    def _reply_prompt(self, history: Sequence[NewMessage]) -> list[ChatMessage]:
+        messages = [ChatMessage(PromptRole.SYSTEM, self._system_prompt)]
+        messages += [ChatMessage(_PROMPT_ROLES[m.role], m.content) for m in history]
+        return messages
+
+    def _basis(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> AnswerBasis:
+        provider, _, model = self._model.name.partition(":")
+        return AnswerBasis(
+            provider=provider,
+            model=model,
+            prompt_version=prompts.PROMPT_VERSION,
+            sampling={"max_tokens": max_tokens},
+            messages=[_message_json(m) for m in messages],
+        )
+
+
+def _message_json(message: ChatMessage) -> dict[str, Json]:
+    out: dict[str, Json] = {"role": message.role.value, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
+        ]
+    if message.tool_call_id:
+        out["tool_call_id"] = message.tool_call_id
+    return out

@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from datetime import datetime
 
 from chat_service import prompts
+from chat_service.answer_cache import CachedAnswers
 from chat_service.assistant import Assistant
 from chat_service.errors import InvalidRequest
 from chat_service.models import (
@@ -42,9 +43,11 @@ class Chat:
         executor: Executor,
         max_message_chars: int = 16_000,
         history_messages: int = 40,
+        answers: CachedAnswers | None = None,
     ) -> None:
+        """`answers` puts the assistant behind the response cache (default: no cache)."""
         self._repository = repository
-        self._assistant = assistant
+        self._answers = answers or CachedAnswers(assistant, None, ttl_s=0)
         self._clock = clock
         self._executor = executor
         self._max_message_chars = max_message_chars
@@ -56,9 +59,9 @@ class Chat:
         Nothing is stored unless the reply succeeds. Raises InvalidRequest, Unavailable.
         """
         message = self._checked_message(command.message)
-        title_future = self._executor.submit(self._title, message)
+        title_future = self._executor.submit(self._title, command.owner, message)
         user = NewMessage(Role.USER, message)
-        reply = self._assistant.reply([user])
+        reply = self._answers.reply(command.owner, [user])
         conversation = self._repository.create(
             owner=command.owner,
             title=title_future.result(),
@@ -81,7 +84,7 @@ class Chat:
         )
         user = NewMessage(Role.USER, message)
         history = [NewMessage(m.role, m.content) for m in earlier] + [user]
-        reply = self._assistant.reply(history)
+        reply = self._answers.reply(command.owner, history)
         self._repository.append(
             owner=command.owner,
             conversation_id=conversation_id,
@@ -113,9 +116,9 @@ class Chat:
         )
         return ConversationDetail(conversation, messages)
 
-    def _title(self, message: str) -> str:
+    def _title(self, owner: str, message: str) -> str:
         try:
-            return self._assistant.title(message)
+            return self._answers.title(owner, message)
         except Exception:
             # A title is a nicety: the turn goes on with one made from the message itself.
             logger.warning(

@@ -55,6 +55,8 @@ class Settings:
     reply_max_tokens: int = 1024
     title_max_tokens: int = 30
     log_level: str = "INFO"
+    # Shared state in Redis: response cache, sessions, rate limits, turn locks, idempotency.
+    cache_ttl_hours: float = 24.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +90,8 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be positive")
+        if self.cache_ttl_hours < 0:
+            raise SettingsError("CACHE_TTL_HOURS must not be negative")
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
             raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
 

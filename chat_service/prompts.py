@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 from chat_service.llm.base import ChatMessage, PromptRole
 
+# Part of every cache key of a model answer: bump it when a built-in prompt changes meaning.
+PROMPT_VERSION = "1"
+
 DEFAULT_SYSTEM_PROMPT = """\
 You are a helpful assistant. Answer accurately and concisely, in the language the user writes in; \
 use short paragraphs or lists when they make an answer easier to read.

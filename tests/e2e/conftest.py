@@ -37,6 +37,8 @@ def app_settings(redis_url, mongo_uri, fake_openai):
         max_body_bytes=64 * 1024,
         max_message_chars=2000,
         llm_timeout_s=10.0,
+        # Tests of this shared app script the provider per test: no answer may come from a cache.
+        cache_ttl_hours=0,
     )
     with pymongo.MongoClient(mongo_uri) as client:
         migrations.apply_all(client[settings.mongo_database])
