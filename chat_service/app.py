@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import anyio.to_thread
@@ -31,10 +31,12 @@ from chat_service.llm.offline import OfflineChatModel
 from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_repository import MongoConversationRepository
+from chat_service.mongo_sessions import MongoSessionStore
 from chat_service.redis_availability import RedisAvailability
 from chat_service.redis_client import connect_redis
 from chat_service.response_cache import RedisResponseCache
 from chat_service.service import ChatServiceHandlers, twirp_error_for
+from chat_service.sessions import Sessions, SessionScope
 from chat_service.twirp_edge import TwirpEdge
 from gen.acai.chat.chat_twirp import ChatServiceServer
 
@@ -101,6 +103,13 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         max_message_chars=settings.max_message_chars,
         history_messages=settings.history_messages,
         answers=build_answers(settings, assistant, redis, redis_availability, cache_counters),
+        sessions=Sessions(
+            MongoSessionStore(database),
+            redis,
+            availability=redis_availability,
+            ttl=timedelta(minutes=settings.session_ttl_minutes),
+            scope=SessionScope(settings.session_scope),
+        ),
     )
     edge = TwirpEdge(
         max_body_bytes=settings.max_body_bytes,

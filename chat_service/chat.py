@@ -10,18 +10,21 @@ from datetime import datetime
 from chat_service import prompts
 from chat_service.answer_cache import CachedAnswers
 from chat_service.assistant import Assistant
-from chat_service.errors import InvalidRequest
+from chat_service.errors import ConversationNotFound, InvalidRequest
 from chat_service.models import (
+    ContinuedConversation,
     ContinueTurn,
     ConversationDetail,
     ConversationPage,
     NewMessage,
     Role,
+    SessionInfo,
     StartedConversation,
     StartTurn,
     is_conversation_id,
 )
 from chat_service.repository import ConversationRepository
+from chat_service.sessions import SessionKey, Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +47,12 @@ class Chat:
         max_message_chars: int = 16_000,
         history_messages: int = 40,
         answers: CachedAnswers | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
-        """`answers` puts the assistant behind the response cache (default: no cache)."""
+        """`answers` puts the assistant behind the response cache (default: no cache);
+        without `sessions`, session_metadata is only stored, never resolved."""
         self._repository = repository
+        self._sessions = sessions
         self._answers = answers or CachedAnswers(assistant, None, ttl_s=0)
         self._clock = clock
         self._executor = executor
@@ -56,37 +62,92 @@ class Chat:
     def start(self, command: StartTurn) -> StartedConversation:
         """Creates a conversation from its first message; the title is made alongside the reply.
 
-        Nothing is stored unless the reply succeeds. Raises InvalidRequest, Unavailable.
+        With complete session_metadata the conversation becomes the session's, ending any
+        earlier one. Nothing is stored unless the reply succeeds.
+        Raises InvalidRequest, Unavailable.
         """
         message = self._checked_message(command.message)
-        title_future = self._executor.submit(self._title, command.owner, message)
+        key = self._session_key(command.owner, command.session)
+        started = self._create(command.owner, message, command.session)
+        if key is not None and self._sessions is not None:
+            self._sessions.start(key, started.conversation_id, now=self._clock())
+        return started
+
+    def continue_turn(self, command: ContinueTurn) -> ContinuedConversation:
+        """Adds the user message and the reply to the conversation, together.
+
+        The conversation is `conversation_id`, or else the session's current one; a session
+        with none active (new, idle past its TTL, ended) starts a conversation, with a title.
+        Raises InvalidRequest, ConversationNotFound, Unavailable.
+        """
+        message = self._checked_message(command.message)
+        if command.conversation_id.strip():
+            conversation_id = self._checked_id(command.conversation_id)
+            reply = self._append_turn(command.owner, conversation_id, message)
+            return ContinuedConversation(conversation_id, reply)
+        key = self._session_key(command.owner, command.session)
+        if key is None or self._sessions is None:
+            raise InvalidRequest(
+                "conversation_id",
+                "conversation_id is required (or session_metadata with platform and chat_id)",
+            )
+        return self._continue_session(key, command.session, message)
+
+    def end_session(self, *, owner: str, session: SessionInfo) -> str:
+        """Ends the client's session; returns the conversation it was on ("" if none was active).
+
+        The next message of that session starts a new conversation. Raises InvalidRequest.
+        """
+        key = self._session_key(owner, session)
+        if key is None or self._sessions is None:
+            raise InvalidRequest(
+                "session_metadata", "session_metadata needs platform and chat_id (and user_id)"
+            )
+        ended = self._sessions.end(key, now=self._clock())
+        return "" if ended is None else ended.conversation_id
+
+    def _continue_session(
+        self, key: SessionKey, info: SessionInfo, message: str
+    ) -> ContinuedConversation:
+        assert self._sessions is not None
+        session = self._sessions.find(key, now=self._clock())
+        if session is not None:
+            try:
+                reply = self._append_turn(key.owner, session.conversation_id, message)
+            except ConversationNotFound:
+                pass  # the conversation is gone: the session starts a new one below
+            else:
+                self._sessions.touch(key, session, now=self._clock())
+                return ContinuedConversation(session.conversation_id, reply)
+        started = self._create(key.owner, message, info)
+        self._sessions.start(key, started.conversation_id, now=self._clock())
+        return ContinuedConversation(
+            started.conversation_id, started.reply, new_conversation=True, title=started.title
+        )
+
+    def _create(self, owner: str, message: str, session: SessionInfo) -> StartedConversation:
+        title_future = self._executor.submit(self._title, owner, message)
         user = NewMessage(Role.USER, message)
-        reply = self._answers.reply(command.owner, [user])
+        reply = self._answers.reply(owner, [user])
         conversation = self._repository.create(
-            owner=command.owner,
+            owner=owner,
             title=title_future.result(),
-            session=command.session,
+            session=session,
             messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
             now=self._clock(),
         )
         return StartedConversation(conversation.id, conversation.title, reply.content)
 
-    def continue_turn(self, command: ContinueTurn) -> str:
-        """Adds the user message and the reply to the conversation, together; returns the reply.
-
-        Raises InvalidRequest, ConversationNotFound, Unavailable.
-        """
-        conversation_id = self._checked_id(command.conversation_id)
-        message = self._checked_message(command.message)
-        self._repository.get(owner=command.owner, conversation_id=conversation_id)
+    def _append_turn(self, owner: str, conversation_id: str, message: str) -> str:
+        self._repository.get(owner=owner, conversation_id=conversation_id)
         earlier = self._repository.recent_messages(
             conversation_id=conversation_id, limit=self._history_messages - 1
         )
         user = NewMessage(Role.USER, message)
         history = [NewMessage(m.role, m.content) for m in earlier] + [user]
-        reply = self._answers.reply(command.owner, history)
+        reply = self._answers.reply(owner, history)
         self._repository.append(
-            owner=command.owner,
+            owner=owner,
             conversation_id=conversation_id,
             messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
             now=self._clock(),
@@ -125,6 +186,9 @@ class Chat:
                 "title generation failed; using the message's first words", exc_info=True
             )
             return prompts.clean_title(message)
+
+    def _session_key(self, owner: str, session: SessionInfo) -> SessionKey | None:
+        return None if self._sessions is None else self._sessions.key(owner, session)
 
     def _checked_message(self, message: str) -> str:
         if not message.strip():

@@ -57,6 +57,8 @@ class Settings:
     log_level: str = "INFO"
     # Shared state in Redis: response cache, sessions, rate limits, turn locks, idempotency.
     cache_ttl_hours: float = 24.0
+    session_ttl_minutes: float = 30.0
+    session_scope: str = "chat"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +94,10 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be positive")
         if self.cache_ttl_hours < 0:
             raise SettingsError("CACHE_TTL_HOURS must not be negative")
+        if self.session_ttl_minutes <= 0:
+            raise SettingsError("SESSION_TTL_MINUTES must be positive")
+        if self.session_scope not in ("chat", "user"):
+            raise SettingsError("SESSION_SCOPE must be 'chat' or 'user'")
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
             raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
 

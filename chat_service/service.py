@@ -56,12 +56,11 @@ class ChatServiceHandlers:
     def StartConversation(
         self, ctx: Context, request: pb.StartConversationRequest
     ) -> pb.StartConversationResponse:
-        meta = request.session_metadata
         started = self._chat.start(
             StartTurn(
                 owner=_owner(ctx),
                 message=request.message,
-                session=SessionInfo(meta.platform, meta.user_id, meta.chat_id),
+                session=_session(request.session_metadata),
             )
         )
         return pb.StartConversationResponse(
@@ -71,12 +70,20 @@ class ChatServiceHandlers:
     def ContinueConversation(
         self, ctx: Context, request: pb.ContinueConversationRequest
     ) -> pb.ContinueConversationResponse:
-        reply = self._chat.continue_turn(
+        continued = self._chat.continue_turn(
             ContinueTurn(
-                owner=_owner(ctx), conversation_id=request.conversation_id, message=request.message
+                owner=_owner(ctx),
+                conversation_id=request.conversation_id,
+                message=request.message,
+                session=_session(request.session_metadata),
             )
         )
-        return pb.ContinueConversationResponse(reply=reply)
+        return pb.ContinueConversationResponse(
+            reply=continued.reply,
+            conversation_id=continued.conversation_id,
+            new_conversation=continued.new_conversation,
+            title=continued.title,
+        )
 
     def ListConversations(
         self, ctx: Context, request: pb.ListConversationsRequest
@@ -102,6 +109,16 @@ class ChatServiceHandlers:
             conversation=_conversation(detail.conversation, detail.messages.messages),
             next_page_token=detail.messages.next_token,
         )
+
+    def EndSession(self, ctx: Context, request: pb.EndSessionRequest) -> pb.EndSessionResponse:
+        ended = self._chat.end_session(
+            owner=_owner(ctx), session=_session(request.session_metadata)
+        )
+        return pb.EndSessionResponse(conversation_id=ended)
+
+
+def _session(meta: pb.SessionMetadata) -> SessionInfo:
+    return SessionInfo(meta.platform, meta.user_id, meta.chat_id)
 
 
 def _owner(ctx: Context) -> str:

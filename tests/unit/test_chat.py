@@ -11,7 +11,7 @@ from chat_service.assistant import Assistant
 from chat_service.chat import Chat
 from chat_service.errors import ConversationNotFound, InvalidRequest, ModelUnavailable
 from chat_service.llm.base import Completion, PromptRole
-from chat_service.models import ContinueTurn, Role, SessionInfo, StartTurn
+from chat_service.models import ContinuedConversation, ContinueTurn, Role, SessionInfo, StartTurn
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.scripted_model import ScriptedChatModel
 
@@ -109,7 +109,8 @@ def test_an_empty_reply_is_unavailable_not_stored(chat, repository, model):
 def test_continue_sends_a_bounded_history_and_appends_the_pair(chat, repository, model):
     cid = chat.start(StartTurn(owner="o", message="m0")).conversation_id
     for i in range(1, 4):
-        assert chat.continue_turn(ContinueTurn("o", cid, f"m{i}")) == f"echo: m{i}"
+        continued = chat.continue_turn(ContinueTurn("o", cid, f"m{i}"))
+        assert continued == ContinuedConversation(cid, f"echo: m{i}")
     last = model.calls[-1].messages
     # system prompt + the last 3 stored messages + the new one (history_messages=4)
     assert [m.content for m in last[1:]] == ["echo: m1", "m2", "echo: m2", "m3"]

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61\x63\x61i/chat/chat.proto\x12\tacai.chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x02\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x08messages\x18\x04 \x03(\x0b\x32\x1f.acai.chat.Conversation.Message\x1a\x81\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04role\x18\x02 \x01(\x0e\x32\x1c.acai.chat.Conversation.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x04Role\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x08\n\x04USER\x10\x01\x12\r\n\tASSISTANT\x10\x02\"a\n\x18StartConversationRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x34\n\x10session_metadata\x18\x02 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"E\n\x0fSessionMetadata\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\t\"R\n\x19StartConversationResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05reply\x18\x03 \x01(\t\"}\n\x1b\x43ontinueConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x34\n\x10session_metadata\x18\x03 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"-\n\x1c\x43ontinueConversationResponse\x12\r\n\x05reply\x18\x01 \x01(\t\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"d\n\x19ListConversationsResponse\x12.\n\rconversations\x18\x01 \x03(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x1b\x44\x65scribeConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x1c\x44\x65scribeConversationResponse\x12-\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x9f\x03\n\x0b\x43hatService\x12^\n\x11StartConversation\x12#.acai.chat.StartConversationRequest\x1a$.acai.chat.StartConversationResponse\x12g\n\x14\x43ontinueConversation\x12&.acai.chat.ContinueConversationRequest\x1a\'.acai.chat.ContinueConversationResponse\x12^\n\x11ListConversations\x12#.acai.chat.ListConversationsRequest\x1a$.acai.chat.ListConversationsResponse\x12g\n\x14\x44\x65scribeConversation\x12&.acai.chat.DescribeConversationRequest\x1a\'.acai.chat.DescribeConversationResponseB\rZ\x0binternal/pbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61\x63\x61i/chat/chat.proto\x12\tacai.chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x02\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x08messages\x18\x04 \x03(\x0b\x32\x1f.acai.chat.Conversation.Message\x1a\x81\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04role\x18\x02 \x01(\x0e\x32\x1c.acai.chat.Conversation.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x04Role\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x08\n\x04USER\x10\x01\x12\r\n\tASSISTANT\x10\x02\"a\n\x18StartConversationRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x34\n\x10session_metadata\x18\x02 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"E\n\x0fSessionMetadata\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\t\"R\n\x19StartConversationResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05reply\x18\x03 \x01(\t\"}\n\x1b\x43ontinueConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x34\n\x10session_metadata\x18\x03 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"o\n\x1c\x43ontinueConversationResponse\x12\r\n\x05reply\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\n \x01(\t\x12\x18\n\x10new_conversation\x18\x0b \x01(\x08\x12\r\n\x05title\x18\x0c \x01(\t\"I\n\x11\x45ndSessionRequest\x12\x34\n\x10session_metadata\x18\x01 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"-\n\x12\x45ndSessionResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"d\n\x19ListConversationsResponse\x12.\n\rconversations\x18\x01 \x03(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x1b\x44\x65scribeConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x1c\x44\x65scribeConversationResponse\x12-\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xea\x03\n\x0b\x43hatService\x12^\n\x11StartConversation\x12#.acai.chat.StartConversationRequest\x1a$.acai.chat.StartConversationResponse\x12g\n\x14\x43ontinueConversation\x12&.acai.chat.ContinueConversationRequest\x1a\'.acai.chat.ContinueConversationResponse\x12^\n\x11ListConversations\x12#.acai.chat.ListConversationsRequest\x1a$.acai.chat.ListConversationsResponse\x12g\n\x14\x44\x65scribeConversation\x12&.acai.chat.DescribeConversationRequest\x1a\'.acai.chat.DescribeConversationResponse\x12I\n\nEndSession\x12\x1c.acai.chat.EndSessionRequest\x1a\x1d.acai.chat.EndSessionResponseB\rZ\x0binternal/pbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,15 +48,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTINUECONVERSATIONREQUEST']._serialized_start=642
   _globals['_CONTINUECONVERSATIONREQUEST']._serialized_end=767
   _globals['_CONTINUECONVERSATIONRESPONSE']._serialized_start=769
-  _globals['_CONTINUECONVERSATIONRESPONSE']._serialized_end=814
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=816
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=881
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=883
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=983
-  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_start=985
-  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_end=1078
-  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_start=1080
-  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_end=1182
-  _globals['_CHATSERVICE']._serialized_start=1185
-  _globals['_CHATSERVICE']._serialized_end=1600
+  _globals['_CONTINUECONVERSATIONRESPONSE']._serialized_end=880
+  _globals['_ENDSESSIONREQUEST']._serialized_start=882
+  _globals['_ENDSESSIONREQUEST']._serialized_end=955
+  _globals['_ENDSESSIONRESPONSE']._serialized_start=957
+  _globals['_ENDSESSIONRESPONSE']._serialized_end=1002
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1004
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1069
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1071
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1171
+  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_start=1173
+  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_end=1266
+  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_start=1268
+  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_end=1370
+  _globals['_CHATSERVICE']._serialized_start=1373
+  _globals['_CHATSERVICE']._serialized_end=1863
 # @@protoc_insertion_point(module_scope)
