@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import anyio.to_thread
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -24,6 +26,7 @@ from chat_service.answer_cache import CachedAnswers
 from chat_service.assistant import Assistant
 from chat_service.cache_stats import CacheCounters
 from chat_service.chat import Chat
+from chat_service.client_identity import TrustedProxies
 from chat_service.config import Settings
 from chat_service.health import Health, Report
 from chat_service.llm.base import ChatModel
@@ -32,8 +35,10 @@ from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_repository import MongoConversationRepository
 from chat_service.mongo_sessions import MongoSessionStore
+from chat_service.rate_limit import RateLimitMiddleware
+from chat_service.rate_limiter import MemoryRateLimiter, RedisRateLimiter
 from chat_service.redis_availability import RedisAvailability
-from chat_service.redis_client import connect_redis
+from chat_service.redis_client import connect_redis, connect_redis_async
 from chat_service.response_cache import RedisResponseCache
 from chat_service.service import ChatServiceHandlers, twirp_error_for
 from chat_service.sessions import Sessions, SessionScope
@@ -79,6 +84,24 @@ def build_answers(
     return CachedAnswers(assistant, cache, ttl_s=ttl_s)
 
 
+def rate_limit_middleware(
+    settings: Settings, client: AsyncRedis, availability: RedisAvailability
+) -> list[Middleware]:
+    """Returns the rate-limit middleware (none when API_RATE_LIMIT_RPS is 0)."""
+    if settings.api_rate_limit_rps <= 0:
+        return []
+    rps, burst = settings.api_rate_limit_rps, settings.api_rate_limit_burst
+    limiter = RedisRateLimiter(
+        client,
+        rps=rps,
+        burst=burst,
+        availability=availability,
+        fallback=MemoryRateLimiter(rps=rps, burst=burst),
+    )
+    trusted = TrustedProxies.parse(settings.trusted_proxies)
+    return [Middleware(RateLimitMiddleware, limiter=limiter, trusted_proxies=trusted)]
+
+
 def create_app(settings: Settings | None = None, *, model: ChatModel | None = None) -> Starlette:
     """Returns the ASGI app; `model` overrides the configured language model (for tests)."""
     settings = settings or Settings.from_env()
@@ -86,6 +109,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     mongo = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
     database = mongo[settings.mongo_database]
     redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    async_redis = connect_redis_async(settings.redis_url, timeout_s=settings.redis_timeout_s)
     repository = MongoConversationRepository(database)
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
     assistant = Assistant(
@@ -144,6 +168,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             redis.close()
+            await async_redis.aclose()
             mongo.close()
 
     routes = [
@@ -151,7 +176,8 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         Route("/ready", ready_endpoint, methods=["GET"]),
         Mount("", app=edge),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = rate_limit_middleware(settings, async_redis, redis_availability)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     # Read by the metrics endpoint: per-process cache hits and misses by kind.
     app.state.cache_counters = cache_counters
     return app

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from chat_service.client_identity import TrustedProxies
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
@@ -59,6 +61,9 @@ class Settings:
     cache_ttl_hours: float = 24.0
     session_ttl_minutes: float = 30.0
     session_scope: str = "chat"
+    api_rate_limit_rps: float = 20.0
+    api_rate_limit_burst: int = 40
+    trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +103,14 @@ class Settings:
             raise SettingsError("SESSION_TTL_MINUTES must be positive")
         if self.session_scope not in ("chat", "user"):
             raise SettingsError("SESSION_SCOPE must be 'chat' or 'user'")
+        if self.api_rate_limit_rps < 0:
+            raise SettingsError("API_RATE_LIMIT_RPS must not be negative (0 turns limits off)")
+        if self.api_rate_limit_burst < 1:
+            raise SettingsError("API_RATE_LIMIT_BURST must be at least 1")
+        try:
+            TrustedProxies.parse(self.trusted_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"TRUSTED_PROXIES has an invalid network: {exc}") from None
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
             raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
 

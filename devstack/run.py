@@ -121,6 +121,8 @@ def _uvicorn_command(settings: Settings) -> list[str]:
     return [
         *(sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY),
         *("--host", settings.host, "--port", str(settings.port), "--no-access-log"),
+        # The client address is decided by TRUSTED_PROXIES alone (chat_service.client_identity).
+        "--no-proxy-headers",
     ]
 
 
