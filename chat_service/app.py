@@ -35,13 +35,16 @@ from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_repository import MongoConversationRepository
 from chat_service.mongo_sessions import MongoSessionStore
+from chat_service.mongo_turn_lock import MongoLockBackend
 from chat_service.rate_limit import RateLimitMiddleware
 from chat_service.rate_limiter import MemoryRateLimiter, RedisRateLimiter
 from chat_service.redis_availability import RedisAvailability
 from chat_service.redis_client import connect_redis, connect_redis_async
+from chat_service.redis_turn_lock import RedisLockBackend
 from chat_service.response_cache import RedisResponseCache
 from chat_service.service import ChatServiceHandlers, twirp_error_for
 from chat_service.sessions import Sessions, SessionScope
+from chat_service.turn_lock import TurnLock
 from chat_service.twirp_edge import TwirpEdge
 from gen.acai.chat.chat_twirp import ChatServiceServer
 
@@ -119,6 +122,13 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     )
     redis_availability = RedisAvailability()
     cache_counters = CacheCounters()
+    turn_lock = TurnLock(
+        RedisLockBackend(redis),
+        MongoLockBackend(database, clock=_utc_now),
+        availability=redis_availability,
+        ttl_s=settings.turn_lock_ttl_s,
+        wait_s=settings.turn_lock_wait_s,
+    )
     chat = Chat(
         repository,
         assistant,
@@ -134,6 +144,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
             ttl=timedelta(minutes=settings.session_ttl_minutes),
             scope=SessionScope(settings.session_scope),
         ),
+        turn_lock=turn_lock,
     )
     edge = TwirpEdge(
         max_body_bytes=settings.max_body_bytes,
@@ -167,6 +178,7 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            turn_lock.close()
             redis.close()
             await async_redis.aclose()
             mongo.close()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import datetime
 
-from chat_service import prompts
 from chat_service.answer_cache import CachedAnswers
 from chat_service.assistant import Assistant
 from chat_service.errors import ConversationNotFound, InvalidRequest
@@ -16,8 +14,6 @@ from chat_service.models import (
     ContinueTurn,
     ConversationDetail,
     ConversationPage,
-    NewMessage,
-    Role,
     SessionInfo,
     StartedConversation,
     StartTurn,
@@ -25,8 +21,8 @@ from chat_service.models import (
 )
 from chat_service.repository import ConversationRepository
 from chat_service.sessions import SessionKey, Sessions
-
-logger = logging.getLogger(__name__)
+from chat_service.turn_lock import TurnLock
+from chat_service.turns import TurnRunner
 
 Clock = Callable[[], datetime]
 
@@ -48,16 +44,23 @@ class Chat:
         history_messages: int = 40,
         answers: CachedAnswers | None = None,
         sessions: Sessions | None = None,
+        turn_lock: TurnLock | None = None,
     ) -> None:
         """`answers` puts the assistant behind the response cache (default: no cache);
-        without `sessions`, session_metadata is only stored, never resolved."""
+        without `sessions`, session_metadata is only stored, never resolved; without a
+        `turn_lock`, concurrent turns on a conversation all run (and are all kept)."""
         self._repository = repository
         self._sessions = sessions
-        self._answers = answers or CachedAnswers(assistant, None, ttl_s=0)
         self._clock = clock
-        self._executor = executor
         self._max_message_chars = max_message_chars
-        self._history_messages = history_messages
+        self._turns = TurnRunner(
+            repository,
+            answers or CachedAnswers(assistant, None, ttl_s=0),
+            clock=clock,
+            executor=executor,
+            history_messages=history_messages,
+            turn_lock=turn_lock,
+        )
 
     def start(self, command: StartTurn) -> StartedConversation:
         """Creates a conversation from its first message; the title is made alongside the reply.
@@ -68,8 +71,10 @@ class Chat:
         """
         message = self._checked_message(command.message)
         key = self._session_key(command.owner, command.session)
-        started = self._create(command.owner, message, command.session)
-        if key is not None and self._sessions is not None:
+        if key is None or self._sessions is None:
+            return self._turns.create(command.owner, message, command.session)
+        with self._turns.exclusive(f"session:{key.id}"):
+            started = self._turns.create(command.owner, message, command.session)
             self._sessions.start(key, started.conversation_id, now=self._clock())
         return started
 
@@ -83,7 +88,7 @@ class Chat:
         message = self._checked_message(command.message)
         if command.conversation_id.strip():
             conversation_id = self._checked_id(command.conversation_id)
-            reply = self._append_turn(command.owner, conversation_id, message)
+            reply = self._turns.append(command.owner, conversation_id, message)
             return ContinuedConversation(conversation_id, reply)
         key = self._session_key(command.owner, command.session)
         if key is None or self._sessions is None:
@@ -110,49 +115,22 @@ class Chat:
         self, key: SessionKey, info: SessionInfo, message: str
     ) -> ContinuedConversation:
         assert self._sessions is not None
-        session = self._sessions.find(key, now=self._clock())
-        if session is not None:
-            try:
-                reply = self._append_turn(key.owner, session.conversation_id, message)
-            except ConversationNotFound:
-                pass  # the conversation is gone: the session starts a new one below
-            else:
-                self._sessions.touch(key, session, now=self._clock())
-                return ContinuedConversation(session.conversation_id, reply)
-        started = self._create(key.owner, message, info)
-        self._sessions.start(key, started.conversation_id, now=self._clock())
+        # One turn at a time per session: two first messages must not start two conversations.
+        with self._turns.exclusive(f"session:{key.id}"):
+            session = self._sessions.find(key, now=self._clock())
+            if session is not None:
+                try:
+                    reply = self._turns.append(key.owner, session.conversation_id, message)
+                except ConversationNotFound:
+                    pass  # the conversation is gone: the session starts a new one below
+                else:
+                    self._sessions.touch(key, session, now=self._clock())
+                    return ContinuedConversation(session.conversation_id, reply)
+            started = self._turns.create(key.owner, message, info)
+            self._sessions.start(key, started.conversation_id, now=self._clock())
         return ContinuedConversation(
             started.conversation_id, started.reply, new_conversation=True, title=started.title
         )
-
-    def _create(self, owner: str, message: str, session: SessionInfo) -> StartedConversation:
-        title_future = self._executor.submit(self._title, owner, message)
-        user = NewMessage(Role.USER, message)
-        reply = self._answers.reply(owner, [user])
-        conversation = self._repository.create(
-            owner=owner,
-            title=title_future.result(),
-            session=session,
-            messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
-            now=self._clock(),
-        )
-        return StartedConversation(conversation.id, conversation.title, reply.content)
-
-    def _append_turn(self, owner: str, conversation_id: str, message: str) -> str:
-        self._repository.get(owner=owner, conversation_id=conversation_id)
-        earlier = self._repository.recent_messages(
-            conversation_id=conversation_id, limit=self._history_messages - 1
-        )
-        user = NewMessage(Role.USER, message)
-        history = [NewMessage(m.role, m.content) for m in earlier] + [user]
-        reply = self._answers.reply(owner, history)
-        self._repository.append(
-            owner=owner,
-            conversation_id=conversation_id,
-            messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
-            now=self._clock(),
-        )
-        return reply.content
 
     def list_conversations(
         self, *, owner: str, page_size: int, page_token: str
@@ -176,16 +154,6 @@ class Chat:
             conversation_id=conversation_id, page_size=size, page_token=page_token
         )
         return ConversationDetail(conversation, messages)
-
-    def _title(self, owner: str, message: str) -> str:
-        try:
-            return self._answers.title(owner, message)
-        except Exception:
-            # A title is a nicety: the turn goes on with one made from the message itself.
-            logger.warning(
-                "title generation failed; using the message's first words", exc_info=True
-            )
-            return prompts.clean_title(message)
 
     def _session_key(self, owner: str, session: SessionInfo) -> SessionKey | None:
         return None if self._sessions is None else self._sessions.key(owner, session)

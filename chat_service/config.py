@@ -64,6 +64,8 @@ class Settings:
     api_rate_limit_rps: float = 20.0
     api_rate_limit_burst: int = 40
     trusted_proxies: str = ""
+    turn_lock_wait_s: float = 30.0
+    turn_lock_ttl_s: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +109,8 @@ class Settings:
             raise SettingsError("API_RATE_LIMIT_RPS must not be negative (0 turns limits off)")
         if self.api_rate_limit_burst < 1:
             raise SettingsError("API_RATE_LIMIT_BURST must be at least 1")
+        if self.turn_lock_wait_s < 0 or self.turn_lock_ttl_s <= 0:
+            raise SettingsError("TURN_LOCK_WAIT_S must not be negative, TURN_LOCK_TTL_S positive")
         try:
             TrustedProxies.parse(self.trusted_proxies)
         except ValueError as exc:

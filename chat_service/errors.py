@@ -33,3 +33,22 @@ class StorageUnavailable(Unavailable):
 
 class ModelUnavailable(Unavailable):
     """No language model could answer."""
+
+
+class TurnAborted(ChatError):
+    """The turn could not run or commit because of another turn on the same conversation;
+    nothing was stored and the client may retry."""
+
+
+class TurnBusy(TurnAborted):
+    """Another turn held the conversation for longer than the bounded wait."""
+
+    def __init__(self) -> None:
+        super().__init__("another turn of this conversation is in progress; retry later")
+
+
+class TurnConflict(TurnAborted):
+    """The conversation changed after this turn read it (its lock was lost meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__("the conversation changed during this turn; retry")

@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from chat_service.errors import ConversationNotFound
+from chat_service.errors import ConversationNotFound, TurnConflict
 from chat_service.models import (
     Conversation,
     ConversationPage,
@@ -101,11 +101,19 @@ class MongoConversationRepository:
         return to_conversation(header)
 
     def append(
-        self, *, owner: str, conversation_id: str, messages: Sequence[NewMessage], now: datetime
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        messages: Sequence[NewMessage],
+        now: datetime,
+        expected_count: int | None = None,
     ) -> Conversation:
         """Reserves the next seqs on the header and inserts the messages, in one transaction.
 
-        Appending nothing writes nothing and returns the header as it is.
+        Appending nothing writes nothing and returns the header as it is. With
+        `expected_count`, the header matches only at that message count (TurnConflict if it
+        moved on).
         """
         object_id = conversation_object_id(conversation_id)
         if not messages:
@@ -113,15 +121,24 @@ class MongoConversationRepository:
         stored_now = to_stored(now)
         new_messages = list(messages)
 
+        wanted: Document = {"_id": object_id, "owner": owner}
+        if expected_count is not None:
+            wanted["message_count"] = expected_count
+
         def reserve_and_insert(db_session: ClientSession) -> Document:
             header = self._conversations.find_one_and_update(
-                {"_id": object_id, "owner": owner},
+                wanted,
                 {"$inc": {"message_count": len(new_messages)}, "$max": {"updated_at": stored_now}},
                 projection=CONVERSATION_FIELDS,
                 return_document=ReturnDocument.AFTER,
                 session=db_session,
             )
             if header is None:
+                mine = {"_id": object_id, "owner": owner}
+                if expected_count is not None and self._conversations.count_documents(
+                    mine, limit=1, session=db_session
+                ):
+                    raise TurnConflict()
                 raise ConversationNotFound(conversation_id)
             first_seq = header["message_count"] - len(new_messages)
             documents = message_documents(object_id, first_seq, new_messages, stored_now)

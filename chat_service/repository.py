@@ -44,11 +44,18 @@ class ConversationRepository(Protocol):
         ...
 
     def append(
-        self, *, owner: str, conversation_id: str, messages: Sequence[NewMessage], now: datetime
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        messages: Sequence[NewMessage],
+        now: datetime,
+        expected_count: int | None = None,
     ) -> Conversation:
         """Appends messages with consecutive seqs, all or nothing, safe under concurrency.
 
-        Returns the updated conversation header.
+        With `expected_count`, appends only if the conversation still has that many messages
+        (the version the turn read), else raises TurnConflict. Returns the updated header.
         """
         ...
 

@@ -11,7 +11,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from twirp.context import Context
 
 from chat_service.chat import Chat
-from chat_service.errors import ChatError, ConversationNotFound, InvalidRequest, Unavailable
+from chat_service.errors import (
+    ChatError,
+    ConversationNotFound,
+    InvalidRequest,
+    TurnAborted,
+    Unavailable,
+)
 from chat_service.llm.base import ModelRejected
 from chat_service.models import (
     ContinueTurn,
@@ -34,6 +40,7 @@ _CODES: tuple[tuple[type[ChatError], str], ...] = (
     (InvalidRequest, "invalid_argument"),
     (ConversationNotFound, "not_found"),
     (ModelRejected, "failed_precondition"),
+    (TurnAborted, "aborted"),
     (Unavailable, "unavailable"),
 )
 

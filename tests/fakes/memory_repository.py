@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from chat_service.errors import ConversationNotFound, StorageUnavailable
+from chat_service.errors import ConversationNotFound, StorageUnavailable, TurnConflict
 from chat_service.models import (
     Conversation,
     ConversationPage,
@@ -72,12 +72,20 @@ class InMemoryConversationRepository:
             return conversation
 
     def append(
-        self, *, owner: str, conversation_id: str, messages: Sequence[NewMessage], now: datetime
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        messages: Sequence[NewMessage],
+        now: datetime,
+        expected_count: int | None = None,
     ) -> Conversation:
         with self._lock:
             conversation = self._owned(owner, conversation_id)
             if not messages:
                 return conversation
+            if expected_count is not None and conversation.message_count != expected_count:
+                raise TurnConflict()
             stored = self._messages[conversation_id]
             stored += self._numbered(conversation_id, len(stored), messages, now)
             conversation = replace(

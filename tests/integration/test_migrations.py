@@ -26,6 +26,7 @@ INDEXES_BY_VERSION: dict[int, dict[tuple[str, str], list[tuple[str, int]]]] = {
         ("messages", "conversation_id_seq"): [("conversation_id", 1), ("seq", 1)],
     },
     3: {("sessions", "expires_at_ttl"): [("expires_at", 1)]},
+    4: {("turn_locks", "expires_at_ttl"): [("expires_at", 1)]},
 }
 VERSIONS = sorted(INDEXES_BY_VERSION)
 

@@ -1,0 +1,101 @@
+"""TurnRunner: one turn from the user's message to the stored pair, one at a time per conversation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
+
+from chat_service import prompts
+from chat_service.answer_cache import CachedAnswers
+from chat_service.models import NewMessage, Role, SessionInfo, StartedConversation
+from chat_service.repository import ConversationRepository
+from chat_service.turn_lock import TurnLock
+
+logger = logging.getLogger(__name__)
+
+
+class TurnRunner:
+    """Makes replies (and titles) and stores them with their user message, all or nothing.
+
+    With a TurnLock, turns on one conversation run one at a time across workers, and each
+    commits only if the conversation is still at the version it read (see turn_lock).
+    """
+
+    def __init__(
+        self,
+        repository: ConversationRepository,
+        answers: CachedAnswers,
+        *,
+        clock: Callable[[], datetime],
+        executor: Executor,
+        history_messages: int,
+        turn_lock: TurnLock | None = None,
+    ) -> None:
+        self._repository = repository
+        self._answers = answers
+        self._clock = clock
+        self._executor = executor
+        self._history_messages = history_messages
+        self._turn_lock = turn_lock
+
+    def create(self, owner: str, message: str, session: SessionInfo) -> StartedConversation:
+        """Stores a new conversation with the message and its reply; the title is made
+        alongside the reply. Raises Unavailable (nothing stored) when the model fails."""
+        title_future = self._executor.submit(self._title, owner, message)
+        user = NewMessage(Role.USER, message)
+        reply = self._answers.reply(owner, [user])
+        conversation = self._repository.create(
+            owner=owner,
+            title=title_future.result(),
+            session=session,
+            messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
+            now=self._clock(),
+        )
+        return StartedConversation(conversation.id, conversation.title, reply.content)
+
+    def append(self, owner: str, conversation_id: str, message: str) -> str:
+        """Adds the message and its reply to the conversation; returns the reply.
+
+        Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), Unavailable.
+        """
+        with self.exclusive(f"conversation:{conversation_id}") as check:
+            header = self._repository.get(owner=owner, conversation_id=conversation_id)
+            earlier = self._repository.recent_messages(
+                conversation_id=conversation_id, limit=self._history_messages - 1
+            )
+            user = NewMessage(Role.USER, message)
+            history = [NewMessage(m.role, m.content) for m in earlier] + [user]
+            reply = self._answers.reply(owner, history)
+            check()
+            self._repository.append(
+                owner=owner,
+                conversation_id=conversation_id,
+                messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
+                now=self._clock(),
+                expected_count=header.message_count if self._turn_lock else None,
+            )
+        return reply.content
+
+    @contextmanager
+    def exclusive(self, key: str) -> Iterator[Callable[[], None]]:
+        """Holds the turn lock of `key` (a no-op without a TurnLock); yields a check to call
+        before committing, which raises TurnConflict if the lease was lost."""
+        if self._turn_lock is None:
+            with nullcontext():
+                yield lambda: None
+            return
+        with self._turn_lock.hold(key) as lease:
+            yield lease.check
+
+    def _title(self, owner: str, message: str) -> str:
+        try:
+            return self._answers.title(owner, message)
+        except Exception:
+            # A title is a nicety: the turn goes on with one made from the message itself.
+            logger.warning(
+                "title generation failed; using the message's first words", exc_info=True
+            )
+            return prompts.clean_title(message)
