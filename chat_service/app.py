@@ -29,10 +29,12 @@ from chat_service.chat import Chat
 from chat_service.client_identity import TrustedProxies
 from chat_service.config import Settings
 from chat_service.health import Health, Report
+from chat_service.idempotency import Idempotency
 from chat_service.llm.base import ChatModel
 from chat_service.llm.offline import OfflineChatModel
 from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.mongo import connect_mongo
+from chat_service.mongo_idempotency import MongoIdempotencyStore
 from chat_service.mongo_repository import MongoConversationRepository
 from chat_service.mongo_sessions import MongoSessionStore
 from chat_service.mongo_turn_lock import MongoLockBackend
@@ -145,6 +147,13 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
             scope=SessionScope(settings.session_scope),
         ),
         turn_lock=turn_lock,
+        idempotency=Idempotency(
+            MongoIdempotencyStore(database),
+            clock=_utc_now,
+            ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            # A repeat waits for the first: its lock wait plus its model call.
+            wait_s=settings.turn_lock_wait_s + 2 * settings.llm_timeout_s,
+        ),
     )
     edge = TwirpEdge(
         max_body_bytes=settings.max_body_bytes,

@@ -8,7 +8,9 @@ from datetime import datetime
 
 from chat_service.answer_cache import CachedAnswers
 from chat_service.assistant import Assistant
+from chat_service.cache_keys import Json
 from chat_service.errors import ConversationNotFound, InvalidRequest
+from chat_service.idempotency import Claim, Idempotency, TurnOutcome
 from chat_service.models import (
     ContinuedConversation,
     ContinueTurn,
@@ -45,12 +47,15 @@ class Chat:
         answers: CachedAnswers | None = None,
         sessions: Sessions | None = None,
         turn_lock: TurnLock | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
         """`answers` puts the assistant behind the response cache (default: no cache);
         without `sessions`, session_metadata is only stored, never resolved; without a
-        `turn_lock`, concurrent turns on a conversation all run (and are all kept)."""
+        `turn_lock`, concurrent turns on a conversation all run (and are all kept); without
+        `idempotency`, idempotency keys are not honoured."""
         self._repository = repository
         self._sessions = sessions
+        self._idempotency = idempotency
         self._clock = clock
         self._max_message_chars = max_message_chars
         self._turns = TurnRunner(
@@ -66,37 +71,63 @@ class Chat:
         """Creates a conversation from its first message; the title is made alongside the reply.
 
         With complete session_metadata the conversation becomes the session's, ending any
-        earlier one. Nothing is stored unless the reply succeeds.
-        Raises InvalidRequest, Unavailable.
+        earlier one. Nothing is stored unless the reply succeeds. A repeated idempotency_key
+        returns the first result. Raises InvalidRequest, TurnAborted, Unavailable.
         """
         message = self._checked_message(command.message)
         key = self._session_key(command.owner, command.session)
-        if key is None or self._sessions is None:
-            return self._turns.create(command.owner, message, command.session)
-        with self._turns.exclusive(f"session:{key.id}"):
-            started = self._turns.create(command.owner, message, command.session)
-            self._sessions.start(key, started.conversation_id, now=self._clock())
-        return started
+
+        def turn(claim: Claim | None) -> TurnOutcome:
+            if key is None or self._sessions is None:
+                started = self._turns.create(command.owner, message, command.session, claim=claim)
+            else:
+                with self._turns.exclusive(f"session:{key.id}"):
+                    started = self._turns.create(
+                        command.owner, message, command.session, claim=claim
+                    )
+                    self._sessions.start(key, started.conversation_id, now=self._clock())
+            return TurnOutcome(started.conversation_id, started.reply, started.title)
+
+        request = {"message": message, "session": _session_json(command.session)}
+        outcome = self._idempotent(command.owner, "StartConversation", command, request, turn)
+        return StartedConversation(outcome.conversation_id, outcome.title, outcome.reply)
 
     def continue_turn(self, command: ContinueTurn) -> ContinuedConversation:
         """Adds the user message and the reply to the conversation, together.
 
         The conversation is `conversation_id`, or else the session's current one; a session
         with none active (new, idle past its TTL, ended) starts a conversation, with a title.
-        Raises InvalidRequest, ConversationNotFound, Unavailable.
+        A repeated idempotency_key returns the first result.
+        Raises InvalidRequest, ConversationNotFound, TurnAborted, Unavailable.
         """
         message = self._checked_message(command.message)
+        conversation_id = ""
+        key = None
         if command.conversation_id.strip():
             conversation_id = self._checked_id(command.conversation_id)
-            reply = self._turns.append(command.owner, conversation_id, message)
-            return ContinuedConversation(conversation_id, reply)
-        key = self._session_key(command.owner, command.session)
-        if key is None or self._sessions is None:
-            raise InvalidRequest(
-                "conversation_id",
-                "conversation_id is required (or session_metadata with platform and chat_id)",
-            )
-        return self._continue_session(key, command.session, message)
+        else:
+            key = self._session_key(command.owner, command.session)
+            if key is None:
+                raise InvalidRequest(
+                    "conversation_id",
+                    "conversation_id is required (or session_metadata with platform and chat_id)",
+                )
+
+        def turn(claim: Claim | None) -> TurnOutcome:
+            if key is not None:
+                return self._continue_session(key, command.session, message, claim)
+            reply = self._turns.append(command.owner, conversation_id, message, claim=claim)
+            return TurnOutcome(conversation_id, reply)
+
+        request = {
+            "conversation_id": conversation_id,
+            "message": message,
+            "session": _session_json(command.session),
+        }
+        outcome = self._idempotent(command.owner, "ContinueConversation", command, request, turn)
+        return ContinuedConversation(
+            outcome.conversation_id, outcome.reply, outcome.new_conversation, outcome.title
+        )
 
     def end_session(self, *, owner: str, session: SessionInfo) -> str:
         """Ends the client's session; returns the conversation it was on ("" if none was active).
@@ -112,24 +143,40 @@ class Chat:
         return "" if ended is None else ended.conversation_id
 
     def _continue_session(
-        self, key: SessionKey, info: SessionInfo, message: str
-    ) -> ContinuedConversation:
+        self, key: SessionKey, info: SessionInfo, message: str, claim: Claim | None
+    ) -> TurnOutcome:
         assert self._sessions is not None
         # One turn at a time per session: two first messages must not start two conversations.
         with self._turns.exclusive(f"session:{key.id}"):
             session = self._sessions.find(key, now=self._clock())
             if session is not None:
                 try:
-                    reply = self._turns.append(key.owner, session.conversation_id, message)
+                    reply = self._turns.append(
+                        key.owner, session.conversation_id, message, claim=claim
+                    )
                 except ConversationNotFound:
                     pass  # the conversation is gone: the session starts a new one below
                 else:
                     self._sessions.touch(key, session, now=self._clock())
-                    return ContinuedConversation(session.conversation_id, reply)
-            started = self._turns.create(key.owner, message, info)
+                    return TurnOutcome(session.conversation_id, reply)
+            started = self._turns.create(
+                key.owner, message, info, claim=claim, new_conversation=True
+            )
             self._sessions.start(key, started.conversation_id, now=self._clock())
-        return ContinuedConversation(
-            started.conversation_id, started.reply, new_conversation=True, title=started.title
+        return TurnOutcome(started.conversation_id, started.reply, started.title, True)
+
+    def _idempotent(
+        self,
+        owner: str,
+        method: str,
+        command: StartTurn | ContinueTurn,
+        request: Json,
+        turn: Callable[[Claim | None], TurnOutcome],
+    ) -> TurnOutcome:
+        if self._idempotency is None:
+            return turn(None)
+        return self._idempotency.run(
+            owner=owner, method=method, key=command.idempotency_key, request=request, turn=turn
         )
 
     def list_conversations(
@@ -174,6 +221,10 @@ class Chat:
         if not is_conversation_id(conversation_id):
             raise InvalidRequest("conversation_id", "conversation_id is not a valid id")
         return conversation_id
+
+
+def _session_json(session: SessionInfo) -> Json:
+    return [session.platform, session.user_id, session.chat_id]
 
 
 def _page_size(requested: int, default: int, maximum: int) -> int:

@@ -66,6 +66,7 @@ class Settings:
     trusted_proxies: str = ""
     turn_lock_wait_s: float = 30.0
     turn_lock_ttl_s: float = 15.0
+    idempotency_ttl_hours: float = 24.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +110,8 @@ class Settings:
             raise SettingsError("API_RATE_LIMIT_RPS must not be negative (0 turns limits off)")
         if self.api_rate_limit_burst < 1:
             raise SettingsError("API_RATE_LIMIT_BURST must be at least 1")
+        if self.idempotency_ttl_hours <= 0:
+            raise SettingsError("IDEMPOTENCY_TTL_HOURS must be positive")
         if self.turn_lock_wait_s < 0 or self.turn_lock_ttl_s <= 0:
             raise SettingsError("TURN_LOCK_WAIT_S must not be negative, TURN_LOCK_TTL_S positive")
         try:

@@ -87,6 +87,7 @@ class StartTurn:
     owner: str
     message: str
     session: SessionInfo = field(default_factory=SessionInfo)
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class ContinueTurn:
     conversation_id: str
     message: str
     session: SessionInfo = field(default_factory=SessionInfo)
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

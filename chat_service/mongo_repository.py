@@ -16,6 +16,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from chat_service.errors import ConversationNotFound, TurnConflict
+from chat_service.idempotency import Receipt
 from chat_service.models import (
     Conversation,
     ConversationPage,
@@ -33,6 +34,7 @@ from chat_service.mongo_documents import (
     to_conversation,
     to_message,
 )
+from chat_service.mongo_idempotency import complete_in_transaction
 from chat_service.mongo_transactions import KeyedLocks, run_transaction, storage_errors
 from chat_service.page_tokens import (
     decode_conversation_token,
@@ -77,6 +79,7 @@ class MongoConversationRepository:
         session: SessionInfo,
         messages: Sequence[NewMessage],
         now: datetime,
+        receipt: Receipt | None = None,
     ) -> Conversation:
         """Stores the conversation and its first messages (seq 0..) in one transaction."""
         stored_now = to_stored(now)
@@ -95,6 +98,8 @@ class MongoConversationRepository:
             self._conversations.insert_one(header, session=db_session)
             if documents:
                 self._messages.insert_many(documents, ordered=True, session=db_session)
+            if receipt is not None:
+                complete_in_transaction(self._database, receipt, str(conversation_id), db_session)
 
         deadline = time.monotonic() + self._transaction_timeout_s
         run_transaction(self._database.client, insert_all, deadline=deadline)
@@ -108,6 +113,7 @@ class MongoConversationRepository:
         messages: Sequence[NewMessage],
         now: datetime,
         expected_count: int | None = None,
+        receipt: Receipt | None = None,
     ) -> Conversation:
         """Reserves the next seqs on the header and inserts the messages, in one transaction.
 
@@ -143,6 +149,8 @@ class MongoConversationRepository:
             first_seq = header["message_count"] - len(new_messages)
             documents = message_documents(object_id, first_seq, new_messages, stored_now)
             self._messages.insert_many(documents, ordered=True, session=db_session)
+            if receipt is not None:
+                complete_in_transaction(self._database, receipt, conversation_id, db_session)
             return header
 
         deadline = time.monotonic() + self._transaction_timeout_s

@@ -68,6 +68,7 @@ class ChatServiceHandlers:
                 owner=_owner(ctx),
                 message=request.message,
                 session=_session(request.session_metadata),
+                idempotency_key=request.idempotency_key,
             )
         )
         return pb.StartConversationResponse(
@@ -83,6 +84,7 @@ class ChatServiceHandlers:
                 conversation_id=request.conversation_id,
                 message=request.message,
                 session=_session(request.session_metadata),
+                idempotency_key=request.idempotency_key,
             )
         )
         return pb.ContinueConversationResponse(

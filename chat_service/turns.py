@@ -10,6 +10,7 @@ from datetime import datetime
 
 from chat_service import prompts
 from chat_service.answer_cache import CachedAnswers
+from chat_service.idempotency import Claim, Receipt
 from chat_service.models import NewMessage, Role, SessionInfo, StartedConversation
 from chat_service.repository import ConversationRepository
 from chat_service.turn_lock import TurnLock
@@ -41,23 +42,40 @@ class TurnRunner:
         self._history_messages = history_messages
         self._turn_lock = turn_lock
 
-    def create(self, owner: str, message: str, session: SessionInfo) -> StartedConversation:
+    def create(
+        self,
+        owner: str,
+        message: str,
+        session: SessionInfo,
+        *,
+        claim: Claim | None = None,
+        new_conversation: bool = False,
+    ) -> StartedConversation:
         """Stores a new conversation with the message and its reply; the title is made
-        alongside the reply. Raises Unavailable (nothing stored) when the model fails."""
+        alongside the reply. Raises Unavailable (nothing stored) when the model fails.
+        With a `claim`, its idempotency record is completed in the same transaction."""
         title_future = self._executor.submit(self._title, owner, message)
         user = NewMessage(Role.USER, message)
         reply = self._answers.reply(owner, [user])
+        title = title_future.result()
+        receipt = None
+        if claim is not None:
+            receipt = Receipt(claim, reply.content, title, new_conversation)
         conversation = self._repository.create(
             owner=owner,
-            title=title_future.result(),
+            title=title,
             session=session,
             messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
             now=self._clock(),
+            receipt=receipt,
         )
         return StartedConversation(conversation.id, conversation.title, reply.content)
 
-    def append(self, owner: str, conversation_id: str, message: str) -> str:
-        """Adds the message and its reply to the conversation; returns the reply.
+    def append(
+        self, owner: str, conversation_id: str, message: str, *, claim: Claim | None = None
+    ) -> str:
+        """Adds the message and its reply to the conversation; returns the reply. A `claim`
+        is completed as in `create`.
 
         Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), Unavailable.
         """
@@ -76,6 +94,7 @@ class TurnRunner:
                 messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
                 now=self._clock(),
                 expected_count=header.message_count if self._turn_lock else None,
+                receipt=None if claim is None else Receipt(claim, reply.content),
             )
         return reply.content
 

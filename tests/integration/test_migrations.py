@@ -27,6 +27,7 @@ INDEXES_BY_VERSION: dict[int, dict[tuple[str, str], list[tuple[str, int]]]] = {
     },
     3: {("sessions", "expires_at_ttl"): [("expires_at", 1)]},
     4: {("turn_locks", "expires_at_ttl"): [("expires_at", 1)]},
+    5: {("idempotency_keys", "expires_at_ttl"): [("expires_at", 1)]},
 }
 VERSIONS = sorted(INDEXES_BY_VERSION)
 

@@ -42,12 +42,14 @@ class Conversation(_message.Message):
     def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Conversation.Message, _Mapping]]] = ...) -> None: ...
 
 class StartConversationRequest(_message.Message):
-    __slots__ = ("message", "session_metadata")
+    __slots__ = ("message", "session_metadata", "idempotency_key")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     message: str
     session_metadata: SessionMetadata
-    def __init__(self, message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class SessionMetadata(_message.Message):
     __slots__ = ("platform", "user_id", "chat_id")
@@ -70,14 +72,16 @@ class StartConversationResponse(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., reply: _Optional[str] = ...) -> None: ...
 
 class ContinueConversationRequest(_message.Message):
-    __slots__ = ("conversation_id", "message", "session_metadata")
+    __slots__ = ("conversation_id", "message", "session_metadata", "idempotency_key")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     message: str
     session_metadata: SessionMetadata
-    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ContinueConversationResponse(_message.Message):
     __slots__ = ("reply", "conversation_id", "new_conversation", "title")
