@@ -12,6 +12,8 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 TIERS := tests/unit tests/integration tests/e2e
 PYTEST_ARGS ?=
+BACKUP_DIR ?= backups
+RESTORE_MODE ?= drop
 PROTO := proto/acai/chat/chat.proto
 
 # The first python3.11+ found; evaluated only when .venv has to be created.
@@ -21,7 +23,8 @@ PYTHON3 ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 
 # $(call protoc,OUT_DIR): the code generator, one command for generate and gen-check.
 protoc = PYTHON=$(PY) $(PY) -m grpc_tools.protoc -Iproto --python_out=$(1) --pyi_out=$(1) \
-	--plugin=protoc-gen-twirp=codegen/protoc-gen-twirp --twirp_out=$(1) $(PROTO)
+	--plugin=protoc-gen-twirp=codegen/protoc-gen-twirp --twirp_out=$(1) \
+	--plugin=protoc-gen-openapi=codegen/protoc-gen-openapi --openapi_out=$(1) $(PROTO)
 
 # Fails with a clear message unless MONGO_URI (or MONGODB_URI) is in the environment.
 require_mongo = [[ -n "$${MONGO_URI:-}$${MONGODB_URI:-}" ]] || { echo "MONGO_URI is not set:" \
@@ -31,8 +34,9 @@ require_mongo = [[ -n "$${MONGO_URI:-}$${MONGODB_URI:-}" ]] || { echo "MONGO_URI
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
 
-.PHONY: help install run servers test test-unit test-integration test-e2e generate gen-check \
-	lint typecheck format migrate-up migrate-down migrate-status bench clean
+.PHONY: help install browser run servers test test-unit test-integration test-e2e generate \
+	gen-check lint typecheck format migrate-up migrate-down migrate-status backup restore smoke bench \
+	clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET   (each target creates .venv and installs the project when needed)"
@@ -47,13 +51,22 @@ $(PY):
 	$(PYTHON3) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -e '.[dev,bot]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: $(STAMP) ## Run the app (reads .env; starts Redis/Mongo in var/ unless REDIS_URL/MONGO_URI)
-	$(PY) -m devstack run
+# The browser tests (tests/e2e/test_web_page.py) drive Debian's chromium through Playwright and
+# skip without it. Installing it takes about 25 s on a fresh Debian machine (113 MB download).
+browser: ## Install Debian's chromium for the browser tests (apt-get; root or sudo)
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium is installed: $$(command -v chromium)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		sudo=$$([[ $$(id -u) == 0 ]] || echo sudo); \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "no apt-get here: install Chromium and set CHROMIUM_PATH (the browser tests skip without it)" >&2; fi
+
+run: $(STAMP) ## Run the app (reads .env; Redis/Mongo in var/ unless REDIS_URL/MONGO_URI; WORKERS=N)
+	$(if $(WORKERS),WORKERS=$(WORKERS) )$(PY) -m devstack run
 
 servers: $(STAMP) ## Start Redis and secantusd-py (data in var/), print export lines, wait for Ctrl-C
 	$(PY) -m devstack servers
@@ -70,7 +83,7 @@ test-integration: $(STAMP) ## Run the integration tests (real Redis and Mongo-pr
 test-e2e: $(STAMP) ## Run the end-to-end tests (the app under uvicorn)
 	$(call pytest,tests/e2e)
 
-generate: $(STAMP) ## Regenerate gen/ from proto/ (protobuf + Twirp stubs)
+generate: $(STAMP) ## Regenerate gen/ from proto/ (protobuf, Twirp stubs, OpenAPI description)
 	rm -rf gen/acai
 	$(call protoc,gen)
 
@@ -105,6 +118,21 @@ migrate-down: $(STAMP) ## Revert the last migration (needs MONGO_URI)
 migrate-status: $(STAMP) ## Show applied and pending migrations (needs MONGO_URI)
 	@$(require_mongo)
 	$(PY) -m migrations status
+
+backup: $(STAMP) ## Dump every collection to backups/backup-<UTC time>/ (BACKUP_DIR=; needs MONGO_URI)
+	@$(require_mongo)
+	$(PY) -m ops.backup --out-dir "$(BACKUP_DIR)"
+
+restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default drop; needs MONGO_URI)
+	@$(require_mongo)
+	@[[ -n "$(BACKUP_PATH)" ]] || { echo "usage: make restore BACKUP_PATH=$(BACKUP_DIR)/backup-YYYYmmdd-HHMMSS" \
+		"[RESTORE_MODE=drop|merge]" >&2; exit 2; }
+	@[[ "$(RESTORE_MODE)" == drop || "$(RESTORE_MODE)" == merge ]] || \
+		{ echo "RESTORE_MODE must be drop or merge, not '$(RESTORE_MODE)'" >&2; exit 2; }
+	$(PY) -m ops.restore "$(BACKUP_PATH)" --$(RESTORE_MODE)
+
+smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the local one)
+	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
 
 bench: $(STAMP) ## Run the benchmarks (python -m bench)
 	$(PY) -m bench

@@ -37,12 +37,14 @@ class App:
     fake_openai_pid: int
     argv: list[str]
     env: dict[str, str]
+    fake_openai_argv: list[str]
 
 
 class Stack:
     """Owns every process; use as a context manager (`with Stack() as stack:`)."""
 
     def __init__(self) -> None:
+        self.fake_module = "tests.fakes.openai_server"
         self._exit = contextlib.ExitStack()
         self.dir = Path(".")
         self.redis: RedisServer | None = None
@@ -90,7 +92,7 @@ class Stack:
             fake = Child(
                 f"fake-openai-{name}",
                 [
-                    *(sys.executable, "-m", "tests.fakes.openai_server"),
+                    *(sys.executable, "-m", self.fake_module),
                     *("--host", LOOPBACK, "--port", str(fake_port)),
                     *("--latency-s", f"{llm_latency_s:g}"),
                 ],
@@ -117,13 +119,24 @@ class Stack:
                 *("--no-access-log", "--no-proxy-headers", "--log-level", "warning"),
             ]
             app = Child(
-                f"app-{name}", argv, log_path=self.dir / f"app-{name}.log", env={**os.environ, **env}
+                f"app-{name}",
+                argv,
+                log_path=self.dir / f"app-{name}.log",
+                env={**os.environ, **env},
             )
             stack.callback(app.stop)
             url = f"http://{LOOPBACK}:{port}"
             app.start(http_ok(f"{url}/ready"), timeout_s=60)
             shown_env = {k: ("***" if k == "OPENAI_API_KEY" else v) for k, v in env.items()}
-            yield App(url, app.pid, fake.pid, argv, shown_env)
+            yield App(url, app.pid, fake.pid, argv, shown_env, fake.argv)
+
+    def server_pids(self) -> dict[str, int]:
+        """The pids of the shared servers, by name, for CPU accounting."""
+        assert self.mongo is not None
+        assert self.redis is not None
+        assert self.mongo.pid is not None
+        assert self.redis.pid is not None
+        return {"secantusd": self.mongo.pid, "redis": self.redis.pid}
 
     def database_info(self) -> dict[str, Any]:
         """What the numbers ran against: the Mongo-protocol server, its version and pid."""

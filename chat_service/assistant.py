@@ -1,96 +1,246 @@
-"""The assistant: turns a conversation's history into the model's next reply, and titles."""
+"""The assistant: runs the tool-calling loop that turns a conversation into its next reply."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from chat_service import prompts
+from chat_service.answer_basis import answer_basis
 from chat_service.cache_keys import AnswerBasis, Json
-from chat_service.errors import ModelUnavailable
-from chat_service.llm.base import ChatMessage, ChatModel, PromptRole, Usage
-from chat_service.models import NewMessage, Role
+from chat_service.context_window import ContextWindow, TurnGroup, turn_groups
+from chat_service.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
+from chat_service.llm.base import ChatMessage, ChatModel, Completion, PromptRole, ToolSpec, Usage
+from chat_service.models import Message, NewMessage, Role, Summary, ToolCall
+from chat_service.prompt_book import PromptBook
+from tools.runner import ToolRunner
 
 logger = logging.getLogger(__name__)
 
-_PROMPT_ROLES = {Role.USER: PromptRole.USER, Role.ASSISTANT: PromptRole.ASSISTANT}
+SUMMARY_MAX_TOKENS = 400
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The assistant's answer to a turn and what it cost."""
+    """The assistant's answer to a turn.
+
+    `messages` are what the turn adds after the user's message, in order: each tool-calling
+    step (an assistant message with tool calls, then one TOOL message per call) and the
+    final answer. `summary` is a new summary of older turns to store with them, if any.
+    `tools_used` names the tools whose results the reply rests on, in order of first use,
+    and `tools_failed` says whether a call failed; they decide whether it may be cached.
+    """
 
     content: str
+    messages: tuple[NewMessage, ...]
     usage: Usage = field(default_factory=Usage)
-    # Names of the tools whose results the reply rests on (decides whether it may be cached).
+    summary: Summary | None = None
     tools_used: tuple[str, ...] = ()
+    tools_failed: bool = False
 
 
 class Assistant:
-    """Answers with a ChatModel, given the system prompt and a bounded history."""
+    """Answers with a ChatModel and tools, within a token budget.
+
+    Each round the model either answers or calls tools; the calls of one step run in
+    parallel and their results go back in the model's order. After `max_tool_rounds`
+    rounds of calls the turn ends with ToolRoundsExhausted; a call identical to one
+    already made in the turn ends it with RepeatedToolCall.
+    """
 
     def __init__(
         self,
         model: ChatModel,
+        tools: ToolRunner,
         *,
-        system_prompt: str = prompts.DEFAULT_SYSTEM_PROMPT,
+        window: ContextWindow,
+        prompt_book: PromptBook | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_tool_rounds: int = 5,
         reply_max_tokens: int = 1024,
         title_max_tokens: int = 30,
     ) -> None:
         self._model = model
-        self._system_prompt = system_prompt
+        self._tools = tools
+        self._window = window
+        self._prompt_book = prompt_book or PromptBook()
+        self._clock = clock
+        self._max_tool_rounds = max_tool_rounds
         self._reply_max_tokens = reply_max_tokens
         self._title_max_tokens = title_max_tokens
 
-    def reply(self, history: Sequence[NewMessage]) -> Reply:
-        """Returns the reply to the last message of `history` (oldest first).
+    def reply(
+        self,
+        history: Sequence[Message],
+        message: str,
+        *,
+        summary: Summary | None = None,
+        platform: str = "",
+        owner: str = "",
+    ) -> Reply:
+        """Returns the reply to `message`, given the stored `history` (oldest first) and the
+        summary of what came before it. `owner` scopes reused tool results.
 
-        Raises ModelUnavailable when the model cannot answer, ModelRejected when it refuses.
+        Raises ModelUnavailable, ModelRejected (ContextOverflow included), ToolLoopAborted.
         """
-        messages = self._reply_prompt(history)
-        completion = self._model.complete(messages, max_tokens=self._reply_max_tokens)
-        if not completion.content.strip():
-            raise ModelUnavailable("the language model returned an empty reply")
-        return Reply(completion.content, completion.usage)
+        specs = self._tools.specs()
+        system = ChatMessage(PromptRole.SYSTEM, self._system_prompt(platform, specs))
+        turn = [ChatMessage(PromptRole.USER, message)]
+        groups = turn_groups(history)
+        fit = self._window.fit(
+            pinned=self._pinned(system, summary), groups=groups, current=turn, tools=specs
+        )
+        new_summary = self._summarize(summary, fit.dropped) if fit.dropped else None
+        pinned = self._pinned(system, new_summary or summary)
+        kept: Sequence[TurnGroup] = fit.kept
+        added: list[NewMessage] = []
+        seen: set[tuple[str, str]] = set()
+        tools_used: dict[str, None] = {}
+        tools_failed = False
+        usage = Usage()
+        for round_number in range(self._max_tool_rounds + 1):
+            kept = self._window.fit(pinned=pinned, groups=kept, current=turn, tools=specs).kept
+            prompt = [*pinned, *(m for g in kept for m in g.prompt()), *turn]
+            step = self._model.complete(prompt, tools=specs, max_tokens=self._reply_max_tokens)
+            usage += step.usage
+            if not step.tool_calls:
+                reply = self._final(step, added, usage, new_summary)
+                return replace(reply, tools_used=tuple(tools_used), tools_failed=tools_failed)
+            if round_number == self._max_tool_rounds:
+                raise ToolRoundsExhausted(self._max_tool_rounds)
+            _check_repeats(step.tool_calls, seen)
+            results = self._tools.run_all(step.tool_calls, owner=owner)
+            tools_used.update((call.name, None) for call in step.tool_calls)
+            tools_failed = tools_failed or not all(result.ok for result in results)
+            turn.append(ChatMessage(PromptRole.ASSISTANT, step.content, step.tool_calls))
+            added.append(NewMessage(Role.ASSISTANT, step.content, tool_calls=step.tool_calls))
+            for result in results:
+                turn.append(
+                    ChatMessage(PromptRole.TOOL, result.content, tool_call_id=result.call.id)
+                )
+                added.append(
+                    NewMessage(
+                        Role.TOOL,
+                        result.content,
+                        tool_call_id=result.call.id,
+                        tool_name=result.call.name,
+                    )
+                )
+        raise AssertionError("unreachable: the last round returns or raises")
 
-    def title(self, first_message: str) -> str:
+    def title(self, first_message: str, *, platform: str = "") -> str:
         """Returns a short title for a conversation that starts with `first_message`."""
-        prompt = prompts.title_prompt(first_message)
+        prompt = prompts.title_prompt(first_message, self._prompt_book.title(platform))
         completion = self._model.complete(prompt, max_tokens=self._title_max_tokens)
         return prompts.clean_title(completion.content)
 
-    def reply_basis(self, history: Sequence[NewMessage]) -> AnswerBasis:
-        """Returns everything that determines `reply(history)`, as plain data for cache keys."""
-        return self._basis(self._reply_prompt(history), max_tokens=self._reply_max_tokens)
+    def reply_basis(
+        self,
+        history: Sequence[Message],
+        message: str,
+        *,
+        summary: Summary | None = None,
+        platform: str = "",
+    ) -> AnswerBasis:
+        """Returns everything that determines `reply(...)` with these arguments, as plain
+        data for cache keys: who answers and how (model, limits), the tools offered (their
+        schemas, in the registry's order), the prompts' version, and the prompt before
+        trimming (system prompt with today's date, summary, history, message).
+        """
+        specs = self._tools.specs()
+        system = ChatMessage(PromptRole.SYSTEM, self._system_prompt(platform, specs))
+        pinned = self._pinned(system, summary)
+        history_prompt = [m for g in turn_groups(history) for m in g.prompt()]
+        current = ChatMessage(PromptRole.USER, message)
+        sampling: dict[str, Json] = {
+            "max_tokens": self._reply_max_tokens,
+            "max_tool_rounds": self._max_tool_rounds,
+            "context_budget": self._window.budget,
+        }
+        prompt = [*pinned, *history_prompt, current]
+        return answer_basis(self._model.name, prompt, sampling=sampling, tools=specs)
 
-    def title_basis(self, first_message: str) -> AnswerBasis:
-        """Returns everything that determines `title(first_message)`, as plain data."""
-        prompt = prompts.title_prompt(first_message)
-        return self._basis(prompt, max_tokens=self._title_max_tokens)
+    def title_basis(self, first_message: str, *, platform: str = "") -> AnswerBasis:
+        """Returns everything that determines `title(first_message, platform=...)`."""
+        prompt = prompts.title_prompt(first_message, self._prompt_book.title(platform))
+        sampling: dict[str, Json] = {"max_tokens": self._title_max_tokens}
+        return answer_basis(self._model.name, prompt, sampling=sampling)
 
-    def _reply_prompt(self, history: Sequence[NewMessage]) -> list[ChatMessage]:
-        messages = [ChatMessage(PromptRole.SYSTEM, self._system_prompt)]
-        messages += [ChatMessage(_PROMPT_ROLES[m.role], m.content) for m in history]
-        return messages
+    def _system_prompt(self, platform: str, specs: Sequence[ToolSpec]) -> str:
+        template = self._prompt_book.system(platform)
+        return prompts.render_system_prompt(template, now=self._clock(), tools=specs)
 
-    def _basis(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> AnswerBasis:
-        provider, _, model = self._model.name.partition(":")
-        return AnswerBasis(
-            provider=provider,
-            model=model,
-            prompt_version=prompts.PROMPT_VERSION,
-            sampling={"max_tokens": max_tokens},
-            messages=[_message_json(m) for m in messages],
-        )
+    @staticmethod
+    def _pinned(system: ChatMessage, summary: Summary | None) -> list[ChatMessage]:
+        return [system] if summary is None else [system, prompts.summary_message(summary.content)]
+
+    def _summarize(self, previous: Summary | None, dropped: Sequence[TurnGroup]) -> Summary | None:
+        """Returns a summary of `previous` and the `dropped` groups, or None if the model fails
+        (the turn goes on without; the groups will be offered for summary again next turn)."""
+        prompt = self._summary_prompt(previous, [m for g in dropped for m in g.prompt()])
+        if prompt is None:
+            return None
+        try:
+            max_tokens = min(SUMMARY_MAX_TOKENS, self._reply_max_tokens)
+            completion = self._model.complete(prompt, max_tokens=max_tokens)
+        except ModelUnavailable:
+            logger.warning("summarizing older turns failed; they are left out unsummarized")
+            return None
+        if not completion.content.strip():
+            return None
+        first_seq = previous.first_seq if previous else dropped[0].first_seq
+        return Summary(completion.content.strip(), first_seq=first_seq, end_seq=dropped[-1].end_seq)
+
+    def _summary_prompt(
+        self, previous: Summary | None, transcript: list[ChatMessage]
+    ) -> tuple[ChatMessage, ...] | None:
+        """Returns the summary prompt for the newest part of `transcript` that fits the
+        budget (the oldest messages give way first; the previous summary covers them in
+        part), or None if not even the previous summary fits."""
+
+        def prompt(start: int) -> tuple[ChatMessage, ...]:
+            return prompts.summary_prompt(
+                previous.content if previous else None, transcript[start:]
+            )
+
+        def fits(start: int) -> bool:
+            return self._window.prompt_tokens(prompt(start), ()) <= self._window.budget
+
+        if not fits(len(transcript)):
+            return None
+        low, high = 0, len(transcript)  # fits(high) holds; find the smallest start that fits
+        while low < high:
+            middle = (low + high) // 2
+            if fits(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return prompt(low)
+
+    @staticmethod
+    def _final(
+        step: Completion, added: list[NewMessage], usage: Usage, summary: Summary | None
+    ) -> Reply:
+        if not step.content.strip():
+            raise ModelUnavailable("the language model returned an empty reply")
+        added.append(NewMessage(Role.ASSISTANT, step.content))
+        return Reply(step.content, tuple(added), usage, summary)
 
 
-def _message_json(message: ChatMessage) -> dict[str, Json]:
-    out: dict[str, Json] = {"role": message.role.value, "content": message.content}
-    if message.tool_calls:
-        out["tool_calls"] = [
-            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
-        ]
-    if message.tool_call_id:
-        out["tool_call_id"] = message.tool_call_id
-    return out
+def _check_repeats(calls: Sequence[ToolCall], seen: set[tuple[str, str]]) -> None:
+    """Raises RepeatedToolCall if a call repeats one made earlier in the turn (or this step)."""
+    for call in calls:
+        key = (call.name, _canonical(call.arguments))
+        if key in seen:
+            raise RepeatedToolCall(call.name)
+        seen.add(key)
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments or "{}"), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return arguments

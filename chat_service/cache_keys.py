@@ -69,9 +69,16 @@ def answer_key(kind: str, *, owner: str, basis: AnswerBasis) -> str:
     return _key(kind, {"owner": owner, "basis": basis.as_json()})
 
 
-def tool_result_key(tool_name: str, *, owner: str, arguments: Mapping[str, Json]) -> str:
-    """Returns the cache key of a tool's result for these arguments, scoped to `owner`."""
-    return _key("tool", {"owner": owner, "tool": tool_name, "arguments": arguments})
+def tool_result_key(tool_name: str, *, owner: str, arguments: Mapping[str, Json], day: str) -> str:
+    """Returns the cache key of a tool's result for these arguments, scoped to `owner` and
+    to `day` (an ISO date: tools read "today" when the arguments leave the date out)."""
+    payload: dict[str, Json] = {
+        "owner": owner,
+        "tool": tool_name,
+        "arguments": arguments,
+        "day": day,
+    }
+    return _key("tool", payload)
 
 
 def _key(kind: str, payload: Mapping[str, Json]) -> str:

@@ -71,8 +71,10 @@ class Chat:
         """Creates a conversation from its first message; the title is made alongside the reply.
 
         With complete session_metadata the conversation becomes the session's, ending any
-        earlier one. Nothing is stored unless the reply succeeds. A repeated idempotency_key
-        returns the first result. Raises InvalidRequest, TurnAborted, Unavailable.
+        earlier one. The whole turn group is stored at once (the user message, every tool
+        call and result, the answer), and nothing unless the reply succeeds. A repeated
+        idempotency_key returns the first result. Raises InvalidRequest, TurnAborted,
+        ToolLoopAborted, ModelRejected, Unavailable.
         """
         message = self._checked_message(command.message)
         key = self._session_key(command.owner, command.session)
@@ -93,12 +95,13 @@ class Chat:
         return StartedConversation(outcome.conversation_id, outcome.title, outcome.reply)
 
     def continue_turn(self, command: ContinueTurn) -> ContinuedConversation:
-        """Adds the user message and the reply to the conversation, together.
+        """Adds the user message and the reply's turn group (with the summary of older
+        turns if one was made) to the conversation, together.
 
         The conversation is `conversation_id`, or else the session's current one; a session
         with none active (new, idle past its TTL, ended) starts a conversation, with a title.
-        A repeated idempotency_key returns the first result.
-        Raises InvalidRequest, ConversationNotFound, TurnAborted, Unavailable.
+        A repeated idempotency_key returns the first result. Raises InvalidRequest,
+        ConversationNotFound, TurnAborted, ToolLoopAborted, ModelRejected, Unavailable.
         """
         message = self._checked_message(command.message)
         conversation_id = ""

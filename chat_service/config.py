@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from chat_service.client_identity import TrustedProxies
 
@@ -57,6 +58,33 @@ class Settings:
     reply_max_tokens: int = 1024
     title_max_tokens: int = 30
     log_level: str = "INFO"
+    # Assistant core: providers, retries, breakers, tools, context window, prompts.
+    llm_providers: str = "openai,anthropic"
+    anthropic_api_key: Secret = Secret("")
+    anthropic_base_url: str = ""
+    anthropic_model: str = "claude-haiku-4-5"
+    retry_max_attempts: int = 3
+    retry_base_delay_ms: int = 500
+    retry_max_delay_ms: int = 5000
+    circuit_breaker_max_failures: int = 3
+    circuit_breaker_cooldown_seconds: float = 30.0
+    max_tool_rounds: int = 5
+    tool_threads: int = 16
+    tool_timeout_s: float = 20.0
+    tool_result_max_chars: int = 8000
+    max_context_tokens: int = 16000
+    default_timezone: str = "UTC"
+    weather_api_key: Secret = Secret("")
+    weather_timeout_s: float = 5.0
+    weatherapi_base_url: str = "https://api.weatherapi.com"
+    open_meteo_geocoding_url: str = "https://geocoding-api.open-meteo.com"
+    open_meteo_forecast_url: str = "https://api.open-meteo.com"
+    calendar_ics_url: str = ""
+    calendar_cache_ttl_s: float = 900.0
+    prompt_cache_ttl_s: float = 60.0
+    # Serving: uvicorn worker processes, and how long a stop waits for in-flight requests.
+    workers: int = 1
+    shutdown_grace_s: int = 30
     # Shared state in Redis: response cache, sessions, rate limits, turn locks, idempotency.
     cache_ttl_hours: float = 24.0
     session_ttl_minutes: float = 30.0
@@ -100,6 +128,45 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be positive")
+        if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
+            raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
+        if self.workers <= 0:
+            raise SettingsError("WORKERS must be positive")
+        if self.shutdown_grace_s < 0:
+            raise SettingsError("SHUTDOWN_GRACE_S must not be negative")
+        self._validate_assistant()
+        self._validate_shared_state()
+
+    def _validate_assistant(self) -> None:
+        positive = (
+            "retry_max_attempts",
+            "circuit_breaker_max_failures",
+            "circuit_breaker_cooldown_seconds",
+            "max_tool_rounds",
+            "tool_threads",
+            "tool_timeout_s",
+            "tool_result_max_chars",
+            "weather_timeout_s",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be positive")
+        if not 0 <= self.retry_base_delay_ms <= self.retry_max_delay_ms:
+            raise SettingsError("RETRY_BASE_DELAY_MS must be between 0 and RETRY_MAX_DELAY_MS")
+        if self.max_context_tokens <= self.reply_max_tokens:
+            raise SettingsError("MAX_CONTEXT_TOKENS must be larger than REPLY_MAX_TOKENS")
+        unknown = set(self.provider_names) - {"openai", "anthropic"}
+        if unknown:
+            raise SettingsError(f"LLM_PROVIDERS: unknown provider(s) {', '.join(sorted(unknown))}")
+        for name in ("weatherapi_base_url", "open_meteo_geocoding_url", "open_meteo_forecast_url"):
+            if not _is_https_or_loopback(getattr(self, name)):
+                raise SettingsError(
+                    f"{name.upper()} must be an https:// URL (http only on loopback)"
+                )
+        if self.calendar_ics_url and not _is_https_or_loopback(self.calendar_ics_url):
+            raise SettingsError("CALENDAR_ICS_URL must be an https:// URL (http only on loopback)")
+
+    def _validate_shared_state(self) -> None:
         if self.cache_ttl_hours < 0:
             raise SettingsError("CACHE_TTL_HOURS must not be negative")
         if self.session_ttl_minutes <= 0:
@@ -118,8 +185,18 @@ class Settings:
             TrustedProxies.parse(self.trusted_proxies)
         except ValueError as exc:
             raise SettingsError(f"TRUSTED_PROXIES has an invalid network: {exc}") from None
-        if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
-            raise SettingsError("TWIRP_PREFIX must be empty or start with '/'")
+
+    @property
+    def provider_names(self) -> tuple[str, ...]:
+        """Returns LLM_PROVIDERS as lower-case names, in order, without blanks."""
+        return tuple(p.strip().lower() for p in self.llm_providers.split(",") if p.strip())
+
+
+def _is_https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _parse(name: str, raw: str, default: object) -> object:

@@ -89,6 +89,8 @@ class IdempotencyStore(Protocol):
 class KeyInUse(TurnAborted):
     """A request with the same idempotency key is still running."""
 
+    reason = "idempotency_key_in_use"
+
     def __init__(self) -> None:
         super().__init__("a request with this idempotency_key is still in progress; retry later")
 

@@ -20,6 +20,16 @@ class Role(enum.Enum):
 
     USER = "user"
     ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A model's request to run a tool; `arguments` is the JSON text the model wrote."""
+
+    id: str
+    name: str
+    arguments: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +51,33 @@ class Message:
     role: Role
     content: str
     created_at: datetime
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    tool_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A message about to be stored."""
+    """A message about to be stored.
+
+    An assistant message may carry the tool calls the model made; a TOOL message is the
+    result of the call `tool_call_id` to the tool `tool_name`.
+    """
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    tool_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A summary of a conversation's messages with seq in [first_seq, end_seq)."""
+
+    content: str
+    first_seq: int
+    end_seq: int
 
 
 @dataclass(frozen=True, slots=True)

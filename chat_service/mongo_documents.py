@@ -2,8 +2,10 @@
 
 conversations: {_id: ObjectId, owner, title, platform, user_id, chat_id,
                 created_at, updated_at, message_count}
-messages:      {_id: ObjectId, conversation_id: ObjectId, seq: int, role: "user"|"assistant",
-                content, created_at}
+messages:      {_id: ObjectId, conversation_id: ObjectId, seq: int,
+                role: "user"|"assistant"|"tool", content, created_at,
+                tool_calls?: [{id, name, arguments}] (assistant), tool_call_id?, tool_name? (tool)}
+summaries:     {_id: ObjectId, conversation_id: ObjectId, first_seq, end_seq, content, created_at}
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from chat_service.models import (
     NewMessage,
     Role,
     SessionInfo,
+    Summary,
+    ToolCall,
     is_conversation_id,
 )
 from chat_service.timestamps import to_stored
@@ -77,16 +81,53 @@ def message_documents(
 ) -> list[Document]:
     """Returns one document per message, numbered from `first_seq`."""
     return [
-        {
-            "_id": ObjectId(),
-            "conversation_id": conversation_id,
-            "seq": first_seq + offset,
-            "role": message.role.value,
-            "content": message.content,
-            "created_at": now,
-        }
+        _message_document(conversation_id, first_seq + offset, message, now)
         for offset, message in enumerate(messages)
     ]
+
+
+def _message_document(
+    conversation_id: ObjectId, seq: int, message: NewMessage, now: datetime
+) -> Document:
+    document: Document = {
+        "_id": ObjectId(),
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "role": message.role.value,
+        "content": message.content,
+        "created_at": now,
+    }
+    # Only messages of a tool exchange carry these fields, so plain turns keep their shape.
+    if message.tool_calls:
+        document["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
+        ]
+    if message.tool_call_id:
+        document["tool_call_id"] = message.tool_call_id
+    if message.tool_name:
+        document["tool_name"] = message.tool_name
+    return document
+
+
+def summary_document(conversation_id: ObjectId, summary: Summary, now: datetime) -> Document:
+    """Returns the document of a conversation's summary."""
+    return {
+        "_id": ObjectId(),
+        "conversation_id": conversation_id,
+        "first_seq": summary.first_seq,
+        "end_seq": summary.end_seq,
+        "content": summary.content,
+        "created_at": now,
+    }
+
+
+def to_summary(document: Mapping[str, Any]) -> Summary:
+    """Returns the domain summary of a summary document."""
+    return Summary(
+        content=document["content"],
+        first_seq=int(document["first_seq"]),
+        end_seq=int(document["end_seq"]),
+    )
 
 
 def to_conversation(document: Mapping[str, Any]) -> Conversation:
@@ -115,4 +156,10 @@ def to_message(document: Mapping[str, Any]) -> Message:
         role=Role(document["role"]),
         content=document["content"],
         created_at=to_stored(document["created_at"]),
+        tool_calls=tuple(
+            ToolCall(str(c["id"]), str(c["name"]), str(c["arguments"]))
+            for c in document.get("tool_calls", ())
+        ),
+        tool_call_id=document.get("tool_call_id", ""),
+        tool_name=document.get("tool_name", ""),
     )

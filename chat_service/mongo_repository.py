@@ -24,6 +24,7 @@ from chat_service.models import (
     MessagePage,
     NewMessage,
     SessionInfo,
+    Summary,
 )
 from chat_service.mongo_documents import (
     CONVERSATION_FIELDS,
@@ -31,8 +32,10 @@ from chat_service.mongo_documents import (
     conversation_document,
     conversation_object_id,
     message_documents,
+    summary_document,
     to_conversation,
     to_message,
+    to_summary,
 )
 from chat_service.mongo_idempotency import complete_in_transaction
 from chat_service.mongo_transactions import KeyedLocks, run_transaction, storage_errors
@@ -60,6 +63,7 @@ class MongoConversationRepository:
         self._database = database
         self._conversations = database["conversations"]
         self._messages = database["messages"]
+        self._summaries = database["summaries"]
         self._transaction_timeout_s = (
             database.client.options.server_selection_timeout
             if transaction_timeout_s is None
@@ -112,10 +116,12 @@ class MongoConversationRepository:
         conversation_id: str,
         messages: Sequence[NewMessage],
         now: datetime,
+        summary: Summary | None = None,
         expected_count: int | None = None,
         receipt: Receipt | None = None,
     ) -> Conversation:
-        """Reserves the next seqs on the header and inserts the messages, in one transaction.
+        """Reserves the next seqs on the header and inserts the messages (and the summary),
+        in one transaction.
 
         Appending nothing writes nothing and returns the header as it is. With
         `expected_count`, the header matches only at that message count (TurnConflict if it
@@ -149,6 +155,10 @@ class MongoConversationRepository:
             first_seq = header["message_count"] - len(new_messages)
             documents = message_documents(object_id, first_seq, new_messages, stored_now)
             self._messages.insert_many(documents, ordered=True, session=db_session)
+            if summary is not None:
+                self._summaries.insert_one(
+                    summary_document(object_id, summary, stored_now), session=db_session
+                )
             if receipt is not None:
                 complete_in_transaction(self._database, receipt, conversation_id, db_session)
             return header
@@ -169,8 +179,11 @@ class MongoConversationRepository:
             raise ConversationNotFound(conversation_id)
         return to_conversation(header)
 
-    def recent_messages(self, *, conversation_id: str, limit: int) -> list[Message]:
-        """Returns the last `limit` messages oldest first ([] if `limit` <= 0).
+    def recent_messages(
+        self, *, conversation_id: str, limit: int, first_seq: int = 0
+    ) -> list[Message]:
+        """Returns the last `limit` messages with seq >= `first_seq`, oldest first ([] if
+        `limit` <= 0).
 
         Raises ConversationNotFound if the conversation does not exist. Reads the header's
         message_count first so the message query is a seq range of about `limit` index
@@ -180,8 +193,18 @@ class MongoConversationRepository:
             return []
         object_id = conversation_object_id(conversation_id)
         message_count = self._message_count(object_id, conversation_id)
-        documents = self._messages_in_range(object_id, max(0, message_count - limit), None)
+        start = max(0, first_seq, message_count - limit)
+        documents = self._messages_in_range(object_id, start, None)
         return [to_message(document) for document in documents[-limit:]]
+
+    def latest_summary(self, *, conversation_id: str) -> Summary | None:
+        """Returns the conversation's summary with the highest end_seq, or None."""
+        object_id = conversation_object_id(conversation_id)
+        with storage_errors():
+            document = self._summaries.find_one(
+                {"conversation_id": object_id}, sort=[("end_seq", pymongo.DESCENDING)]
+            )
+        return None if document is None else to_summary(document)
 
     def list_conversations(
         self, *, owner: str, page_size: int, page_token: str

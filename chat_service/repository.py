@@ -15,6 +15,7 @@ from chat_service.models import (
     MessagePage,
     NewMessage,
     SessionInfo,
+    Summary,
 )
 
 
@@ -55,10 +56,12 @@ class ConversationRepository(Protocol):
         conversation_id: str,
         messages: Sequence[NewMessage],
         now: datetime,
+        summary: Summary | None = None,
         expected_count: int | None = None,
         receipt: Receipt | None = None,
     ) -> Conversation:
-        """Appends messages with consecutive seqs, all or nothing, safe under concurrency.
+        """Appends messages with consecutive seqs (and stores `summary`), all or nothing,
+        safe under concurrency.
 
         With `expected_count`, appends only if the conversation still has that many messages
         (the version the turn read), else raises TurnConflict. A `receipt` is completed as in
@@ -70,8 +73,17 @@ class ConversationRepository(Protocol):
         """Returns the conversation header."""
         ...
 
-    def recent_messages(self, *, conversation_id: str, limit: int) -> list[Message]:
-        """Returns the last `limit` messages, oldest first (no owner check: call after `get`)."""
+    def recent_messages(
+        self, *, conversation_id: str, limit: int, first_seq: int = 0
+    ) -> list[Message]:
+        """Returns the last `limit` messages with seq >= `first_seq`, oldest first.
+
+        No owner check: call after `get`.
+        """
+        ...
+
+    def latest_summary(self, *, conversation_id: str) -> Summary | None:
+        """Returns the summary with the highest end_seq, or None (no owner check)."""
         ...
 
     def list_conversations(

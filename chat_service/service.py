@@ -15,6 +15,7 @@ from chat_service.errors import (
     ChatError,
     ConversationNotFound,
     InvalidRequest,
+    ToolLoopAborted,
     TurnAborted,
     Unavailable,
 )
@@ -33,13 +34,19 @@ from gen.acai.chat import chat_pb2 as pb
 ANONYMOUS_OWNER = "anonymous"
 OWNER_KEY = "owner"
 
-_ROLES = {Role.USER: pb.Conversation.USER, Role.ASSISTANT: pb.Conversation.ASSISTANT}
+_ROLES = {
+    Role.USER: pb.Conversation.USER,
+    Role.ASSISTANT: pb.Conversation.ASSISTANT,
+    Role.TOOL: pb.Conversation.TOOL,
+}
 
 # Most specific class first: the first match wins.
 _CODES: tuple[tuple[type[ChatError], str], ...] = (
     (InvalidRequest, "invalid_argument"),
     (ConversationNotFound, "not_found"),
     (ModelRejected, "failed_precondition"),
+    # The turn was given up, nothing stored: not the client's input, not a down dependency.
+    (ToolLoopAborted, "aborted"),
     (TurnAborted, "aborted"),
     (Unavailable, "unavailable"),
 )
@@ -50,6 +57,8 @@ def twirp_error_for(exc: Exception) -> TwirpError | None:
     for error_type, code in _CODES:
         if isinstance(exc, error_type):
             meta = {"argument": exc.argument} if isinstance(exc, InvalidRequest) else {}
+            if isinstance(exc, ToolLoopAborted | TurnAborted):
+                meta = {"reason": exc.reason}
             return TwirpError(code, str(exc), meta)
     return None
 
@@ -148,10 +157,20 @@ def _conversation(conversation: Conversation, messages: tuple[Message, ...]) -> 
         id=conversation.id,
         title=conversation.title,
         timestamp=_timestamp(conversation.updated_at),
-        messages=[
-            pb.Conversation.Message(
-                id=m.id, role=_ROLES[m.role], content=m.content, timestamp=_timestamp(m.created_at)
-            )
-            for m in messages
+        messages=[_message(m) for m in messages],
+    )
+
+
+def _message(message: Message) -> pb.Conversation.Message:
+    return pb.Conversation.Message(
+        id=message.id,
+        role=_ROLES[message.role],
+        content=message.content,
+        timestamp=_timestamp(message.created_at),
+        tool_calls=[
+            pb.Conversation.ToolCall(id=c.id, name=c.name, arguments=c.arguments)
+            for c in message.tool_calls
         ],
+        tool_call_id=message.tool_call_id,
+        tool_name=message.tool_name,
     )

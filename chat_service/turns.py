@@ -1,4 +1,5 @@
-"""TurnRunner: one turn from the user's message to the stored pair, one at a time per conversation."""
+"""TurnRunner: one turn from the user's message to its stored turn group, one at a time per
+conversation."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 class TurnRunner:
-    """Makes replies (and titles) and stores them with their user message, all or nothing.
+    """Makes replies (and titles) and stores each turn group, all or nothing: the user's
+    message, the assistant's tool calls and their results, the answer, and a summary of
+    older turns when one was made, with the idempotency receipt when there is one.
 
     With a TurnLock, turns on one conversation run one at a time across workers, and each
     commits only if the conversation is still at the version it read (see turn_lock).
@@ -52,11 +55,12 @@ class TurnRunner:
         new_conversation: bool = False,
     ) -> StartedConversation:
         """Stores a new conversation with the message and its reply; the title is made
-        alongside the reply. Raises Unavailable (nothing stored) when the model fails.
-        With a `claim`, its idempotency record is completed in the same transaction."""
-        title_future = self._executor.submit(self._title, owner, message)
-        user = NewMessage(Role.USER, message)
-        reply = self._answers.reply(owner, [user])
+        alongside the reply. Nothing is stored when the reply fails (raises as
+        Assistant.reply). With a `claim`, its idempotency record is completed in the same
+        transaction."""
+        platform = session.platform
+        title_future = self._executor.submit(self._title, owner, message, platform)
+        reply = self._answers.reply(owner, [], message, platform=platform)
         title = title_future.result()
         receipt = None
         if claim is not None:
@@ -65,7 +69,7 @@ class TurnRunner:
             owner=owner,
             title=title,
             session=session,
-            messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
+            messages=[NewMessage(Role.USER, message), *reply.messages],
             now=self._clock(),
             receipt=receipt,
         )
@@ -74,25 +78,29 @@ class TurnRunner:
     def append(
         self, owner: str, conversation_id: str, message: str, *, claim: Claim | None = None
     ) -> str:
-        """Adds the message and its reply to the conversation; returns the reply. A `claim`
-        is completed as in `create`.
+        """Adds the message and its turn group to the conversation; returns the reply. A
+        `claim` is completed as in `create`.
 
-        Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), Unavailable.
+        Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), and as Assistant.reply.
         """
         with self.exclusive(f"conversation:{conversation_id}") as check:
             header = self._repository.get(owner=owner, conversation_id=conversation_id)
+            summary = self._repository.latest_summary(conversation_id=conversation_id)
             earlier = self._repository.recent_messages(
-                conversation_id=conversation_id, limit=self._history_messages - 1
+                conversation_id=conversation_id,
+                limit=self._history_messages,
+                first_seq=summary.end_seq if summary else 0,
             )
-            user = NewMessage(Role.USER, message)
-            history = [NewMessage(m.role, m.content) for m in earlier] + [user]
-            reply = self._answers.reply(owner, history)
+            reply = self._answers.reply(
+                owner, earlier, message, summary=summary, platform=header.session.platform
+            )
             check()
             self._repository.append(
                 owner=owner,
                 conversation_id=conversation_id,
-                messages=[user, NewMessage(Role.ASSISTANT, reply.content)],
+                messages=[NewMessage(Role.USER, message), *reply.messages],
                 now=self._clock(),
+                summary=reply.summary,
                 expected_count=header.message_count if self._turn_lock else None,
                 receipt=None if claim is None else Receipt(claim, reply.content),
             )
@@ -109,9 +117,9 @@ class TurnRunner:
         with self._turn_lock.hold(key) as lease:
             yield lease.check
 
-    def _title(self, owner: str, message: str) -> str:
+    def _title(self, owner: str, message: str, platform: str) -> str:
         try:
-            return self._answers.title(owner, message)
+            return self._answers.title(owner, message, platform=platform)
         except Exception:
             # A title is a nicety: the turn goes on with one made from the message itself.
             logger.warning(

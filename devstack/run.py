@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -12,13 +13,14 @@ from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from chat_service.config import Settings
+from chat_service.launcher import MULTIPROCESS_DIR_VARIABLE, prepare_multiprocess_dir, uvicorn_argv
 from devstack.envfile import read_env_file
 from devstack.process import ServerProcess
 from devstack.servers import MongoServer, RedisServer
 from devstack.shutdown import Stopped, stop_on_signals
 
-APP_FACTORY = "chat_service.app:create_app"
 CHILD_STOP_TIMEOUT_S = 20.0
+CHILD_STOP_MARGIN_S = 10.0
 
 _Server = TypeVar("_Server", bound=ServerProcess)
 
@@ -28,9 +30,11 @@ def run(*, root: Path, environ: Mapping[str, str]) -> int:
 
     `root/.env` supplies variables missing from `environ`. Starts Redis unless REDIS_URL or
     REDIS_ADDR is set, and secantusd-py unless MONGO_URI or MONGODB_URI is set, with data under
-    `root/var`; applies migrations first; stops all it started. Returns uvicorn's (or the failed
-    migration's) exit status, 0 after a signal. Raises SettingsError for unusable settings and
-    ServerStartError if a server does not start.
+    `root/var`; applies migrations first; stops all it started. With WORKERS > 1 the workers share
+    a fresh PROMETHEUS_MULTIPROC_DIR (`root/var/prometheus-multiproc`, emptied at each start)
+    unless one is set. A stop gives uvicorn SHUTDOWN_GRACE_S seconds, plus a margin, before it is
+    killed. Returns uvicorn's (or the failed migration's) exit status, 0 after a signal. Raises
+    SettingsError for unusable settings and ServerStartError if a server does not start.
     """
     env = {**read_env_file(root / ".env"), **environ}
     settings = Settings.from_env(env)
@@ -57,8 +61,20 @@ def run(*, root: Path, environ: Mapping[str, str]) -> int:
                 if status != 0:
                     _say(f"migrations failed (exit status {status}); not starting the app")
                     return status
-                _say(f"starting the app on http://{settings.host}:{settings.port}")
-                return run_child(_uvicorn_command(settings), child_env)
+                if settings.workers > 1 and not _is_set(env, MULTIPROCESS_DIR_VARIABLE):
+                    child_env[MULTIPROCESS_DIR_VARIABLE] = str(
+                        _fresh_dir(data_dir / "prometheus-multiproc")
+                    )
+                prepare_multiprocess_dir(child_env, workers=settings.workers)
+                _say(
+                    f"starting the app on http://{settings.host}:{settings.port}"
+                    f" ({settings.workers} worker{'s' if settings.workers > 1 else ''})"
+                )
+                return run_child(
+                    uvicorn_argv(settings),
+                    child_env,
+                    stop_timeout_s=settings.shutdown_grace_s + CHILD_STOP_MARGIN_S,
+                )
         except Stopped as stop:
             _say(f"stopped ({stop})")
             return 0
@@ -88,11 +104,16 @@ def servers(*, data_dir: Path) -> int:
             return 0
 
 
-def run_child(command: Sequence[str], env: Mapping[str, str]) -> int:
+def run_child(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    stop_timeout_s: float = CHILD_STOP_TIMEOUT_S,
+) -> int:
     """Runs `command` in its own session and returns its exit status.
 
     If waiting is interrupted (Stopped, KeyboardInterrupt), sends it SIGTERM, kills it after
-    CHILD_STOP_TIMEOUT_S, and re-raises.
+    `stop_timeout_s`, and re-raises.
     """
     process = subprocess.Popen(list(command), env=dict(env), start_new_session=True)
     try:
@@ -100,7 +121,7 @@ def run_child(command: Sequence[str], env: Mapping[str, str]) -> int:
     except BaseException:
         process.terminate()
         try:
-            process.wait(timeout=CHILD_STOP_TIMEOUT_S)
+            process.wait(timeout=stop_timeout_s)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -117,13 +138,11 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
 
 
-def _uvicorn_command(settings: Settings) -> list[str]:
-    return [
-        *(sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY),
-        *("--host", settings.host, "--port", str(settings.port), "--no-access-log"),
-        # The client address is decided by TRUSTED_PROXIES alone (chat_service.client_identity).
-        "--no-proxy-headers",
-    ]
+def _fresh_dir(path: Path) -> Path:
+    """Returns `path` as a new empty directory, removing what an earlier run left there."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path.absolute()
 
 
 def _start(stack: ExitStack, server: _Server) -> _Server:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat_service.errors import ChatError, ModelUnavailable
+from chat_service.models import ToolCall
 
 
 class PromptRole(enum.Enum):
@@ -17,15 +18,6 @@ class PromptRole(enum.Enum):
     USER = "user"
     ASSISTANT = "assistant"
     TOOL = "tool"
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    """A model's request to run a tool; `arguments` is the JSON text the model wrote."""
-
-    id: str
-    name: str
-    arguments: str
 
 
 @dataclass(frozen=True, slots=True)

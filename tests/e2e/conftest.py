@@ -15,6 +15,7 @@ from chat_service.config import Secret, Settings
 from gen.acai.chat.chat_twirp import ChatServiceClient
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import serve
+from tests.fakes.weather_server import FakeWeatherServer
 
 ROUTE = "/twirp/acai.chat.ChatService/"
 
@@ -26,7 +27,13 @@ def fake_openai():
 
 
 @pytest.fixture(scope="session")
-def app_settings(redis_url, mongo_uri, fake_openai):
+def fake_weather():
+    with FakeWeatherServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_settings(redis_url, mongo_uri, fake_openai, fake_weather):
     settings = Settings(
         redis_url=redis_url,
         mongo_uri=mongo_uri,
@@ -37,6 +44,14 @@ def app_settings(redis_url, mongo_uri, fake_openai):
         max_body_bytes=64 * 1024,
         max_message_chars=2000,
         llm_timeout_s=10.0,
+        llm_providers="openai",
+        # Failures are scripted on purpose: retry fast, and never let the shared app's
+        # breaker open for the tests that follow.
+        retry_base_delay_ms=1,
+        retry_max_delay_ms=10,
+        circuit_breaker_max_failures=1000,
+        open_meteo_geocoding_url=fake_weather.url,
+        open_meteo_forecast_url=fake_weather.url,
         # Tests of this shared app script the provider per test: no answer may come from a cache.
         cache_ttl_hours=0,
         api_rate_limit_rps=0,  # many quick requests from one address; limits are tested apart
@@ -48,14 +63,20 @@ def app_settings(redis_url, mongo_uri, fake_openai):
 
 
 @pytest.fixture(scope="session")
-def server_url(app_settings):
-    with serve(create_app(app_settings)) as url:
+def app(app_settings):
+    return create_app(app_settings)
+
+
+@pytest.fixture(scope="session")
+def server_url(app):
+    with serve(app) as url:
         yield url
 
 
 @pytest.fixture(autouse=True)
-def _reset_fake_openai(fake_openai):
+def _reset_fakes(fake_openai, fake_weather):
     fake_openai.reset()
+    fake_weather.reset()
     yield
     fake_openai.reset()
 

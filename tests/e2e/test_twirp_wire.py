@@ -191,7 +191,12 @@ def test_json_responses_use_proto_names_defaults_enum_names_and_rfc3339(rpc):
     assert set(conversation) == {"id", "title", "timestamp", "messages"}
     assert RFC3339.match(conversation["timestamp"])
     first, second = conversation["messages"]
-    assert set(first) == {"id", "role", "content", "timestamp"}
+    assert set(first) == {"id", "role", "content", "timestamp"} | {
+        "tool_calls",
+        "tool_call_id",
+        "tool_name",
+    }
+    assert (first["tool_calls"], first["tool_call_id"], first["tool_name"]) == ([], "", "")
     assert (first["role"], second["role"]) == ("USER", "ASSISTANT")
     assert first["content"] == "what is a twirp?"
     assert RFC3339.match(first["timestamp"])

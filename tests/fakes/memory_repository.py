@@ -22,6 +22,7 @@ from chat_service.models import (
     MessagePage,
     NewMessage,
     SessionInfo,
+    Summary,
     is_conversation_id,
 )
 from chat_service.page_tokens import (
@@ -49,6 +50,7 @@ class InMemoryConversationRepository:
         self._ids = itertools.count(1)
         self._conversations: dict[str, Conversation] = {}
         self._messages: dict[str, list[Message]] = {}
+        self._summaries: dict[str, list[Summary]] = {}
 
     def create(
         self,
@@ -86,6 +88,7 @@ class InMemoryConversationRepository:
         conversation_id: str,
         messages: Sequence[NewMessage],
         now: datetime,
+        summary: Summary | None = None,
         expected_count: int | None = None,
         receipt: Receipt | None = None,
     ) -> Conversation:
@@ -99,6 +102,8 @@ class InMemoryConversationRepository:
                 self.idempotency.complete(receipt, conversation_id)
             stored = self._messages[conversation_id]
             stored += self._numbered(conversation_id, len(stored), messages, now)
+            if summary is not None:
+                self._summaries.setdefault(conversation_id, []).append(summary)
             conversation = replace(
                 conversation,
                 message_count=len(stored),
@@ -111,11 +116,19 @@ class InMemoryConversationRepository:
         with self._lock:
             return self._owned(owner, conversation_id)
 
-    def recent_messages(self, *, conversation_id: str, limit: int) -> list[Message]:
+    def recent_messages(
+        self, *, conversation_id: str, limit: int, first_seq: int = 0
+    ) -> list[Message]:
         if limit <= 0:
             return []
         with self._lock:
-            return self._stored_messages(conversation_id)[-limit:]
+            return self._stored_messages(conversation_id)[first_seq:][-limit:]
+
+    def latest_summary(self, *, conversation_id: str) -> Summary | None:
+        with self._lock:
+            self._stored_messages(conversation_id)
+            summaries = self._summaries.get(conversation_id, [])
+        return max(summaries, key=lambda s: s.end_seq, default=None)
 
     def list_conversations(
         self, *, owner: str, page_size: int, page_token: str
@@ -162,6 +175,9 @@ class InMemoryConversationRepository:
                 role=message.role,
                 content=message.content,
                 created_at=to_stored(now),
+                tool_calls=message.tool_calls,
+                tool_call_id=message.tool_call_id,
+                tool_name=message.tool_name,
             )
             for offset, message in enumerate(messages)
         ]

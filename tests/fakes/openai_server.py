@@ -26,6 +26,7 @@ from tests.fakes.openai_wire import (
     Responder,
     Scripted,
     as_scripted,
+    chat_request_problems,
     completion_json,
     echo_responder,
     error_reply,
@@ -159,6 +160,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body waits for
+    # the client's delayed ACK (~40 ms), which would dwarf an "instant" provider.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -184,6 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(error_reply(404, f"Unknown path {self.path}"))
         if not isinstance(body, dict):
             return self._send_error(error_reply(400, "We could not parse the JSON body."))
+        problems = chat_request_problems(body)
+        if problems:
+            return self._send_error(error_reply(400, problems[0], param="messages"))
         if not fake._sleep(fake.latency_s):
             return None
         scripted = fake._next(body)

@@ -199,3 +199,38 @@ def _estimate_usage(reply: Reply, request: JSON) -> tuple[int, int]:
 
 def _json_text(arguments: Mapping[str, Any] | str) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(dict(arguments))
+
+
+def chat_request_problems(body: JSON) -> list[str]:
+    """Returns why OpenAI would refuse these messages (400), [] if it would accept them.
+
+    The rule a chat client can break: an assistant message with `tool_calls` must be
+    followed by tool messages answering each `tool_call_id`, and a tool message must
+    answer a call of the assistant message before it.
+    """
+    problems: list[str] = []
+    pending: set[str] = set()
+    answerable: set[str] = set()
+    for index, message in enumerate(body.get("messages", [])):
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in answerable:
+                problems.append(
+                    f"messages.[{index}]: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'."
+                )
+            pending.discard(call_id)
+            continue
+        if pending:
+            problems.append(
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                f"responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(sorted(pending))}"
+            )
+        calls = message.get("tool_calls") or [] if role == "assistant" else []
+        pending = {c["id"] for c in calls}
+        answerable = set(pending)
+    if pending:
+        problems.append(f"tool_call_ids without response messages: {', '.join(sorted(pending))}")
+    return problems

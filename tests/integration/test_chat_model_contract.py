@@ -1,4 +1,5 @@
-"""Contract: ScriptedChatModel and OpenAIChatModel (on the fake server) answer alike.
+"""Contract: ScriptedChatModel, OpenAIChatModel and AnthropicChatModel (on their fake servers)
+answer alike.
 
 Each test scripts a Completion on a backend and checks what the model returns, so the
 scripted fake used by the core's tests cannot drift from the real adapter's behaviour.
@@ -6,13 +7,17 @@ scripted fake used by the core's tests cannot drift from the real adapter's beha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from chat_service.llm.anthropic_model import AnthropicChatModel, anthropic_client
 from chat_service.llm.base import ChatMessage, ChatModel, Completion, PromptRole, ToolCall, Usage
 from chat_service.llm.openai_model import OpenAIChatModel, openai_client
+from tests.fakes.anthropic_server import FakeAnthropicServer
+from tests.fakes.anthropic_wire import MessageReply, ToolUse
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.openai_wire import FakeToolCall, Reply
 from tests.fakes.scripted_model import ScriptedChatModel
@@ -40,6 +45,30 @@ def _openai() -> Iterator[Backend]:
             )
 
 
+def _anthropic() -> Iterator[Backend]:
+    def echo(request):
+        users = [m["content"] for m in request["messages"] if isinstance(m["content"], str)]
+        return f"echo: {users[-1] if users else ''}"
+
+    with FakeAnthropicServer(responder=echo) as server:
+        client = anthropic_client(api_key="sk-ant-test", base_url=server.url, timeout_s=5)
+        with client:
+            yield Backend(
+                AnthropicChatModel(client, model=MODEL),
+                lambda c: server.script(_as_message(c)),
+            )
+
+
+def _as_message(completion: Completion) -> MessageReply:
+    return MessageReply(
+        text=completion.content,
+        tool_uses=tuple(
+            ToolUse(c.name, json.loads(c.arguments), c.id) for c in completion.tool_calls
+        ),
+        usage=(completion.usage.input_tokens, completion.usage.output_tokens),
+    )
+
+
 def _as_reply(completion: Completion) -> Reply:
     return Reply(
         content=completion.content or None,
@@ -48,7 +77,7 @@ def _as_reply(completion: Completion) -> Reply:
     )
 
 
-@pytest.fixture(params=[_scripted, _openai], ids=["scripted", "openai"])
+@pytest.fixture(params=[_scripted, _openai, _anthropic], ids=["scripted", "openai", "anthropic"])
 def backend(request):
     yield from request.param()
 

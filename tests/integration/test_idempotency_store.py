@@ -8,7 +8,7 @@ import pytest
 
 from chat_service.errors import TurnConflict
 from chat_service.idempotency import Claim, ClaimState, Receipt, TurnOutcome
-from chat_service.models import NewMessage, Role, SessionInfo
+from chat_service.models import NewMessage, Role, SessionInfo, Summary, ToolCall
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_idempotency import MongoIdempotencyStore
 from chat_service.mongo_repository import MongoConversationRepository
@@ -19,6 +19,12 @@ from tests.fakes.memory_repository import InMemoryConversationRepository
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 LEASE, TTL = timedelta(minutes=5), timedelta(hours=24)
 PAIR = [NewMessage(Role.USER, "q"), NewMessage(Role.ASSISTANT, "a")]
+TOOL_TURN = [
+    NewMessage(Role.USER, "weather?"),
+    NewMessage(Role.ASSISTANT, "", tool_calls=(ToolCall("c1", "get_weather", "{}"),)),
+    NewMessage(Role.TOOL, '{"t": 20}', tool_call_id="c1", tool_name="get_weather"),
+    NewMessage(Role.ASSISTANT, "20 °C."),
+]
 
 
 @pytest.fixture
@@ -99,6 +105,42 @@ def test_an_append_receipt_is_recorded_with_the_pair(stores):
             receipt=Receipt(Claim("record", "a"), "again"),
         )
     assert repository.get(owner="o", conversation_id=conversation.id).message_count == 4
+
+
+def test_a_fenced_tool_turn_stores_its_group_summary_and_receipt_together_or_not_at_all(stores):
+    store, repository = stores
+    conversation = create(repository)
+    assert claim(store, "a") is ClaimState.CLAIMED
+
+    def append(token, expected_count):
+        repository.append(
+            owner="o",
+            conversation_id=conversation.id,
+            messages=TOOL_TURN,
+            now=T0,
+            summary=Summary("They said hello.", first_seq=0, end_seq=2),
+            expected_count=expected_count,
+            receipt=Receipt(Claim("record", token), "20 °C."),
+        )
+
+    with pytest.raises(TurnConflict):  # another turn moved the conversation on meanwhile
+        append("a", expected_count=1)
+    assert repository.latest_summary(conversation_id=conversation.id) is None
+    assert repository.get(owner="o", conversation_id=conversation.id).message_count == 2
+    assert claim(store, "b") is ClaimState.PENDING  # still running, not completed
+
+    append("a", expected_count=2)
+    stored = repository.recent_messages(conversation_id=conversation.id, limit=10)
+    assert [(m.role, m.tool_name) for m in stored[2:]] == [
+        (Role.USER, ""),
+        (Role.ASSISTANT, ""),
+        (Role.TOOL, "get_weather"),
+        (Role.ASSISTANT, ""),
+    ]
+    assert repository.latest_summary(conversation_id=conversation.id) == Summary(
+        "They said hello.", 0, 2
+    )
+    assert claim(store, "b") == TurnOutcome(conversation.id, "20 °C.")
 
 
 def test_records_expire(stores):

@@ -1,4 +1,4 @@
-"""The migration runner and v0001 against the Mongo-protocol server."""
+"""The migration runner and the migrations against the Mongo-protocol server."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ INDEXES_BY_VERSION: dict[int, dict[tuple[str, str], list[tuple[str, int]]]] = {
         ("conversations", "owner_created_at_id"): [("owner", 1), ("created_at", -1), ("_id", -1)],
         ("conversations", "platform_chat_id"): [("platform", 1), ("chat_id", 1)],
         ("messages", "conversation_id_seq"): [("conversation_id", 1), ("seq", 1)],
+    },
+    2: {
+        ("prompts", "name_platform_version"): [("name", 1), ("platform", 1), ("version", -1)],
+        ("summaries", "conversation_id_end_seq"): [("conversation_id", 1), ("end_seq", -1)],
     },
     3: {("sessions", "expires_at_ttl"): [("expires_at", 1)]},
     4: {("turn_locks", "expires_at_ttl"): [("expires_at", 1)]},

@@ -169,16 +169,16 @@ def test_non_json_values_are_refused(bad):
         canonical_json(bad)
 
 
-def test_tool_result_keys_depend_on_owner_tool_and_arguments_not_their_order():
-    key = tool_result_key("get_weather", owner="o", arguments={"city": "Rome", "units": "metric"})
-    same = tool_result_key("get_weather", owner="o", arguments={"units": "metric", "city": "Rome"})
-    assert key == same
-    assert key != tool_result_key(
-        "get_weather", owner="p", arguments={"city": "Rome", "units": "metric"}
-    )
-    assert key != tool_result_key(
-        "get_forecast", owner="o", arguments={"city": "Rome", "units": "metric"}
-    )
-    assert key != tool_result_key(
-        "get_weather", owner="o", arguments={"city": "Oslo", "units": "metric"}
-    )
+ROME = {"city": "Rome", "units": "metric"}
+
+
+def tool_key(tool="get_weather", *, owner="o", arguments=None, day="2026-03-01"):
+    return tool_result_key(tool, owner=owner, arguments=arguments or ROME, day=day)
+
+
+def test_tool_result_keys_depend_on_owner_tool_arguments_and_day_not_key_order():
+    assert tool_key() == tool_key(arguments={"units": "metric", "city": "Rome"})
+    assert tool_key() != tool_key(owner="p")
+    assert tool_key() != tool_key("get_public_holidays")
+    assert tool_key() != tool_key(arguments={"city": "Oslo", "units": "metric"})
+    assert tool_key() != tool_key(day="2026-03-02")

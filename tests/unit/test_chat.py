@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat_service.assistant import Assistant
 from chat_service.chat import Chat
 from chat_service.errors import ConversationNotFound, InvalidRequest, ModelUnavailable
 from chat_service.llm.base import Completion, PromptRole
 from chat_service.models import ContinuedConversation, ContinueTurn, Role, SessionInfo, StartTurn
+from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.scripted_model import ScriptedChatModel
 
@@ -40,7 +40,7 @@ def chat(model, repository):
     with ThreadPoolExecutor(max_workers=4) as executor:
         yield Chat(
             repository,
-            Assistant(model, system_prompt="be nice"),
+            make_assistant(model, system_prompt="be nice"),
             clock=SteppingClock(),
             executor=executor,
             max_message_chars=100,
@@ -69,7 +69,7 @@ def test_start_stores_both_messages_with_title_and_session(chat, repository, mod
     ]
     reply_call = next(c for c in model.calls if not _is_title(c))
     assert reply_call.messages[0].role == PromptRole.SYSTEM
-    assert reply_call.messages[0].content == "be nice"
+    assert reply_call.messages[0].content.startswith("be nice\n\nCurrent date: ")
 
 
 def test_a_failing_title_falls_back_to_the_message_and_the_turn_goes_on(repository):
@@ -80,7 +80,7 @@ def test_a_failing_title_falls_back_to_the_message_and_the_turn_goes_on(reposito
 
     model = ScriptedChatModel(responder=responder)
     with ThreadPoolExecutor(max_workers=2) as executor:
-        chat = Chat(repository, Assistant(model), clock=SteppingClock(), executor=executor)
+        chat = Chat(repository, make_assistant(model), clock=SteppingClock(), executor=executor)
         started = chat.start(StartTurn(owner="o", message="weather in paris tomorrow"))
     assert started.reply == "fine"
     assert started.title.lower().startswith("weather in paris")
@@ -112,8 +112,8 @@ def test_continue_sends_a_bounded_history_and_appends_the_pair(chat, repository,
         continued = chat.continue_turn(ContinueTurn("o", cid, f"m{i}"))
         assert continued == ContinuedConversation(cid, f"echo: m{i}")
     last = model.calls[-1].messages
-    # system prompt + the last 3 stored messages + the new one (history_messages=4)
-    assert [m.content for m in last[1:]] == ["echo: m1", "m2", "echo: m2", "m3"]
+    # system prompt + the last 4 stored messages (whole turns) + the new one
+    assert [m.content for m in last[1:]] == ["m1", "echo: m1", "m2", "echo: m2", "m3"]
     assert repository.get(owner="o", conversation_id=cid).message_count == 8
 
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat_service.assistant import Assistant
 from chat_service.chat import Chat
 from chat_service.errors import InvalidRequest, ModelUnavailable
 from chat_service.idempotency import Idempotency, KeyInUse
@@ -17,6 +16,7 @@ from chat_service.llm.base import Completion
 from chat_service.models import ContinueTurn, SessionInfo, StartTurn
 from chat_service.redis_availability import RedisAvailability
 from chat_service.sessions import Sessions
+from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.memory_sessions import InMemorySessionStore
@@ -60,7 +60,7 @@ def chat(repository, model, store, clock):
     with ThreadPoolExecutor(max_workers=4) as executor:
         yield Chat(
             repository,
-            Assistant(model),
+            make_assistant(model),
             clock=clock,
             executor=executor,
             sessions=sessions,
@@ -145,7 +145,11 @@ def test_a_repeat_gives_up_waiting_with_key_in_use(repository, model, store, clo
     model.responder = lambda messages: (gate.wait(5), Completion("late"))[1]
     with ThreadPoolExecutor(max_workers=4) as executor:
         chat = Chat(
-            repository, Assistant(model), clock=clock, executor=executor, idempotency=idempotency
+            repository,
+            make_assistant(model),
+            clock=clock,
+            executor=executor,
+            idempotency=idempotency,
         )
         turn = StartTurn(owner="o", message="hi", idempotency_key="busy")
         with ThreadPoolExecutor(max_workers=1) as pool:

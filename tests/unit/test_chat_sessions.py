@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat_service.assistant import Assistant
 from chat_service.chat import Chat
 from chat_service.errors import InvalidRequest
 from chat_service.models import ContinueTurn, Role, SessionInfo, StartTurn
 from chat_service.redis_availability import RedisAvailability
 from chat_service.sessions import Sessions, SessionScope
+from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.memory_sessions import InMemorySessionStore
 from tests.fakes.scripted_model import ScriptedChatModel
@@ -48,7 +48,9 @@ def make_chat(repository, model, clock, executor, scope=SessionScope.CHAT) -> Ch
     sessions = Sessions(
         InMemorySessionStore(), None, availability=RedisAvailability(), ttl=TTL, scope=scope
     )
-    return Chat(repository, Assistant(model), clock=clock, executor=executor, sessions=sessions)
+    return Chat(
+        repository, make_assistant(model), clock=clock, executor=executor, sessions=sessions
+    )
 
 
 @pytest.fixture

@@ -58,12 +58,18 @@ def test_clean_title_caps_on_a_word_boundary():
 
 
 def test_clean_title_counts_characters_not_bytes():
-    raw = "Ééééé " * 20
+    raw = "Ééééééééé " * 20
 
     title = clean_title(raw)
 
-    assert title == ("Ééééé " * 10).strip()
+    assert title == ("Ééééééééé " * 6).strip()
     assert len(title) == 59
+
+
+def test_clean_title_keeps_at_most_seven_words_and_acronyms():
+    assert clean_title("NASA and ESA Plan a Joint Mars Sample Return Mission") == (
+        "NASA and ESA Plan a Joint Mars"
+    )
 
 
 def test_clean_title_never_splits_a_combining_sequence():

@@ -17,20 +17,37 @@ class Conversation(_message.Message):
         UNKNOWN: _ClassVar[Conversation.Role]
         USER: _ClassVar[Conversation.Role]
         ASSISTANT: _ClassVar[Conversation.Role]
+        TOOL: _ClassVar[Conversation.Role]
     UNKNOWN: Conversation.Role
     USER: Conversation.Role
     ASSISTANT: Conversation.Role
+    TOOL: Conversation.Role
+    class ToolCall(_message.Message):
+        __slots__ = ("id", "name", "arguments")
+        ID_FIELD_NUMBER: _ClassVar[int]
+        NAME_FIELD_NUMBER: _ClassVar[int]
+        ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+        id: str
+        name: str
+        arguments: str
+        def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
     class Message(_message.Message):
-        __slots__ = ("id", "role", "content", "timestamp")
+        __slots__ = ("id", "role", "content", "timestamp", "tool_calls", "tool_call_id", "tool_name")
         ID_FIELD_NUMBER: _ClassVar[int]
         ROLE_FIELD_NUMBER: _ClassVar[int]
         CONTENT_FIELD_NUMBER: _ClassVar[int]
         TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+        TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+        TOOL_CALL_ID_FIELD_NUMBER: _ClassVar[int]
+        TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
         id: str
         role: Conversation.Role
         content: str
         timestamp: _timestamp_pb2.Timestamp
-        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+        tool_calls: _containers.RepeatedCompositeFieldContainer[Conversation.ToolCall]
+        tool_call_id: str
+        tool_name: str
+        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[Conversation.ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., tool_name: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]

@@ -1,0 +1,1 @@
+"""The `chat` command-line client (see `chat --help`)."""

@@ -1,0 +1,138 @@
+"""`chat`: the command-line client of the chat service (console script `chat`)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from chat_cli import render
+from chat_cli.ask import Ask, prompted_lines
+from chat_client import (
+    ChatClient,
+    ChatClientError,
+    ConnectionFailed,
+    Conversation,
+    SessionMetadata,
+    TimedOut,
+    Unauthenticated,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+EPILOG = f"""\
+environment: CHAT_URL (server, default {DEFAULT_URL}), CHAT_API_KEY (API key), CHAT_TIMEOUT_S.
+examples:
+  chat ask                                  start a conversation; type messages, Ctrl-D ends
+  chat ask 65f1c2d3e4b5a69788990011         continue a conversation
+  chat list --page-size 10                  the newest conversations
+  chat show 65f1c2d3e4b5a69788990011 --json
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command in `argv` (default: sys.argv); returns the exit status."""
+    args = _parser().parse_args(argv)
+    url = getattr(args, "url", None) or os.environ.get("CHAT_URL") or DEFAULT_URL
+    api_key = getattr(args, "api_key", None) or os.environ.get("CHAT_API_KEY") or None
+    timeout_s = getattr(args, "timeout_s", None) or float(os.environ.get("CHAT_TIMEOUT_S", 120))
+    as_json = bool(getattr(args, "json", False))
+    try:
+        with ChatClient(url, api_key=api_key, timeout_s=timeout_s) as client:
+            return int(args.run(client, args, as_json))
+    except Unauthenticated as exc:
+        print(f"chat: {exc} (set CHAT_API_KEY or pass --api-key)", file=sys.stderr)
+    except ConnectionFailed as exc:
+        print(f"chat: cannot reach {url}: {exc}", file=sys.stderr)
+    except TimedOut:
+        print(f"chat: {url} did not answer within {timeout_s:g} s", file=sys.stderr)
+    except ChatClientError as exc:
+        print(f"chat: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    return 1
+
+
+def _ask(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    interactive = sys.stdin.isatty()
+    if interactive and not as_json:
+        print("Type a message and press Enter; Ctrl-D ends.", file=sys.stderr)
+    ask = Ask(
+        client,
+        out=sys.stdout,
+        err=sys.stderr,
+        session=SessionMetadata("cli", user_id=_user()),
+        as_json=as_json,
+        show_progress=sys.stderr.isatty(),
+    )
+    lines = prompted_lines(prompt="you> ") if interactive else iter(sys.stdin)
+    return ask.run(lines, conversation_id=args.conversation_id)
+
+
+def _list(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    if args.all:
+        conversations = tuple(client.iter_conversations(page_size=args.page_size))
+        print(render.as_json(conversations) if as_json else _table(conversations))
+        return 0
+    page = client.list_conversations(page_size=args.page_size, page_token=args.page_token)
+    print(render.as_json(page) if as_json else _table(page.conversations))
+    if page.next_page_token and not as_json:
+        more = f"chat list --page-size {args.page_size} --page-token {page.next_page_token}"
+        print(f"more: {more}", file=sys.stderr)
+    return 0
+
+
+def _table(conversations: Sequence[Conversation]) -> str:
+    return render.conversation_table(conversations) if conversations else "No conversations found."
+
+
+def _show(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    conversation = client.get_conversation(args.conversation_id)
+    print(render.as_json(conversation) if as_json else render.conversation_text(conversation))
+    return 0
+
+
+def _status(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    health = client.health()
+    print(render.as_json(health) if as_json else render.health_text(health))
+    return 0 if health.status in ("healthy", "degraded") else 1
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _parser() -> argparse.ArgumentParser:
+    # Options are accepted before and after the command (`chat --json list`, `chat list --json`).
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--url", help=f"server URL (env CHAT_URL, default {DEFAULT_URL})")
+    common.add_argument("--api-key", help="API key, sent as a Bearer token (env CHAT_API_KEY)")
+    common.add_argument("--timeout-s", type=float, help="seconds to wait per request (120)")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser = argparse.ArgumentParser(
+        prog="chat",
+        description="Talk to the chat service.",
+        parents=[common],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    ask = commands.add_parser("ask", parents=[common], help="chat interactively (Ctrl-D ends)")
+    ask.add_argument("conversation_id", nargs="?", help="continue this conversation")
+    ask.set_defaults(run=_ask)
+    listing = commands.add_parser("list", parents=[common], help="list conversations, newest first")
+    listing.add_argument("--page-size", type=int, default=20, help="rows per page (20)")
+    listing.add_argument("--page-token", default="", help="the token printed after a page")
+    listing.add_argument("--all", action="store_true", help="list every page")
+    listing.set_defaults(run=_list)
+    show = commands.add_parser("show", parents=[common], help="print a conversation")
+    show.add_argument("conversation_id")
+    show.set_defaults(run=_show)
+    status = commands.add_parser("status", parents=[common], help="print the service's health")
+    status.set_defaults(run=_status)
+    return parser

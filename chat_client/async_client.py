@@ -1,0 +1,170 @@
+"""`AsyncChatClient`: the asyncio Python SDK of the chat service (on `httpx2`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import httpx2
+
+from chat_client import results
+from chat_client.calls import Calls, sends_idempotency_keys
+from chat_client.errors import ConnectionFailed, TimedOut
+from chat_client.results import (
+    Conversation,
+    ConversationDetail,
+    ConversationPage,
+    Health,
+    Reply,
+    SessionMetadata,
+    StartedConversation,
+)
+from chat_client.retry import RetryPolicy, retrying
+from chat_client.wire import Call, Encoding, answer
+
+
+class AsyncChatClient:
+    """The asyncio twin of `ChatClient`: same options, methods and errors, awaited.
+
+    `http_client` is the `httpx2.AsyncClient` to send through (the client closes only one it
+    made itself). Use it as `async with AsyncChatClient(url) as client: ...` or call `aclose()`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 120.0,
+        retry: RetryPolicy | None = None,
+        encoding: Encoding = "protobuf",
+        prefix: str = "/twirp",
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._calls = Calls(prefix=prefix, encoding=encoding, api_key=api_key)
+        self._timeout_s = timeout_s
+        self._retry = retry or RetryPolicy()
+        self._owns_http = http_client is None
+        self._http = http_client or httpx2.AsyncClient()
+
+    @property
+    def sends_idempotency_keys(self) -> bool:
+        """Whether turns carry `idempotency_key` (the SDK's API version defines the field)."""
+        return sends_idempotency_keys()
+
+    async def start_conversation(
+        self,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> StartedConversation:
+        """See `ChatClient.start_conversation`."""
+        call = self._calls.start(message, session, idempotency_key)
+        return results.started_from(await self._send(call))
+
+    async def continue_conversation(
+        self,
+        conversation_id: str,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> Reply:
+        """See `ChatClient.continue_conversation`."""
+        call = self._calls.continue_(conversation_id, message, session, idempotency_key)
+        return results.reply_from(await self._send(call))
+
+    async def list_conversations(
+        self, *, page_size: int = 0, page_token: str = ""
+    ) -> ConversationPage:
+        """See `ChatClient.list_conversations`."""
+        return results.page_from(await self._send(self._calls.list(page_size, page_token)))
+
+    async def iter_conversations(self, *, page_size: int = 0) -> AsyncIterator[Conversation]:
+        """Yields every conversation, newest first, fetching pages as needed."""
+        token = ""
+        while True:
+            page = await self.list_conversations(page_size=page_size, page_token=token)
+            for conversation in page.conversations:
+                yield conversation
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def describe_conversation(
+        self, conversation_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> ConversationDetail:
+        """See `ChatClient.describe_conversation`."""
+        call = self._calls.describe(conversation_id, page_size, page_token)
+        return results.detail_from(await self._send(call))
+
+    async def get_conversation(self, conversation_id: str, *, page_size: int = 0) -> Conversation:
+        """See `ChatClient.get_conversation`."""
+        detail = await self.describe_conversation(conversation_id, page_size=page_size)
+        first, messages = detail.conversation, list(detail.conversation.messages)
+        while detail.next_page_token:
+            detail = await self.describe_conversation(
+                conversation_id, page_size=page_size, page_token=detail.next_page_token
+            )
+            messages.extend(detail.conversation.messages)
+        return Conversation(first.id, first.title, first.timestamp, tuple(messages))
+
+    async def health(self) -> Health:
+        """See `ChatClient.health`."""
+        try:
+            response = await self._http.get(
+                f"{self._base_url}/health", headers=self._calls.headers, timeout=self._timeout_s
+            )
+        except httpx2.HTTPError as exc:
+            raise _transport_error(exc) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        return results.health_from(
+            body if isinstance(body, dict) else {}, http_status=response.status_code
+        )
+
+    async def aclose(self) -> None:
+        """Closes the HTTP client if this client made it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncChatClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, call: Call) -> Any:
+        @retrying(self._retry, resend_safe=call.resend_safe)
+        async def attempt() -> Any:
+            try:
+                response = await self._http.post(
+                    self._base_url + call.path,
+                    content=call.body,
+                    headers=dict(call.headers),
+                    timeout=self._timeout_s,
+                )
+            except httpx2.HTTPError as exc:
+                raise _transport_error(exc) from exc
+            retry_after = response.headers.get("Retry-After")
+            return answer(call, response.status_code, response.content, retry_after=retry_after)
+
+        return await attempt()
+
+
+def _transport_error(exc: httpx2.HTTPError) -> Exception:
+    if isinstance(exc, httpx2.ConnectTimeout | httpx2.ConnectError):
+        return ConnectionFailed(f"could not connect: {exc!r}", before_send=True)
+    if isinstance(exc, httpx2.TimeoutException):
+        return TimedOut(f"no answer in time: {exc!r}")
+    return ConnectionFailed(f"connection failed: {exc!r}", before_send=False)

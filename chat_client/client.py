@@ -1,0 +1,195 @@
+"""`ChatClient`: the synchronous Python SDK of the chat service (on `requests`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+from chat_client import results, wire
+from chat_client.calls import Calls, sends_idempotency_keys
+from chat_client.errors import ConnectionFailed, TimedOut
+from chat_client.results import (
+    Conversation,
+    ConversationDetail,
+    ConversationPage,
+    Health,
+    Reply,
+    SessionMetadata,
+    StartedConversation,
+)
+from chat_client.retry import RetryPolicy, retrying
+from chat_client.wire import Encoding
+
+
+class ChatClient:
+    """Calls the chat service's Twirp API.
+
+    `base_url` is the service's root (e.g. "http://127.0.0.1:8080"); `api_key`, when given, goes
+    in `Authorization: Bearer <key>`. Each HTTP request waits at most `timeout_s`. Calls that
+    fail with `unavailable` or a connection error are retried under `retry` (see
+    `chat_client.retry` for which are safe). `session` is the `requests.Session` to send
+    through (the client closes only a session it made itself).
+
+    Methods raise `chat_client.errors.ChatClientError` subclasses: a `TwirpError` per code
+    (`NotFound`, `InvalidArgument`, ...), `ConnectionFailed` or `TimedOut`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 120.0,
+        retry: RetryPolicy | None = None,
+        encoding: Encoding = "protobuf",
+        prefix: str = "/twirp",
+        session: requests.Session | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._calls = Calls(prefix=prefix, encoding=encoding, api_key=api_key)
+        self._timeout_s = timeout_s
+        self._retry = retry or RetryPolicy()
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+
+    @property
+    def sends_idempotency_keys(self) -> bool:
+        """Whether turns carry `idempotency_key` (the SDK's API version defines the field)."""
+        return sends_idempotency_keys()
+
+    def start_conversation(
+        self,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> StartedConversation:
+        """Starts a conversation with its first message; returns its id, title and the reply.
+
+        `session` tells the service where the message comes from. `idempotency_key` makes a
+        resent turn return the first answer instead of making a second one; it is sent when
+        `sends_idempotency_keys`, and ignored otherwise.
+        """
+        call = self._calls.start(message, session, idempotency_key)
+        return results.started_from(self._send(call))
+
+    def continue_conversation(
+        self,
+        conversation_id: str,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> Reply:
+        """Adds `message` to the conversation and returns the reply (see `start_conversation`
+        for the options). Raises `NotFound` for an unknown conversation."""
+        call = self._calls.continue_(conversation_id, message, session, idempotency_key)
+        return results.reply_from(self._send(call))
+
+    def list_conversations(self, *, page_size: int = 0, page_token: str = "") -> ConversationPage:
+        """Returns one page of conversations, newest first (page_size 0: the server's default)."""
+        return results.page_from(self._send(self._calls.list(page_size, page_token)))
+
+    def iter_conversations(self, *, page_size: int = 0) -> Iterator[Conversation]:
+        """Yields every conversation, newest first, fetching pages as needed."""
+        token = ""
+        while True:
+            page = self.list_conversations(page_size=page_size, page_token=token)
+            yield from page.conversations
+            token = page.next_page_token
+            if not token:
+                return
+
+    def describe_conversation(
+        self, conversation_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> ConversationDetail:
+        """Returns the conversation with one page of its messages, oldest first."""
+        call = self._calls.describe(conversation_id, page_size, page_token)
+        return results.detail_from(self._send(call))
+
+    def get_conversation(self, conversation_id: str, *, page_size: int = 0) -> Conversation:
+        """Returns the conversation with all its messages, fetching every page."""
+        detail = self.describe_conversation(conversation_id, page_size=page_size)
+        first, messages = detail.conversation, list(detail.conversation.messages)
+        while detail.next_page_token:
+            detail = self.describe_conversation(
+                conversation_id, page_size=page_size, page_token=detail.next_page_token
+            )
+            messages.extend(detail.conversation.messages)
+        return Conversation(first.id, first.title, first.timestamp, tuple(messages))
+
+    def health(self) -> Health:
+        """Returns the service's /health report (also when it answers 503: unhealthy)."""
+        url = f"{self._base_url}/health"
+        try:
+            response = self._session.get(url, headers=self._calls.headers, timeout=self._timeout_s)
+        except requests.RequestException as exc:
+            raise _transport_error(exc) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        return results.health_from(
+            body if isinstance(body, dict) else {}, http_status=response.status_code
+        )
+
+    def close(self) -> None:
+        """Closes the HTTP session if the client made it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> ChatClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _send(self, call: wire.Call) -> Any:
+        @retrying(self._retry, resend_safe=call.resend_safe)
+        def attempt() -> Any:
+            try:
+                response = self._session.post(
+                    self._base_url + call.path,
+                    data=call.body,
+                    headers=dict(call.headers),
+                    timeout=self._timeout_s,
+                )
+            except requests.RequestException as exc:
+                raise _transport_error(exc) from exc
+            retry_after = response.headers.get("Retry-After")
+            return wire.answer(
+                call, response.status_code, response.content, retry_after=retry_after
+            )
+
+        return attempt()
+
+
+def _transport_error(exc: requests.RequestException) -> Exception:
+    if isinstance(exc, requests.ConnectTimeout):
+        return ConnectionFailed("could not connect in time", before_send=True)
+    if isinstance(exc, requests.Timeout):
+        return TimedOut("no answer in time")
+    refused = _connect_error(exc)
+    if refused is not None:
+        # urllib3 words it "HTTPConnection(...): Failed to establish ...: [Errno 111] ...".
+        return ConnectionFailed(
+            f"could not connect: {str(refused).rsplit(': ', 1)[-1]}", before_send=True
+        )
+    return ConnectionFailed(f"connection failed: {exc}", before_send=False)
+
+
+def _connect_error(exc: requests.RequestException) -> Exception | None:
+    """Returns the error of a connection that was never made, or None."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    return reason if isinstance(reason, urllib3.exceptions.NewConnectionError) else None

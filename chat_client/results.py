@@ -1,0 +1,164 @@
+"""Typed results of the SDK: frozen dataclasses built from the service's answers.
+
+Answers arrive as protobuf or JSON; both are first turned into the same dictionary (proto
+field names, defaults included), which the `*_from` functions below read. Fields the service
+adds later are ignored until a dataclass names them, so an older SDK keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+Wire = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMetadata:
+    """Where a message comes from: the client's platform ("telegram", "web", "cli"...), the
+    user and the chat. The service uses it to keep one conversation per chat."""
+
+    platform: str
+    user_id: str = ""
+    chat_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartedConversation:
+    """The answer to a conversation's first message."""
+
+    conversation_id: str
+    title: str
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The assistant's answer to a message of an existing conversation."""
+
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool the assistant called while answering: its name and JSON arguments."""
+
+    name: str
+    arguments: str = ""
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message; `role` is the API's role name ("USER", "ASSISTANT", "TOOL"...)."""
+
+    id: str
+    role: str
+    content: str
+    timestamp: datetime | None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation; `messages` is empty in lists and holds one page (or all) otherwise."""
+
+    id: str
+    title: str
+    timestamp: datetime | None
+    messages: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    """One page of conversations, newest first; `next_page_token` is empty on the last."""
+
+    conversations: tuple[Conversation, ...]
+    next_page_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationDetail:
+    """A conversation with one page of its messages, oldest first."""
+
+    conversation: Conversation
+    next_page_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The service's /health report: "healthy", "degraded" or "unhealthy", per dependency."""
+
+    status: str
+    checks: Mapping[str, str] = field(default_factory=dict)
+    http_status: int = 200
+
+
+def started_from(wire: Wire) -> StartedConversation:
+    return StartedConversation(
+        conversation_id=str(wire.get("conversation_id", "")),
+        title=str(wire.get("title", "")),
+        reply=str(wire.get("reply", "")),
+    )
+
+
+def reply_from(wire: Wire) -> Reply:
+    return Reply(reply=str(wire.get("reply", "")))
+
+
+def page_from(wire: Wire) -> ConversationPage:
+    return ConversationPage(
+        conversations=tuple(conversation_from(c) for c in wire.get("conversations", ())),
+        next_page_token=str(wire.get("next_page_token", "")),
+    )
+
+
+def detail_from(wire: Wire) -> ConversationDetail:
+    return ConversationDetail(
+        conversation=conversation_from(wire.get("conversation") or {}),
+        next_page_token=str(wire.get("next_page_token", "")),
+    )
+
+
+def conversation_from(wire: Wire) -> Conversation:
+    return Conversation(
+        id=str(wire.get("id", "")),
+        title=str(wire.get("title", "")),
+        timestamp=_timestamp(wire.get("timestamp")),
+        messages=tuple(message_from(m) for m in wire.get("messages", ())),
+    )
+
+
+def message_from(wire: Wire) -> Message:
+    return Message(
+        id=str(wire.get("id", "")),
+        role=str(wire.get("role", "UNKNOWN")),
+        content=str(wire.get("content", "")),
+        timestamp=_timestamp(wire.get("timestamp")),
+        tool_calls=tuple(tool_call_from(c) for c in wire.get("tool_calls", ())),
+    )
+
+
+def tool_call_from(wire: Wire) -> ToolCall:
+    arguments = wire.get("arguments", "")
+    if not isinstance(arguments, str):  # a Struct arrives as an object
+        arguments = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+    return ToolCall(name=str(wire.get("name", "")), arguments=arguments, id=str(wire.get("id", "")))
+
+
+def health_from(wire: Wire, *, http_status: int) -> Health:
+    checks = wire.get("checks")
+    return Health(
+        status=str(wire.get("status", "unknown")),
+        checks={str(k): str(v) for k, v in checks.items()} if isinstance(checks, dict) else {},
+        http_status=http_status,
+    )
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

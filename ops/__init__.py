@@ -1,0 +1,1 @@
+"""Operations tools run beside the service, never in its request path: backup, restore, smoke test."""

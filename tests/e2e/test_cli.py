@@ -1,0 +1,152 @@
+"""The `chat` console script, run as a process against the real app."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.uvicorn_thread import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _command() -> list[str]:
+    # The installed console script when there is one (CI installs the project), else the module.
+    script = Path(sys.executable).parent / "chat"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "chat_cli"]
+
+
+@pytest.fixture
+def chat(server_url):
+    """Runs `chat ARGS` with CHAT_URL set to the app; returns the finished process."""
+
+    def run(*args: str, stdin: str = "", env: dict[str, str] | None = None):
+        environment = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CHAT_URL": server_url,
+            **(env or {}),
+        }
+        environment.pop("CHAT_API_KEY", None)
+        return subprocess.run(
+            [*_command(), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+def _conversation_id(stdout: str) -> str:
+    first = stdout.splitlines()[0]
+    assert first.startswith("Conversation "), stdout
+    return first.split()[1].rstrip(":")
+
+
+def test_ask_starts_and_continues_a_conversation_until_end_of_input(chat):
+    done = chat("ask", stdin="Plan a weekend in Lisbon\n\nAnd Sunday?\n")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1:] == [
+        "assistant: echo: Plan a weekend in Lisbon",
+        "assistant: echo: And Sunday?",
+    ]
+    assert len(_conversation_id(done.stdout)) == 24
+    assert "\x1b" not in done.stderr, "no spinner when stderr is not a terminal"
+
+
+def test_ask_with_an_id_prints_the_history_then_continues(chat):
+    cid = _conversation_id(chat("ask", stdin="first question\n").stdout)
+    done = chat("ask", cid, stdin="second question\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Conversation {cid}\nTitle:")
+    assert "USER · " in done.stdout
+    assert "first question" in done.stdout
+    assert done.stdout.rstrip().endswith("assistant: echo: second question")
+
+
+def test_show_prints_roles_and_messages_and_json(chat):
+    cid = _conversation_id(chat("ask", stdin="hello there\nmore\n").stdout)
+    text = chat("show", cid)
+    assert text.returncode == 0, text.stderr
+    blocks = text.stdout.strip().split("\n\n")
+    assert blocks[0].startswith(f"Conversation {cid}")
+    assert [b.splitlines()[0].split(" · ")[0] for b in blocks[1:]] == [
+        "USER",
+        "ASSISTANT",
+        "USER",
+        "ASSISTANT",
+    ]
+    assert [b.splitlines()[1] for b in blocks[1:]] == [
+        "hello there",
+        "echo: hello there",
+        "more",
+        "echo: more",
+    ]
+    as_json = json.loads(chat("show", cid, "--json").stdout)
+    assert as_json["id"] == cid
+    assert [m["role"] for m in as_json["messages"]] == ["USER", "ASSISTANT", "USER", "ASSISTANT"]
+
+
+def test_list_prints_a_page_and_the_command_for_the_next(chat):
+    ids = [_conversation_id(chat("ask", stdin=f"topic {n}\n").stdout) for n in range(2)]
+    page = chat("list", "--page-size", "1")
+    assert page.returncode == 0, page.stderr
+    header, row = page.stdout.splitlines()
+    assert header.split() == ["ID", "UPDATED", "(UTC)", "TITLE"]
+    assert row.startswith(ids[-1])
+    assert "more: chat list --page-size 1 --page-token " in page.stderr
+    token = page.stderr.split("--page-token ")[1].split()[0]
+    second = chat("list", "--page-size", "1", "--page-token", token)
+    assert second.stdout.splitlines()[1].startswith(ids[-2])
+
+    listed = json.loads(chat("--json", "list", "--all").stdout)
+    listed_ids = [c["id"] for c in listed]
+    assert listed_ids.index(ids[1]) < listed_ids.index(ids[0])
+
+
+def test_ask_json_prints_one_object_per_turn(chat):
+    done = chat("ask", "--json", stdin="one\ntwo\n")
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert set(first) == {"conversation_id", "title", "reply"}
+    assert second == {"conversation_id": first["conversation_id"], "reply": "echo: two"}
+
+
+def test_a_failed_turn_is_reported_and_the_session_goes_on(chat):
+    done = chat("ask", stdin="x" * 2001 + "\nstill here\n")
+    assert done.returncode == 1
+    assert "chat: invalid_argument:" in done.stderr
+    assert done.stdout.splitlines()[-1] == "assistant: echo: still here"
+
+
+def test_an_unknown_conversation_exits_1_with_the_twirp_error(chat):
+    done = chat("show", "f" * 24)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "chat: not_found: conversation not found"
+
+
+def test_an_unreachable_server_is_named(chat):
+    url = f"http://127.0.0.1:{free_port()}"
+    done = chat("list", "--url", url)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"chat: cannot reach {url}: could not connect")
+
+
+def test_status_prints_the_health(chat):
+    done = chat("status")
+    assert (done.returncode, done.stdout.strip()) == (0, "healthy (mongodb ok, redis ok)")
+
+
+def test_no_command_prints_usage_and_fails(chat):
+    done = chat()
+    assert done.returncode == 2
+    assert "usage: chat" in done.stderr

@@ -1,0 +1,258 @@
+"""Serving as deployed: the launcher's uvicorn with several workers, stopped by SIGTERM.
+
+The tests start `python -m chat_service.launcher` (as the container does) or `python -m devstack
+run` (as `make run` does) as their own process, over the session's Redis and Mongo servers and a
+fake OpenAI server with a set latency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pymongo
+import pytest
+import requests
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+import migrations
+from ops import smoke
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.uvicorn_thread import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+START = "/twirp/acai.chat.ChatService/StartConversation"
+STOP_TIMEOUT_S = 60  # generous: a hang, not slowness, is what fails these tests
+BURST = 16
+
+
+@contextlib.contextmanager
+def launched(redis_url, mongo_uri, tmp_path, *, latency_s: float, **settings: str):
+    """Yields (base URL, process, database, fake OpenAI) of a launched service."""
+    database = f"serving_{uuid.uuid4().hex[:10]}"
+    with pymongo.MongoClient(mongo_uri) as client:
+        migrations.apply_all(client[database])
+    port = free_port()
+    with FakeOpenAIServer(latency_s=latency_s) as fake:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "REDIS_URL": redis_url,
+            "MONGO_URI": mongo_uri,
+            "MONGO_DATABASE": database,
+            "OPENAI_API_KEY": "sk-serving-test",
+            "OPENAI_BASE_URL": fake.url,
+            "PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+            # Every turn must reach the fake model: no reply from the shared Redis's cache.
+            "CACHE_TTL_HOURS": "0",
+            **settings,
+        }
+        log = (tmp_path / "server.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chat_service.launcher"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(url, process, tmp_path / "server.log")
+            yield url, process, database, fake
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+            with pymongo.MongoClient(mongo_uri) as client:
+                client.drop_database(database)
+
+
+def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url + "/ready", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"the service did not become ready:\n{log.read_text()[-3000:]}")
+
+
+def _turn_in_background(url: str) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def turn() -> None:
+        try:
+            outcome["response"] = requests.post(url + START, json={"message": "hi"}, timeout=120)
+        except requests.RequestException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=turn, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_until_the_model_is_called(fake: FakeOpenAIServer) -> None:
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while not fake.requests:
+        assert time.monotonic() < deadline, "the turn never reached the model"
+        time.sleep(0.02)
+
+
+def _stored(mongo_uri: str, database: str) -> tuple[int, int]:
+    with pymongo.MongoClient(mongo_uri) as client:
+        db = client[database]
+        return db.conversations.count_documents({}), db.messages.count_documents({})
+
+
+def test_a_turn_in_flight_when_stopped_finishes_and_is_stored(redis_url, mongo_uri, tmp_path):
+    with launched(
+        redis_url, mongo_uri, tmp_path, latency_s=1.0, WORKERS="2", SHUTDOWN_GRACE_S="30"
+    ) as (url, process, database, fake):
+        thread, outcome = _turn_in_background(url)
+        _wait_until_the_model_is_called(fake)
+
+        process.send_signal(signal.SIGTERM)
+
+        thread.join(STOP_TIMEOUT_S)
+        assert outcome["response"].status_code == 200, outcome
+        assert outcome["response"].json()["reply"]
+        assert process.wait(timeout=STOP_TIMEOUT_S) in (0, -signal.SIGTERM)
+        assert _stored(mongo_uri, database) == (1, 2)
+
+
+def test_a_turn_longer_than_the_grace_period_is_cut_and_leaves_nothing(
+    redis_url, mongo_uri, tmp_path
+):
+    with launched(
+        redis_url, mongo_uri, tmp_path, latency_s=300.0, WORKERS="2", SHUTDOWN_GRACE_S="1"
+    ) as (url, process, database, fake):
+        thread, outcome = _turn_in_background(url)
+        _wait_until_the_model_is_called(fake)
+
+        process.send_signal(signal.SIGTERM)
+
+        # The model would answer in 300 s; the process is gone long before.
+        assert process.wait(timeout=STOP_TIMEOUT_S) in (0, -signal.SIGTERM)
+        thread.join(STOP_TIMEOUT_S)
+        assert "error" in outcome or outcome["response"].status_code != 200
+        assert _stored(mongo_uri, database) == (0, 0)
+
+
+def test_two_workers_report_one_sum_of_their_counters(redis_url, mongo_uri, tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"left by an earlier run")
+    with launched(
+        redis_url,
+        mongo_uri,
+        tmp_path,
+        latency_s=0.0,
+        WORKERS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    ) as (url, *_):
+        assert not (metrics_dir / "counter_1.db").exists()  # wiped at start
+        if requests.get(url + "/metrics", timeout=10).status_code == 404:
+            pytest.skip("the service does not serve /metrics yet")
+        # Bursts of concurrent new connections until both workers have answered some.
+        made = 0
+        with ThreadPoolExecutor(max_workers=BURST) as pool:
+            while len(_health_counts_per_worker(metrics_dir)) < 2 and made < 40 * BURST:
+                answers = list(pool.map(lambda _: _get(url + "/health"), range(BURST)))
+                assert answers == [200] * BURST
+                made += BURST
+        per_worker = _health_counts_per_worker(metrics_dir)
+        assert per_worker, "no worker wrote its counters to PROMETHEUS_MULTIPROC_DIR"
+        if len(per_worker) < 2:
+            pytest.skip(f"all {made} requests went to one worker")
+
+        scraped = requests.get(url + "/metrics", timeout=10)
+
+        assert scraped.status_code == 200
+        assert sum(per_worker.values()) == made
+        assert _health_count(scraped.text) == made  # both workers' counts, summed
+
+
+def _get(url: str) -> int:
+    return requests.get(url, timeout=10).status_code
+
+
+def _health_count(exposition: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "http_requests_total" and "/health" in sample.labels.values()
+    )
+
+
+def _health_counts_per_worker(metrics_dir: Path) -> dict[str, float]:
+    """The /health count in each worker's own counter file, read one file at a time."""
+    counts = {}
+    for path in metrics_dir.glob("counter_*.db"):
+        with tempfile.TemporaryDirectory() as alone:
+            shutil.copy(path, alone)
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=alone)
+            count = _health_count(generate_latest(registry).decode())
+        if count:
+            counts[path.name] = count
+    return counts
+
+
+def test_make_run_with_two_workers_passes_the_smoke_test(redis_url, mongo_uri, tmp_path):
+    """`make run WORKERS=2` then `make smoke`, as a developer runs them (servers given)."""
+    database = f"serving_{uuid.uuid4().hex[:10]}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "REDIS_URL": redis_url,
+        "MONGO_URI": mongo_uri,
+        "MONGO_DATABASE": database,
+        "PORT": str(port),
+        "WORKERS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tmp_path / "devstack.log"
+    with FakeOpenAIServer() as fake, log.open("wb") as out:
+        env |= {"OPENAI_API_KEY": "sk-serving-test", "OPENAI_BASE_URL": fake.url}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "run", "--root", str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(url, process, log)
+            report = io.StringIO()
+            assert smoke.main(["--url", url], out=report) == 0, report.getvalue()
+            assert (tmp_path / "var/prometheus-multiproc").is_dir()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=STOP_TIMEOUT_S) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            with pymongo.MongoClient(mongo_uri) as client:
+                client.drop_database(database)
+    assert "(2 workers)" in log.read_text()

@@ -1,0 +1,246 @@
+"""The chat page at / and the API docs at /docs, in a real headless Chromium (Playwright).
+
+Skipped, with the reason, when the `playwright` package or a Chromium binary is missing:
+`make browser` installs Debian's chromium. Screenshots go to $TEST_ARTIFACTS_DIR
+(default var/test-artifacts/).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chat_service import prompts
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+def _chromium() -> str | None:
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        return configured
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# Module scope: Playwright's sync API keeps an event loop running on this thread while it is
+# open, which would break asyncio.run() in tests of other modules.
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api",
+        reason="the playwright package is not installed (pip install -e '.[dev]')",
+    )
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no Chromium binary (run `make browser`, or set CHROMIUM_PATH)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server_url)
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    directory = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "var" / "test-artifacts"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _send(page, text: str) -> None:
+    page.fill("#message", text)
+    page.press("#message", "Enter")
+
+
+def _assistant_texts(page) -> list[str]:
+    return page.locator(".message.assistant:not(.pending) .text").all_inner_texts()
+
+
+def _wait_assistant_count(page, count: int) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('.message.assistant:not(.pending)').length === n", arg=count
+    )
+
+
+def test_a_new_chat_is_started_continued_listed_and_reopened(page, server_url, artifacts):
+    requests_seen: list[str] = []
+    page.on("request", lambda request: requests_seen.append(request.url))
+    page.goto("/")
+    assert page.inner_text("#title") == "New chat"
+
+    _send(page, "Plan a weekend in Lisbon")
+    _wait_assistant_count(page, 1)
+    assert _assistant_texts(page) == ["echo: Plan a weekend in Lisbon"]
+    conversation_id = page.evaluate("location.hash.slice(1)")
+    assert len(conversation_id) == 24
+    current = page.locator(f'[data-conversation-id="{conversation_id}"]')
+    assert current.get_attribute("aria-current") == "true"
+    assert page.input_value("#message") == ""
+
+    _send(page, "And Sunday?")
+    _wait_assistant_count(page, 2)
+    assert _assistant_texts(page)[-1] == "echo: And Sunday?"
+
+    page.click("#new-chat")
+    assert page.inner_text("#title") == "New chat"
+    assert page.locator(".message").count() == 0
+
+    current.click()
+    page.wait_for_function("document.querySelectorAll('.message').length === 4")
+    roles = page.locator(".message").evaluate_all("nodes => nodes.map(n => n.dataset.role)")
+    assert roles == ["USER", "ASSISTANT", "USER", "ASSISTANT"]
+    assert page.inner_text("#title") not in ("New chat", "Loading…")
+
+    page.screenshot(path=str(artifacts / "web-chat-reopened.png"))
+    assert all(url.startswith(server_url) for url in requests_seen), "no CDN or other host"
+
+
+def test_a_deep_link_opens_the_conversation(page, server_url):
+    page.goto("/")
+    _send(page, "remember this")
+    _wait_assistant_count(page, 1)
+    conversation_id = page.evaluate("location.hash.slice(1)")
+    page.goto(f"/#{conversation_id}")
+    page.wait_for_function("document.querySelectorAll('.message').length === 2")
+    assert _assistant_texts(page) == ["echo: remember this"]
+
+
+def test_errors_are_shown_plainly_and_the_draft_is_kept(page):
+    page.goto("/")
+    too_long = "x" * 2001  # the e2e server allows 2000 characters
+    _send(page, too_long)
+    page.wait_for_selector("#error:not([hidden])")
+    error = page.inner_text("#error-text")
+    assert error.startswith("invalid_argument: ")
+    assert "argument=message" in error
+    assert page.input_value("#message") == too_long
+    assert page.locator(".message").count() == 0
+
+    page.goto("/#ffffffffffffffffffffffff")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error-text") == "not_found: conversation not found"
+
+
+def test_the_api_key_is_stored_and_sent_as_a_bearer_token(page):
+    page.goto("/")
+    page.click("#key-toggle")
+    page.fill("#api-key", "k-test-123")
+    page.click("#key-form button[type=submit]")
+    assert page.inner_text("#key-toggle") == "API key ✓"
+    with page.expect_request("**/StartConversation") as sent:
+        _send(page, "with a key")
+    assert sent.value.headers["authorization"] == "Bearer k-test-123"
+    _wait_assistant_count(page, 1)
+    page.reload()
+    assert page.evaluate("localStorage.getItem('chat.apiKey')") == "k-test-123"
+
+
+def test_tool_calls_are_shown(page):
+    # The service records tool calls on messages; this page must render them. The answer is
+    # a DescribeConversation body in the service's JSON shape, with a tool call and a result.
+    body = {
+        "conversation": {
+            "id": "a" * 24,
+            "title": "Weather In Oslo",
+            "timestamp": "2026-11-25T05:00:00Z",
+            "messages": [
+                {
+                    "id": "1",
+                    "role": "USER",
+                    "content": "Weather in Oslo?",
+                    "timestamp": "2026-11-25T05:00:00Z",
+                },
+                {
+                    "id": "2",
+                    "role": "ASSISTANT",
+                    "content": "",
+                    "timestamp": "2026-11-25T05:00:01Z",
+                    "tool_calls": [
+                        {"id": "c1", "name": "get_weather", "arguments": '{"city": "Oslo"}'}
+                    ],
+                },
+                {
+                    "id": "3",
+                    "role": "TOOL",
+                    "content": '{"temp_c": -3}',
+                    "timestamp": "2026-11-25T05:00:01Z",
+                },
+                {
+                    "id": "4",
+                    "role": "ASSISTANT",
+                    "content": "It is -3 °C.",
+                    "timestamp": "2026-11-25T05:00:02Z",
+                },
+            ],
+        },
+        "next_page_token": "",
+    }
+    page.route(
+        "**/DescribeConversation",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(body)
+        ),
+    )
+    page.goto(f"/#{'a' * 24}")
+    page.wait_for_function("document.querySelectorAll('.message').length === 4")
+    assert page.inner_text(".tool-call summary") == "🔧 get_weather"
+    assert page.locator(".tool-call pre").text_content() == '{"city": "Oslo"}'
+    assert page.locator(".message.tool .tool-result").count() == 1
+
+
+def test_the_api_docs_render_every_method_without_a_cdn(page, server_url, artifacts):
+    requests_seen: list[str] = []
+    page.on("request", lambda request: requests_seen.append(request.url))
+    page.goto("/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    methods = sorted(p.rsplit("/", 1)[-1] for p in paths)
+    assert methods == [
+        "ContinueConversation",
+        "DescribeConversation",
+        "EndSession",
+        "ListConversations",
+        "StartConversation",
+    ]
+    page.screenshot(path=str(artifacts / "api-docs.png"))
+    assert all(url.startswith(server_url) for url in requests_seen), requests_seen
+
+
+def test_a_screenshot_with_a_real_looking_conversation(page, fake_openai, artifacts):
+    def answer(request):
+        if request["messages"][0]["content"].startswith(prompts.TITLE_INSTRUCTION):
+            return "Weekend In Lisbon"
+        return (
+            "Saturday: Alfama in the morning, lunch in Baixa, sunset at Miradouro da Graça.\n"
+            "Sunday: Belém (the tower and pastéis de nata), then LX Factory."
+        )
+
+    fake_openai.responder = answer
+    page.goto("/")
+    _send(page, "Plan a weekend in Lisbon")
+    _wait_assistant_count(page, 1)
+    assert page.inner_text("#title") == "Weekend In Lisbon"
+    page.screenshot(path=str(artifacts / "web-chat.png"))
