@@ -26,8 +26,9 @@ from chat_service.health import Health, Report
 from chat_service.llm.base import ChatModel
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_repository import MongoConversationRepository
-from chat_service.redis_client import connect_redis
+from chat_service.redis_client import connect_redis, connect_redis_async
 from chat_service.service import ChatServiceHandlers, twirp_error_for
+from chat_service.shared_state import build_shared_state
 from chat_service.twirp_edge import TwirpEdge
 from chat_service.web_pages import web_routes
 from gen.acai.chat.chat_twirp import ChatServiceServer
@@ -48,9 +49,19 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
     mongo = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
     database = mongo[settings.mongo_database]
     redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    async_redis = connect_redis_async(settings.redis_url, timeout_s=settings.redis_timeout_s)
     repository = MongoConversationRepository(database)
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
-    parts = build_assistant(settings, database=database, clock=_utc_now, model=model)
+    shared = build_shared_state(
+        settings, redis=redis, async_redis=async_redis, database=database, clock=_utc_now
+    )
+    parts = build_assistant(
+        settings,
+        database=database,
+        clock=_utc_now,
+        model=model,
+        tool_results=shared.tool_results,
+    )
     chat = Chat(
         repository,
         parts.assistant,
@@ -58,6 +69,10 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         executor=executor,
         max_message_chars=settings.max_message_chars,
         history_messages=settings.history_messages,
+        answers=shared.answers(parts.assistant),
+        sessions=shared.sessions,
+        turn_lock=shared.turn_lock,
+        idempotency=shared.idempotency,
     )
     edge = TwirpEdge(
         max_body_bytes=settings.max_body_bytes,
@@ -91,8 +106,10 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            shared.close()
             parts.close()
             redis.close()
+            await async_redis.aclose()
             mongo.close()
 
     routes = [
@@ -101,11 +118,13 @@ def create_app(settings: Settings | None = None, *, model: ChatModel | None = No
         *web_routes(twirp_prefix=settings.twirp_prefix),
         Mount("", app=edge),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=shared.middleware, lifespan=lifespan)
     # Read-only views for metrics and health: breaker states by name ("closed", "open",
-    # "half_open") and the tools offered to the model.
+    # "half_open"), the tools offered to the model, and this process's cache hits and
+    # misses by kind.
     app.state.breaker_states = parts.breakers.states
     app.state.tool_names = parts.tools.registry.names
+    app.state.cache_counters = shared.cache_counters
     return app
 
 

@@ -21,7 +21,7 @@ from chat_service.llm.providers import build_chat_model
 from chat_service.prompt_book import MongoPromptStore, PromptBook
 from chat_service.token_counter import TiktokenCounter, offline_encoding
 from chat_service.toolbox import build_tool_registry
-from tools.runner import ToolRunner
+from tools.runner import ResultCache, ToolRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +48,10 @@ def build_assistant(
     clock: Callable[[], datetime],
     model: ChatModel | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    tool_results: ResultCache | None = None,
 ) -> AssistantParts:
-    """Returns the assistant for `settings`; `model` replaces the configured providers."""
+    """Returns the assistant for `settings`; `model` replaces the configured providers;
+    `tool_results` lets the tools' results be reused (see chat_service.tool_cache)."""
     breakers = BreakerBoard(
         max_failures=settings.circuit_breaker_max_failures,
         cooldown_s=settings.circuit_breaker_cooldown_seconds,
@@ -62,6 +64,7 @@ def build_assistant(
         executor=pool,
         max_result_chars=settings.tool_result_max_chars,
         timeout_s=settings.tool_timeout_s,
+        results=tool_results,
     )
     chat_model = model or build_chat_model(settings, breakers=breakers, sleep=sleep)
     window = ContextWindow(

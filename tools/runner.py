@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from chat_service.llm.base import ToolCall, ToolSpec
-from tools.registry import ToolError, ToolRegistry
+from tools.registry import InvalidToolArguments, ToolError, ToolRegistry, parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,22 @@ class ToolResult:
     ok: bool
 
 
+class ResultCache(Protocol):
+    """Reuses tool results (chat_service.tool_cache.ToolResultCache)."""
+
+    def run(
+        self,
+        *,
+        owner: str,
+        tool_name: str,
+        arguments: Mapping[str, Any],
+        execute: Callable[[], str],
+    ) -> str:
+        """Returns `execute()`'s result, or a fresh earlier one for the same call; what
+        `execute` raises propagates."""
+        ...
+
+
 class ToolRunner:
     """Runs tool calls through a registry; never raises for a tool's failure.
 
@@ -33,7 +50,8 @@ class ToolRunner:
     becomes the result `{"error": "<safe message>"}` so the model can tell the user; the
     text of unexpected exceptions is only logged. Results longer than `max_result_chars`
     are cut and end with TRUNCATION_MARK. `timeout_s` bounds the wait for each call (the
-    tools' own network timeouts should be shorter).
+    tools' own network timeouts should be shorter). With `results`, successful results are
+    reused as that cache decides (failures never are).
     """
 
     def __init__(
@@ -43,11 +61,13 @@ class ToolRunner:
         executor: Executor,
         max_result_chars: int = 8000,
         timeout_s: float = 30.0,
+        results: ResultCache | None = None,
     ) -> None:
         self._registry = registry
         self._executor = executor
         self._max_result_chars = max_result_chars
         self._timeout_s = timeout_s
+        self._results = results
 
     @property
     def registry(self) -> ToolRegistry:
@@ -58,12 +78,29 @@ class ToolRunner:
         """Returns the registry's tools as offered to a model."""
         return self._registry.specs()
 
-    def run_all(self, calls: Sequence[ToolCall]) -> list[ToolResult]:
-        """Returns one result per call, in the order of `calls`; the calls run concurrently."""
+    def run_all(self, calls: Sequence[ToolCall], *, owner: str = "") -> list[ToolResult]:
+        """Returns one result per call, in the order of `calls`; the calls run concurrently.
+
+        `owner` scopes the reuse of results (one owner never gets another's).
+        """
         futures: list[Future[str]] = [
-            self._executor.submit(self._registry.run, call.name, call.arguments) for call in calls
+            self._executor.submit(self._run, call, owner) for call in calls
         ]
         return [self._result(call, future) for call, future in zip(calls, futures, strict=True)]
+
+    def _run(self, call: ToolCall, owner: str) -> str:
+        if self._results is None:
+            return self._registry.run(call.name, call.arguments)
+        try:
+            arguments = parse_arguments(call.arguments)
+        except InvalidToolArguments:
+            return self._registry.run(call.name, call.arguments)  # raises the same error
+        return self._results.run(
+            owner=owner,
+            tool_name=call.name,
+            arguments=arguments,
+            execute=lambda: self._registry.run(call.name, call.arguments),
+        )
 
     def _result(self, call: ToolCall, future: Future[str]) -> ToolResult:
         try:

@@ -24,7 +24,13 @@ def serve(app: Any, *, port: int | None = None, timeout_s: float = 30.0) -> Iter
     """Serves `app` until the block ends; yields its base URL (http://127.0.0.1:PORT)."""
     port = port or free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="auto"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="auto",
+        proxy_headers=False,  # as the app is run: TRUSTED_PROXIES alone decides
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
