@@ -8,15 +8,15 @@ import { RpcError } from "@protobuf-ts/runtime-rpc";
 import { TwirpFetchTransport } from "@protobuf-ts/twirp-transport";
 import { NodeHttpRPC, TwirpError } from "twirp-ts";
 
-import type {
+import {
   ContinueConversationRequest,
-  ContinueConversationResponse,
+  type ContinueConversationResponse,
   DescribeConversationRequest,
-  DescribeConversationResponse,
+  type DescribeConversationResponse,
   ListConversationsRequest,
-  ListConversationsResponse,
+  type ListConversationsResponse,
   StartConversationRequest,
-  StartConversationResponse,
+  type StartConversationResponse,
 } from "../gen/acai/chat/chat";
 import { ChatServiceClient } from "../gen/acai/chat/chat.client";
 import {
@@ -24,12 +24,36 @@ import {
   ChatServiceClientProtobuf,
 } from "../gen/acai/chat/chat.twirp-client";
 
-/** The four RPCs as plain promise-returning calls. */
-export interface ChatCalls {
+/** The four RPCs as plain promise-returning calls, taking requests as generated clients do. */
+interface GeneratedCalls {
   StartConversation(request: StartConversationRequest): Promise<StartConversationResponse>;
   ContinueConversation(request: ContinueConversationRequest): Promise<ContinueConversationResponse>;
   ListConversations(request: ListConversationsRequest): Promise<ListConversationsResponse>;
   DescribeConversation(request: DescribeConversationRequest): Promise<DescribeConversationResponse>;
+}
+
+/** The four RPCs with partial requests: unset fields take their defaults, as a caller
+ * written before newer optional fields existed would send them. */
+export interface ChatCalls {
+  StartConversation(
+    request: Partial<StartConversationRequest>,
+  ): Promise<StartConversationResponse>;
+  ContinueConversation(
+    request: Partial<ContinueConversationRequest>,
+  ): Promise<ContinueConversationResponse>;
+  ListConversations(request: Partial<ListConversationsRequest>): Promise<ListConversationsResponse>;
+  DescribeConversation(
+    request: Partial<DescribeConversationRequest>,
+  ): Promise<DescribeConversationResponse>;
+}
+
+function withDefaults(calls: GeneratedCalls): ChatCalls {
+  return {
+    StartConversation: (r) => calls.StartConversation(StartConversationRequest.create(r)),
+    ContinueConversation: (r) => calls.ContinueConversation(ContinueConversationRequest.create(r)),
+    ListConversations: (r) => calls.ListConversations(ListConversationsRequest.create(r)),
+    DescribeConversation: (r) => calls.DescribeConversation(DescribeConversationRequest.create(r)),
+  };
 }
 
 /** A Twirp error as the client library surfaced it. */
@@ -64,14 +88,14 @@ function protobufTs(baseUrl: string, encoding: "json" | "protobuf"): ClientUnder
   return {
     library: "protobuf-ts",
     encoding,
-    calls: {
+    calls: withDefaults({
       StartConversation: async (request) => (await client.startConversation(request)).response,
       ContinueConversation: async (request) =>
         (await client.continueConversation(request)).response,
       ListConversations: async (request) => (await client.listConversations(request)).response,
       DescribeConversation: async (request) =>
         (await client.describeConversation(request)).response,
-    },
+    }),
     twirpError(thrown) {
       if (!(thrown instanceof RpcError)) return null;
       const meta: Record<string, string> = {};
@@ -90,7 +114,7 @@ function twirpTs(baseUrl: string, encoding: "json" | "protobuf"): ClientUnderTes
   return {
     library: "twirp-ts",
     encoding,
-    calls,
+    calls: withDefaults(calls),
     twirpError(thrown) {
       if (!(thrown instanceof TwirpError)) return null;
       return { type: "TwirpError", code: thrown.code, meta: { ...thrown.meta } };
