@@ -110,11 +110,13 @@ class Stack:
                 "OPENAI_MODEL": "bench-model",
                 "HOST": LOOPBACK,
                 "PORT": str(port),
+                # Every benchmark client shares one address: measure the app, not the limit.
+                "API_RATE_LIMIT_RPS": "0",
             }
             argv = [
                 *(sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY),
                 *("--host", LOOPBACK, "--port", str(port)),
-                *("--no-access-log", "--log-level", "warning"),
+                *("--no-access-log", "--no-proxy-headers", "--log-level", "warning"),
             ]
             app = Child(
                 f"app-{name}",

@@ -36,6 +36,7 @@ from chat_service.middleware.stack import middleware_stack
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_api_keys import MongoApiKeyStore
 from chat_service.mongo_repository import MongoConversationRepository
+from chat_service.observability.cache_metrics import CacheMetrics
 from chat_service.observability.logs import configure_logging
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.metrics_endpoint import metrics_route
@@ -43,8 +44,9 @@ from chat_service.observability.mongo_tracing import MongoCommandTracer
 from chat_service.observability.prices import PriceTable
 from chat_service.observability.telemetry import Telemetry
 from chat_service.observability.tracing import build_tracer_provider
-from chat_service.redis_client import connect_redis
+from chat_service.redis_client import connect_redis, connect_redis_async
 from chat_service.service import ChatServiceHandlers, twirp_error_for
+from chat_service.shared_state import build_shared_state
 from chat_service.toolbox import WEATHER_UPSTREAMS
 from chat_service.twirp_edge import TwirpEdge
 from chat_service.web_pages import web_routes
@@ -82,11 +84,26 @@ def create_app(
     database = mongo[settings.mongo_database]
     redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
     RedisInstrumentor.instrument_client(redis, tracer_provider=tracer_provider)
+    async_redis = connect_redis_async(settings.redis_url, timeout_s=settings.redis_timeout_s)
     repository = MongoConversationRepository(database)
     authenticator = build_authenticator(settings, MongoApiKeyStore(database))
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
+    shared = build_shared_state(
+        settings,
+        redis=redis,
+        async_redis=async_redis,
+        database=database,
+        clock=_utc_now,
+        cache_observers=[CacheMetrics(telemetry.metrics)],
+        on_rate_limited=telemetry.metrics.rate_limited,
+    )
     parts = build_assistant(
-        settings, database=database, clock=_utc_now, model=model, telemetry=telemetry
+        settings,
+        database=database,
+        clock=_utc_now,
+        model=model,
+        telemetry=telemetry,
+        tool_results=shared.tool_results,
     )
     chat = Chat(
         repository,
@@ -95,6 +112,10 @@ def create_app(
         executor=executor,
         max_message_chars=settings.max_message_chars,
         history_messages=settings.history_messages,
+        answers=shared.answers(parts.assistant),
+        sessions=shared.sessions,
+        turn_lock=shared.turn_lock,
+        idempotency=shared.idempotency,
     )
     edge = TwirpEdge(
         max_body_bytes=settings.max_body_bytes,
@@ -131,8 +152,10 @@ def create_app(
             yield
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            shared.close()
             parts.close()
             redis.close()
+            await async_redis.aclose()
             mongo.close()
             telemetry.metrics.close()
             tracer_provider.force_flush()
@@ -151,14 +174,17 @@ def create_app(
         twirp_paths=edge.paths(),
         authenticator=authenticator,
         telemetry=telemetry,
+        rate_limit=shared.middleware,
     )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.telemetry = telemetry  # the hooks, for code that extends the app
     app.state.health = health  # health.watch_breaker(name, state_of) for more dependencies
-    # Read-only views: breaker states by name ("closed", "open", "half_open") and the tools
-    # offered to the model.
+    # Read-only views for metrics and health: breaker states by name ("closed", "open",
+    # "half_open"), the tools offered to the model, and this process's cache hits and
+    # misses by kind.
     app.state.breaker_states = parts.breakers.states
     app.state.tool_names = parts.tools.registry.names
+    app.state.cache_counters = shared.cache_counters
     return app
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from chat_service import prompts
+from chat_service.answer_basis import answer_basis
+from chat_service.cache_keys import AnswerBasis, Json
 from chat_service.context_window import ContextWindow, TurnGroup, turn_groups
 from chat_service.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
 from chat_service.llm.base import ChatMessage, ChatModel, Completion, PromptRole, ToolSpec, Usage
@@ -29,12 +31,16 @@ class Reply:
     `messages` are what the turn adds after the user's message, in order: each tool-calling
     step (an assistant message with tool calls, then one TOOL message per call) and the
     final answer. `summary` is a new summary of older turns to store with them, if any.
+    `tools_used` names the tools whose results the reply rests on, in order of first use,
+    and `tools_failed` says whether a call failed; they decide whether it may be cached.
     """
 
     content: str
     messages: tuple[NewMessage, ...]
     usage: Usage = field(default_factory=Usage)
     summary: Summary | None = None
+    tools_used: tuple[str, ...] = ()
+    tools_failed: bool = False
 
 
 class Assistant:
@@ -74,9 +80,10 @@ class Assistant:
         *,
         summary: Summary | None = None,
         platform: str = "",
+        owner: str = "",
     ) -> Reply:
         """Returns the reply to `message`, given the stored `history` (oldest first) and the
-        summary of what came before it.
+        summary of what came before it. `owner` scopes reused tool results.
 
         Raises ModelUnavailable, ModelRejected (ContextOverflow included), ToolLoopAborted.
         """
@@ -92,6 +99,8 @@ class Assistant:
         kept: Sequence[TurnGroup] = fit.kept
         added: list[NewMessage] = []
         seen: set[tuple[str, str]] = set()
+        tools_used: dict[str, None] = {}
+        tools_failed = False
         usage = Usage()
         for round_number in range(self._max_tool_rounds + 1):
             kept = self._window.fit(pinned=pinned, groups=kept, current=turn, tools=specs).kept
@@ -100,11 +109,14 @@ class Assistant:
                 step = self._model.complete(prompt, tools=specs, max_tokens=self._reply_max_tokens)
             usage += step.usage
             if not step.tool_calls:
-                return self._final(step, added, usage, new_summary)
+                reply = self._final(step, added, usage, new_summary)
+                return replace(reply, tools_used=tuple(tools_used), tools_failed=tools_failed)
             if round_number == self._max_tool_rounds:
                 raise ToolRoundsExhausted(self._max_tool_rounds)
             _check_repeats(step.tool_calls, seen)
-            results = self._tools.run_all(step.tool_calls)
+            results = self._tools.run_all(step.tool_calls, owner=owner)
+            tools_used.update((call.name, None) for call in step.tool_calls)
+            tools_failed = tools_failed or not all(result.ok for result in results)
             turn.append(ChatMessage(PromptRole.ASSISTANT, step.content, step.tool_calls))
             added.append(NewMessage(Role.ASSISTANT, step.content, tool_calls=step.tool_calls))
             for result in results:
@@ -127,6 +139,38 @@ class Assistant:
         with llm_operation("title"):
             completion = self._model.complete(prompt, max_tokens=self._title_max_tokens)
         return prompts.clean_title(completion.content)
+
+    def reply_basis(
+        self,
+        history: Sequence[Message],
+        message: str,
+        *,
+        summary: Summary | None = None,
+        platform: str = "",
+    ) -> AnswerBasis:
+        """Returns everything that determines `reply(...)` with these arguments, as plain
+        data for cache keys: who answers and how (model, limits), the tools offered (their
+        schemas, in the registry's order), the prompts' version, and the prompt before
+        trimming (system prompt with today's date, summary, history, message).
+        """
+        specs = self._tools.specs()
+        system = ChatMessage(PromptRole.SYSTEM, self._system_prompt(platform, specs))
+        pinned = self._pinned(system, summary)
+        history_prompt = [m for g in turn_groups(history) for m in g.prompt()]
+        current = ChatMessage(PromptRole.USER, message)
+        sampling: dict[str, Json] = {
+            "max_tokens": self._reply_max_tokens,
+            "max_tool_rounds": self._max_tool_rounds,
+            "context_budget": self._window.budget,
+        }
+        prompt = [*pinned, *history_prompt, current]
+        return answer_basis(self._model.name, prompt, sampling=sampling, tools=specs)
+
+    def title_basis(self, first_message: str, *, platform: str = "") -> AnswerBasis:
+        """Returns everything that determines `title(first_message, platform=...)`."""
+        prompt = prompts.title_prompt(first_message, self._prompt_book.title(platform))
+        sampling: dict[str, Json] = {"max_tokens": self._title_max_tokens}
+        return answer_basis(self._model.name, prompt, sampling=sampling)
 
     def _system_prompt(self, platform: str, specs: Sequence[ToolSpec]) -> str:
         template = self._prompt_book.system(platform)

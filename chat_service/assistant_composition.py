@@ -22,7 +22,7 @@ from chat_service.observability.telemetry import Telemetry
 from chat_service.prompt_book import MongoPromptStore, PromptBook
 from chat_service.token_counter import TiktokenCounter, offline_encoding
 from chat_service.toolbox import build_tool_registry
-from tools.runner import ToolRunner
+from tools.runner import ResultCache, ToolRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +50,12 @@ def build_assistant(
     model: ChatModel | None = None,
     sleep: Callable[[float], None] = time.sleep,
     telemetry: Telemetry | None = None,
+    tool_results: ResultCache | None = None,
 ) -> AssistantParts:
-    """Returns the assistant for `settings`; `model` replaces the configured providers.
+    """Returns the assistant for `settings`; `model` replaces the configured providers;
+    `tool_results` lets the tools' results be reused (see chat_service.tool_cache).
 
-    With `telemetry`, each provider's calls (or `model`'s) are observed.
+    With `telemetry`, each provider's calls (or `model`'s) and each tool call are observed.
     """
     breakers = BreakerBoard(
         max_failures=settings.circuit_breaker_max_failures,
@@ -68,6 +70,7 @@ def build_assistant(
         max_result_chars=settings.tool_result_max_chars,
         timeout_s=settings.tool_timeout_s,
         observer=telemetry,
+        results=tool_results,
     )
     if telemetry is None:
         chat_model = model or build_chat_model(settings, breakers=breakers, sleep=sleep)

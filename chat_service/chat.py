@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-import contextvars
-import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import datetime
 
-from chat_service import prompts
+from chat_service.answer_cache import CachedAnswers
 from chat_service.assistant import Assistant
-from chat_service.errors import InvalidRequest
+from chat_service.cache_keys import Json
+from chat_service.errors import ConversationNotFound, InvalidRequest
+from chat_service.idempotency import Claim, Idempotency, TurnOutcome
 from chat_service.models import (
+    ContinuedConversation,
     ContinueTurn,
     ConversationDetail,
     ConversationPage,
-    NewMessage,
-    Role,
+    SessionInfo,
     StartedConversation,
     StartTurn,
     is_conversation_id,
 )
 from chat_service.observability.attribution import bind_attribution
 from chat_service.repository import ConversationRepository
-
-logger = logging.getLogger(__name__)
+from chat_service.sessions import SessionKey, Sessions
+from chat_service.turn_lock import TurnLock
+from chat_service.turns import TurnRunner
 
 Clock = Callable[[], datetime]
 
@@ -44,64 +45,148 @@ class Chat:
         executor: Executor,
         max_message_chars: int = 16_000,
         history_messages: int = 40,
+        answers: CachedAnswers | None = None,
+        sessions: Sessions | None = None,
+        turn_lock: TurnLock | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
+        """`answers` puts the assistant behind the response cache (default: no cache);
+        without `sessions`, session_metadata is only stored, never resolved; without a
+        `turn_lock`, concurrent turns on a conversation all run (and are all kept); without
+        `idempotency`, idempotency keys are not honoured."""
         self._repository = repository
-        self._assistant = assistant
+        self._sessions = sessions
+        self._idempotency = idempotency
         self._clock = clock
-        self._executor = executor
         self._max_message_chars = max_message_chars
-        self._history_messages = history_messages
+        self._turns = TurnRunner(
+            repository,
+            answers or CachedAnswers(assistant, None, ttl_s=0),
+            clock=clock,
+            executor=executor,
+            history_messages=history_messages,
+            turn_lock=turn_lock,
+        )
 
     def start(self, command: StartTurn) -> StartedConversation:
         """Creates a conversation from its first message; the title is made alongside the reply.
 
-        Nothing is stored unless the reply succeeds. Raises InvalidRequest, Unavailable.
+        With complete session_metadata the conversation becomes the session's, ending any
+        earlier one. The whole turn group is stored at once (the user message, every tool
+        call and result, the answer), and nothing unless the reply succeeds. A repeated
+        idempotency_key returns the first result. Raises InvalidRequest, TurnAborted,
+        ToolLoopAborted, ModelRejected, Unavailable.
         """
         message = self._checked_message(command.message)
         session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
-        # The title runs on another thread: give it this request's context (trace, attribution).
-        title_future = self._executor.submit(
-            contextvars.copy_context().run, self._title, message, session.platform
-        )
-        reply = self._assistant.reply([], message, platform=session.platform)
-        conversation = self._repository.create(
-            owner=command.owner,
-            title=title_future.result(),
-            session=command.session,
-            messages=[NewMessage(Role.USER, message), *reply.messages],
-            now=self._clock(),
-        )
-        return StartedConversation(conversation.id, conversation.title, reply.content)
+        key = self._session_key(command.owner, command.session)
 
-    def continue_turn(self, command: ContinueTurn) -> str:
-        """Adds the user message and the reply to the conversation, together; returns the reply.
+        def turn(claim: Claim | None) -> TurnOutcome:
+            if key is None or self._sessions is None:
+                started = self._turns.create(command.owner, message, command.session, claim=claim)
+            else:
+                with self._turns.exclusive(f"session:{key.id}"):
+                    started = self._turns.create(
+                        command.owner, message, command.session, claim=claim
+                    )
+                    self._sessions.start(key, started.conversation_id, now=self._clock())
+            return TurnOutcome(started.conversation_id, started.reply, started.title)
 
-        Raises InvalidRequest, ConversationNotFound, Unavailable, ModelRejected,
-        ToolLoopAborted.
+        request = {"message": message, "session": _session_json(command.session)}
+        outcome = self._idempotent(command.owner, "StartConversation", command, request, turn)
+        return StartedConversation(outcome.conversation_id, outcome.title, outcome.reply)
+
+    def continue_turn(self, command: ContinueTurn) -> ContinuedConversation:
+        """Adds the user message and the reply's turn group (with the summary of older
+        turns if one was made) to the conversation, together.
+
+        The conversation is `conversation_id`, or else the session's current one; a session
+        with none active (new, idle past its TTL, ended) starts a conversation, with a title.
+        A repeated idempotency_key returns the first result. Raises InvalidRequest,
+        ConversationNotFound, TurnAborted, ToolLoopAborted, ModelRejected, Unavailable.
         """
-        conversation_id = self._checked_id(command.conversation_id)
         message = self._checked_message(command.message)
-        conversation = self._repository.get(owner=command.owner, conversation_id=conversation_id)
-        session = conversation.session
+        # Rebound from the stored conversation's session when the turn reads it (turns.py).
+        session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
-        summary = self._repository.latest_summary(conversation_id=conversation_id)
-        earlier = self._repository.recent_messages(
-            conversation_id=conversation_id,
-            limit=self._history_messages,
-            first_seq=summary.end_seq if summary else 0,
+        conversation_id = ""
+        key = None
+        if command.conversation_id.strip():
+            conversation_id = self._checked_id(command.conversation_id)
+        else:
+            key = self._session_key(command.owner, command.session)
+            if key is None:
+                raise InvalidRequest(
+                    "conversation_id",
+                    "conversation_id is required (or session_metadata with platform and chat_id)",
+                )
+
+        def turn(claim: Claim | None) -> TurnOutcome:
+            if key is not None:
+                return self._continue_session(key, command.session, message, claim)
+            reply = self._turns.append(command.owner, conversation_id, message, claim=claim)
+            return TurnOutcome(conversation_id, reply)
+
+        request = {
+            "conversation_id": conversation_id,
+            "message": message,
+            "session": _session_json(command.session),
+        }
+        outcome = self._idempotent(command.owner, "ContinueConversation", command, request, turn)
+        return ContinuedConversation(
+            outcome.conversation_id, outcome.reply, outcome.new_conversation, outcome.title
         )
-        reply = self._assistant.reply(earlier, message, summary=summary, platform=session.platform)
-        # The whole turn group is stored at once: the user message, every tool call and
-        # result, the answer, and the summary of older turns if one was made.
-        self._repository.append(
-            owner=command.owner,
-            conversation_id=conversation_id,
-            messages=[NewMessage(Role.USER, message), *reply.messages],
-            now=self._clock(),
-            summary=reply.summary,
+
+    def end_session(self, *, owner: str, session: SessionInfo) -> str:
+        """Ends the client's session; returns the conversation it was on ("" if none was active).
+
+        The next message of that session starts a new conversation. Raises InvalidRequest.
+        """
+        key = self._session_key(owner, session)
+        if key is None or self._sessions is None:
+            raise InvalidRequest(
+                "session_metadata", "session_metadata needs platform and chat_id (and user_id)"
+            )
+        ended = self._sessions.end(key, now=self._clock())
+        return "" if ended is None else ended.conversation_id
+
+    def _continue_session(
+        self, key: SessionKey, info: SessionInfo, message: str, claim: Claim | None
+    ) -> TurnOutcome:
+        assert self._sessions is not None
+        # One turn at a time per session: two first messages must not start two conversations.
+        with self._turns.exclusive(f"session:{key.id}"):
+            session = self._sessions.find(key, now=self._clock())
+            if session is not None:
+                try:
+                    reply = self._turns.append(
+                        key.owner, session.conversation_id, message, claim=claim
+                    )
+                except ConversationNotFound:
+                    pass  # the conversation is gone: the session starts a new one below
+                else:
+                    self._sessions.touch(key, session, now=self._clock())
+                    return TurnOutcome(session.conversation_id, reply)
+            started = self._turns.create(
+                key.owner, message, info, claim=claim, new_conversation=True
+            )
+            self._sessions.start(key, started.conversation_id, now=self._clock())
+        return TurnOutcome(started.conversation_id, started.reply, started.title, True)
+
+    def _idempotent(
+        self,
+        owner: str,
+        method: str,
+        command: StartTurn | ContinueTurn,
+        request: Json,
+        turn: Callable[[Claim | None], TurnOutcome],
+    ) -> TurnOutcome:
+        if self._idempotency is None:
+            return turn(None)
+        return self._idempotency.run(
+            owner=owner, method=method, key=command.idempotency_key, request=request, turn=turn
         )
-        return reply.content
 
     def list_conversations(
         self, *, owner: str, page_size: int, page_token: str
@@ -126,15 +211,8 @@ class Chat:
         )
         return ConversationDetail(conversation, messages)
 
-    def _title(self, message: str, platform: str) -> str:
-        try:
-            return self._assistant.title(message, platform=platform)
-        except Exception:
-            # A title is a nicety: the turn goes on with one made from the message itself.
-            logger.warning(
-                "title generation failed; using the message's first words", exc_info=True
-            )
-            return prompts.clean_title(message)
+    def _session_key(self, owner: str, session: SessionInfo) -> SessionKey | None:
+        return None if self._sessions is None else self._sessions.key(owner, session)
 
     def _checked_message(self, message: str) -> str:
         if not message.strip():
@@ -152,6 +230,10 @@ class Chat:
         if not is_conversation_id(conversation_id):
             raise InvalidRequest("conversation_id", "conversation_id is not a valid id")
         return conversation_id
+
+
+def _session_json(session: SessionInfo) -> Json:
+    return [session.platform, session.user_id, session.chat_id]
 
 
 def _page_size(requested: int, default: int, maximum: int) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from chat_service.client_identity import TrustedProxies
 from chat_service.observability.prices import PriceTable
 
 
@@ -100,6 +101,16 @@ class Settings:
     # Serving: uvicorn worker processes, and how long a stop waits for in-flight requests.
     workers: int = 1
     shutdown_grace_s: int = 30
+    # Shared state in Redis: response cache, sessions, rate limits, turn locks, idempotency.
+    cache_ttl_hours: float = 24.0
+    session_ttl_minutes: float = 30.0
+    session_scope: str = "chat"
+    api_rate_limit_rps: float = 20.0
+    api_rate_limit_burst: int = 40
+    trusted_proxies: str = ""
+    turn_lock_wait_s: float = 30.0
+    turn_lock_ttl_s: float = 15.0
+    idempotency_ttl_hours: float = 24.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -156,6 +167,7 @@ class Settings:
         if self.shutdown_grace_s < 0:
             raise SettingsError("SHUTDOWN_GRACE_S must not be negative")
         self._validate_assistant()
+        self._validate_shared_state()
 
     def _validate_assistant(self) -> None:
         positive = (
@@ -185,6 +197,26 @@ class Settings:
                 )
         if self.calendar_ics_url and not _is_https_or_loopback(self.calendar_ics_url):
             raise SettingsError("CALENDAR_ICS_URL must be an https:// URL (http only on loopback)")
+
+    def _validate_shared_state(self) -> None:
+        if self.cache_ttl_hours < 0:
+            raise SettingsError("CACHE_TTL_HOURS must not be negative")
+        if self.session_ttl_minutes <= 0:
+            raise SettingsError("SESSION_TTL_MINUTES must be positive")
+        if self.session_scope not in ("chat", "user"):
+            raise SettingsError("SESSION_SCOPE must be 'chat' or 'user'")
+        if self.api_rate_limit_rps < 0:
+            raise SettingsError("API_RATE_LIMIT_RPS must not be negative (0 turns limits off)")
+        if self.api_rate_limit_burst < 1:
+            raise SettingsError("API_RATE_LIMIT_BURST must be at least 1")
+        if self.idempotency_ttl_hours <= 0:
+            raise SettingsError("IDEMPOTENCY_TTL_HOURS must be positive")
+        if self.turn_lock_wait_s < 0 or self.turn_lock_ttl_s <= 0:
+            raise SettingsError("TURN_LOCK_WAIT_S must not be negative, TURN_LOCK_TTL_S positive")
+        try:
+            TrustedProxies.parse(self.trusted_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"TRUSTED_PROXIES has an invalid network: {exc}") from None
 
     @property
     def provider_names(self) -> tuple[str, ...]:

@@ -70,3 +70,29 @@ class RepeatedToolCall(ToolLoopAborted):
     def __init__(self, tool_name: str) -> None:
         super().__init__(f"the assistant repeated an identical call to the tool {tool_name!r}")
         self.tool_name = tool_name
+
+
+class TurnAborted(ChatError):
+    """The turn could not run or commit because of another turn on the same conversation;
+    nothing was stored and the client may retry. `reason` is a stable machine-readable code.
+    """
+
+    reason = "turn_aborted"
+
+
+class TurnBusy(TurnAborted):
+    """Another turn held the conversation for longer than the bounded wait."""
+
+    reason = "turn_busy"
+
+    def __init__(self) -> None:
+        super().__init__("another turn of this conversation is in progress; retry later")
+
+
+class TurnConflict(TurnAborted):
+    """The conversation changed after this turn read it (its lock was lost meanwhile)."""
+
+    reason = "turn_conflict"
+
+    def __init__(self) -> None:
+        super().__init__("the conversation changed during this turn; retry")

@@ -35,6 +35,9 @@ def uvicorn_argv(settings: Settings, *, python: str = sys.executable) -> list[st
         # uvicorn's own access log costs ~90 µs a request; the app writes its own lines.
         "--no-access-log",
         *("--log-config", str(UVICORN_LOG_CONFIG), "--log-level", settings.log_level.lower()),
+        # The client address (for rate limits) comes from TRUSTED_PROXIES alone
+        # (chat_service.client_identity); uvicorn must not rewrite it from X-Forwarded-For.
+        "--no-proxy-headers",
         *("--timeout-graceful-shutdown", str(settings.shutdown_grace_s)),
     ]
     if settings.workers > 1:

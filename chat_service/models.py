@@ -116,15 +116,18 @@ class StartTurn:
     owner: str
     message: str
     session: SessionInfo = field(default_factory=SessionInfo)
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ContinueTurn:
-    """Command: add a user message to an existing conversation."""
+    """Command: add a user message to a conversation, named by id or by the client's session."""
 
     owner: str
     conversation_id: str
     message: str
+    session: SessionInfo = field(default_factory=SessionInfo)
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,20 @@ class StartedConversation:
     conversation_id: str
     title: str
     reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuedConversation:
+    """Result of ContinueTurn: the reply and the conversation it went to.
+
+    `new_conversation` is True when a session had none active, so the turn started one
+    (then `title` is its title).
+    """
+
+    conversation_id: str
+    reply: str
+    new_conversation: bool = False
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from pymongo import ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from chat_service.errors import ConversationNotFound
+from chat_service.errors import ConversationNotFound, TurnConflict
+from chat_service.idempotency import Receipt
 from chat_service.models import (
     Conversation,
     ConversationPage,
@@ -36,6 +37,7 @@ from chat_service.mongo_documents import (
     to_message,
     to_summary,
 )
+from chat_service.mongo_idempotency import complete_in_transaction
 from chat_service.mongo_transactions import KeyedLocks, run_transaction, storage_errors
 from chat_service.page_tokens import (
     decode_conversation_token,
@@ -81,6 +83,7 @@ class MongoConversationRepository:
         session: SessionInfo,
         messages: Sequence[NewMessage],
         now: datetime,
+        receipt: Receipt | None = None,
     ) -> Conversation:
         """Stores the conversation and its first messages (seq 0..) in one transaction."""
         stored_now = to_stored(now)
@@ -99,6 +102,8 @@ class MongoConversationRepository:
             self._conversations.insert_one(header, session=db_session)
             if documents:
                 self._messages.insert_many(documents, ordered=True, session=db_session)
+            if receipt is not None:
+                complete_in_transaction(self._database, receipt, str(conversation_id), db_session)
 
         deadline = time.monotonic() + self._transaction_timeout_s
         run_transaction(self._database.client, insert_all, deadline=deadline)
@@ -112,11 +117,15 @@ class MongoConversationRepository:
         messages: Sequence[NewMessage],
         now: datetime,
         summary: Summary | None = None,
+        expected_count: int | None = None,
+        receipt: Receipt | None = None,
     ) -> Conversation:
         """Reserves the next seqs on the header and inserts the messages (and the summary),
         in one transaction.
 
-        Appending nothing writes nothing and returns the header as it is.
+        Appending nothing writes nothing and returns the header as it is. With
+        `expected_count`, the header matches only at that message count (TurnConflict if it
+        moved on).
         """
         object_id = conversation_object_id(conversation_id)
         if not messages:
@@ -124,15 +133,24 @@ class MongoConversationRepository:
         stored_now = to_stored(now)
         new_messages = list(messages)
 
+        wanted: Document = {"_id": object_id, "owner": owner}
+        if expected_count is not None:
+            wanted["message_count"] = expected_count
+
         def reserve_and_insert(db_session: ClientSession) -> Document:
             header = self._conversations.find_one_and_update(
-                {"_id": object_id, "owner": owner},
+                wanted,
                 {"$inc": {"message_count": len(new_messages)}, "$max": {"updated_at": stored_now}},
                 projection=CONVERSATION_FIELDS,
                 return_document=ReturnDocument.AFTER,
                 session=db_session,
             )
             if header is None:
+                mine = {"_id": object_id, "owner": owner}
+                if expected_count is not None and self._conversations.count_documents(
+                    mine, limit=1, session=db_session
+                ):
+                    raise TurnConflict()
                 raise ConversationNotFound(conversation_id)
             first_seq = header["message_count"] - len(new_messages)
             documents = message_documents(object_id, first_seq, new_messages, stored_now)
@@ -141,6 +159,8 @@ class MongoConversationRepository:
                 self._summaries.insert_one(
                     summary_document(object_id, summary, stored_now), session=db_session
                 )
+            if receipt is not None:
+                complete_in_transaction(self._database, receipt, conversation_id, db_session)
             return header
 
         deadline = time.monotonic() + self._transaction_timeout_s

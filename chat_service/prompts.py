@@ -9,6 +9,9 @@ from datetime import datetime
 
 from chat_service.llm.base import ChatMessage, PromptRole, ToolSpec
 
+# Part of every cache key of a model answer: bump it when a built-in prompt changes meaning.
+PROMPT_VERSION = "2"
+
 DEFAULT_SYSTEM_PROMPT = """\
 You are a helpful assistant. Answer accurately and concisely, in the language the user writes in; \
 use short paragraphs or lists when they make an answer easier to read.
@@ -52,8 +55,13 @@ _MINOR_WORDS = frozenset(
 
 
 def render_system_prompt(template: str, *, now: datetime, tools: Sequence[ToolSpec]) -> str:
-    """Returns `template` followed by the current date and the tools the assistant may call."""
-    lines = [template.rstrip(), "", f"Current date and time: {now:%A, %d %B %Y, %H:%M} ({now:%Z})."]
+    """Returns `template` followed by the current date and the tools the assistant may call.
+
+    The date, not the time: the prompt is part of the response cache's key, so it stays the
+    same all day, and a cached answer never states a time of day read from it (the time
+    comes from the date-and-time tool, whose results are never cached).
+    """
+    lines = [template.rstrip(), "", f"Current date: {now:%A, %d %B %Y} ({now:%Z})."]
     if tools:
         lines.append("Tools you can call:")
         lines += [f"- {t.name}: {t.description}" for t in tools]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chat_service.errors import InvalidRequest
+from chat_service.idempotency import Receipt
 from chat_service.models import (
     Conversation,
     ConversationPage,
@@ -40,8 +41,12 @@ class ConversationRepository(Protocol):
         session: SessionInfo,
         messages: Sequence[NewMessage],
         now: datetime,
+        receipt: Receipt | None = None,
     ) -> Conversation:
-        """Stores a new conversation with its first messages, all or nothing; returns it."""
+        """Stores a new conversation with its first messages, all or nothing; returns it.
+
+        With a `receipt`, completes its idempotency record in the same transaction (raises
+        TurnConflict, storing nothing, if the claim was lost)."""
         ...
 
     def append(
@@ -52,11 +57,15 @@ class ConversationRepository(Protocol):
         messages: Sequence[NewMessage],
         now: datetime,
         summary: Summary | None = None,
+        expected_count: int | None = None,
+        receipt: Receipt | None = None,
     ) -> Conversation:
         """Appends messages with consecutive seqs (and stores `summary`), all or nothing,
         safe under concurrency.
 
-        Returns the updated conversation header.
+        With `expected_count`, appends only if the conversation still has that many messages
+        (the version the turn read), else raises TurnConflict. A `receipt` is completed as in
+        `create`. Returns the updated header.
         """
         ...
 

@@ -16,6 +16,7 @@ from chat_service.errors import (
     ConversationNotFound,
     InvalidRequest,
     ToolLoopAborted,
+    TurnAborted,
     Unavailable,
 )
 from chat_service.llm.base import ModelRejected
@@ -46,6 +47,7 @@ _CODES: tuple[tuple[type[ChatError], str], ...] = (
     (ModelRejected, "failed_precondition"),
     # The turn was given up, nothing stored: not the client's input, not a down dependency.
     (ToolLoopAborted, "aborted"),
+    (TurnAborted, "aborted"),
     (Unavailable, "unavailable"),
 )
 
@@ -55,7 +57,7 @@ def twirp_error_for(exc: Exception) -> TwirpError | None:
     for error_type, code in _CODES:
         if isinstance(exc, error_type):
             meta = {"argument": exc.argument} if isinstance(exc, InvalidRequest) else {}
-            if isinstance(exc, ToolLoopAborted):
+            if isinstance(exc, ToolLoopAborted | TurnAborted):
                 meta = {"reason": exc.reason}
             return TwirpError(code, str(exc), meta)
     return None
@@ -70,12 +72,12 @@ class ChatServiceHandlers:
     def StartConversation(
         self, ctx: Context, request: pb.StartConversationRequest
     ) -> pb.StartConversationResponse:
-        meta = request.session_metadata
         started = self._chat.start(
             StartTurn(
                 owner=_owner(ctx),
                 message=request.message,
-                session=SessionInfo(meta.platform, meta.user_id, meta.chat_id),
+                session=_session(request.session_metadata),
+                idempotency_key=request.idempotency_key,
             )
         )
         return pb.StartConversationResponse(
@@ -85,12 +87,21 @@ class ChatServiceHandlers:
     def ContinueConversation(
         self, ctx: Context, request: pb.ContinueConversationRequest
     ) -> pb.ContinueConversationResponse:
-        reply = self._chat.continue_turn(
+        continued = self._chat.continue_turn(
             ContinueTurn(
-                owner=_owner(ctx), conversation_id=request.conversation_id, message=request.message
+                owner=_owner(ctx),
+                conversation_id=request.conversation_id,
+                message=request.message,
+                session=_session(request.session_metadata),
+                idempotency_key=request.idempotency_key,
             )
         )
-        return pb.ContinueConversationResponse(reply=reply)
+        return pb.ContinueConversationResponse(
+            reply=continued.reply,
+            conversation_id=continued.conversation_id,
+            new_conversation=continued.new_conversation,
+            title=continued.title,
+        )
 
     def ListConversations(
         self, ctx: Context, request: pb.ListConversationsRequest
@@ -116,6 +127,16 @@ class ChatServiceHandlers:
             conversation=_conversation(detail.conversation, detail.messages.messages),
             next_page_token=detail.messages.next_token,
         )
+
+    def EndSession(self, ctx: Context, request: pb.EndSessionRequest) -> pb.EndSessionResponse:
+        ended = self._chat.end_session(
+            owner=_owner(ctx), session=_session(request.session_metadata)
+        )
+        return pb.EndSessionResponse(conversation_id=ended)
+
+
+def _session(meta: pb.SessionMetadata) -> SessionInfo:
+    return SessionInfo(meta.platform, meta.user_id, meta.chat_id)
 
 
 def _owner(ctx: Context) -> str:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from chat_service.llm.base import ToolCall, ToolSpec
-from tools.registry import InvalidToolArguments, ToolError, ToolRegistry
+from tools.registry import InvalidToolArguments, ToolError, ToolRegistry, parse_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,22 @@ class _Unobserved:
         return False
 
 
+class ResultCache(Protocol):
+    """Reuses tool results (chat_service.tool_cache.ToolResultCache)."""
+
+    def run(
+        self,
+        *,
+        owner: str,
+        tool_name: str,
+        arguments: Mapping[str, Any],
+        execute: Callable[[], str],
+    ) -> str:
+        """Returns `execute()`'s result, or a fresh earlier one for the same call; what
+        `execute` raises propagates."""
+        ...
+
+
 class ToolRunner:
     """Runs tool calls through a registry; never raises for a tool's failure.
 
@@ -79,7 +95,8 @@ class ToolRunner:
     becomes the result `{"error": "<safe message>"}` so the model can tell the user; the
     text of unexpected exceptions is only logged. Results longer than `max_result_chars`
     are cut and end with TRUNCATION_MARK. `timeout_s` bounds the wait for each call (the
-    tools' own network timeouts should be shorter).
+    tools' own network timeouts should be shorter). With `results`, successful results are
+    reused as that cache decides (failures never are).
 
     Each call is reported to `observer` with outcome "ok", "error", "timeout" or
     "invalid_arguments", under the tool's name ("unknown" for names not in the registry,
@@ -95,12 +112,14 @@ class ToolRunner:
         max_result_chars: int = 8000,
         timeout_s: float = 30.0,
         observer: ToolCallObserver | None = None,
+        results: ResultCache | None = None,
     ) -> None:
         self._registry = registry
         self._executor = executor
         self._max_result_chars = max_result_chars
         self._timeout_s = timeout_s
         self._observer: ToolCallObserver = observer or _Unobserved()
+        self._results = results
 
     @property
     def registry(self) -> ToolRegistry:
@@ -111,28 +130,46 @@ class ToolRunner:
         """Returns the registry's tools as offered to a model."""
         return self._registry.specs()
 
-    def run_all(self, calls: Sequence[ToolCall]) -> list[ToolResult]:
-        """Returns one result per call, in the order of `calls`; the calls run concurrently."""
-        started = [self._start(call) for call in calls]
+    def run_all(self, calls: Sequence[ToolCall], *, owner: str = "") -> list[ToolResult]:
+        """Returns one result per call, in the order of `calls`; the calls run concurrently.
+
+        `owner` scopes the reuse of results (one owner never gets another's).
+        """
+        started = [self._start(call, owner) for call in calls]
         return [
             self._result(call, observed, future)
             for call, (observed, future) in zip(calls, started, strict=True)
         ]
 
-    def _start(self, call: ToolCall) -> tuple[ObservedCall, Future[str]]:
+    def _start(self, call: ToolCall, owner: str) -> tuple[ObservedCall, Future[str]]:
         label = call.name if call.name in self._registry else UNKNOWN_TOOL
         observed = self._observer.tool_call(label, call_id=call.id)
         # One copy per call: a context can be entered by one thread at a time.
         run_in_context = contextvars.copy_context().run
-        return observed, self._executor.submit(run_in_context, self._run, call, observed)
+        return observed, self._executor.submit(run_in_context, self._run, call, owner, observed)
 
-    def _run(self, call: ToolCall, observed: ObservedCall) -> str:
+    def _run(self, call: ToolCall, owner: str, observed: ObservedCall) -> str:
+        # A result reused from the cache is reported like a call (outcome "ok").
         with observed:
             try:
-                return self._registry.run(call.name, call.arguments)
+                return self._cached_or_run(call, owner)
             except InvalidToolArguments:
                 observed.outcome = "invalid_arguments"
                 raise
+
+    def _cached_or_run(self, call: ToolCall, owner: str) -> str:
+        if self._results is None:
+            return self._registry.run(call.name, call.arguments)
+        try:
+            arguments = parse_arguments(call.arguments)
+        except InvalidToolArguments:
+            return self._registry.run(call.name, call.arguments)  # raises the same error
+        return self._results.run(
+            owner=owner,
+            tool_name=call.name,
+            arguments=arguments,
+            execute=lambda: self._registry.run(call.name, call.arguments),
+        )
 
     def _result(self, call: ToolCall, observed: ObservedCall, future: Future[str]) -> ToolResult:
         try:

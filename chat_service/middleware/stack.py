@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from starlette.middleware import Middleware
 
@@ -31,8 +31,13 @@ def middleware_stack(
     twirp_paths: Collection[str],
     authenticator: Authenticator,
     telemetry: Telemetry,
+    rate_limit: Sequence[Middleware] = (),
 ) -> list[Middleware]:
-    """Returns the middleware, outermost first: each sees what the ones inside it answer."""
+    """Returns the middleware, outermost first: each sees what the ones inside it answer.
+
+    `rate_limit` (chat_service.shared_state) goes inside the authentication, so it limits
+    each authenticated owner; its refusals are logged, traced and counted like any answer.
+    """
     return [
         Middleware(RequestIdMiddleware),
         Middleware(TracingMiddleware, tracer=telemetry.tracer, route_of=route_of),
@@ -51,4 +56,5 @@ def middleware_stack(
             public_paths=(*PROBE_PATHS, *PUBLIC_PATHS),
             public_prefixes=PUBLIC_PREFIXES,
         ),
+        *rate_limit,
     ]

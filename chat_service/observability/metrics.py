@@ -155,8 +155,13 @@ class Metrics:
         self.tool_duration.labels(tool).observe(seconds)
 
     def cache_event(self, kind: str, hit: bool) -> None:
-        """Records one lookup in the cache `kind` ("title", "weather"...), hit or miss."""
-        self.cache_requests.labels(kind, "hit" if hit else "miss").inc()
+        """Records one lookup in the cache `kind` ("reply", "title", "tool"), hit or miss."""
+        self.cache_lookup(kind, "hit" if hit else "miss")
+
+    def cache_lookup(self, kind: str, result: str) -> None:
+        """Records one lookup in the cache `kind` with `result` "hit", "miss", "coalesced"
+        or "bypass" (a small fixed set: callers never pass values from requests)."""
+        self.cache_requests.labels(kind, result).inc()
 
     def rate_limited(self, scope: str) -> None:
         """Records one request refused by the rate limit `scope` ("key", "ip"...)."""

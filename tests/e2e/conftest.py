@@ -60,6 +60,9 @@ def app_settings(redis_url, mongo_uri, fake_openai, fake_weather):
         circuit_breaker_max_failures=1000,
         open_meteo_geocoding_url=fake_weather.url,
         open_meteo_forecast_url=fake_weather.url,
+        # Tests of this shared app script the provider per test: no answer may come from a cache.
+        cache_ttl_hours=0,
+        api_rate_limit_rps=0,  # many quick requests from one address; limits are tested apart
     )
     with pymongo.MongoClient(mongo_uri) as client:
         migrations.apply_all(client[settings.mongo_database])

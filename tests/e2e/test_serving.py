@@ -58,6 +58,8 @@ def launched(redis_url, mongo_uri, tmp_path, *, latency_s: float, **settings: st
             "OPENAI_BASE_URL": fake.url,
             "PORT": str(port),
             "LOG_LEVEL": "WARNING",
+            # Every turn must reach the fake model: no reply from the shared Redis's cache.
+            "CACHE_TTL_HOURS": "0",
             **settings,
         }
         log = (tmp_path / "server.log").open("wb")

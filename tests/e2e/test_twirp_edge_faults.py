@@ -33,6 +33,9 @@ class MisbehavingHandlers:
     def DescribeConversation(self, ctx, request):
         raise TwirpError("permission_denied", "no", {"why": "testing"})
 
+    def EndSession(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
 
 @pytest.fixture(scope="module")
 def base_url():

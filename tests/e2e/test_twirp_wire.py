@@ -42,7 +42,12 @@ def test_all_four_methods_answer_json(rpc):
     cid = started["conversation_id"]
     cont = rpc("ContinueConversation", {"conversation_id": cid, "message": "and then?"})
     assert cont.status_code == 200
-    assert set(cont.json()) == {"reply"}
+    assert cont.json() == {
+        "reply": "echo: and then?",
+        "conversation_id": cid,
+        "new_conversation": False,
+        "title": "",
+    }
     listed = rpc("ListConversations", {})
     assert listed.status_code == 200
     assert set(listed.json()) == {"conversations", "next_page_token"}

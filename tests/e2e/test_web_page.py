@@ -245,6 +245,7 @@ def test_the_api_docs_render_every_method_without_a_cdn(page, server_url, artifa
     assert methods == [
         "ContinueConversation",
         "DescribeConversation",
+        "EndSession",
         "ListConversations",
         "StartConversation",
     ]

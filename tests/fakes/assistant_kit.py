@@ -12,7 +12,7 @@ from chat_service.llm.base import ChatModel
 from chat_service.prompt_book import PromptBook
 from chat_service.token_counter import TiktokenCounter, offline_encoding
 from tools.registry import Tool, ToolRegistry
-from tools.runner import ToolRunner
+from tools.runner import ResultCache, ToolRunner
 
 FIXED_NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-tool")
@@ -43,11 +43,14 @@ def make_assistant(
     reply_max_tokens: int = 256,
     max_tool_rounds: int = 5,
     tool_timeout_s: float = 10.0,
+    tool_results: ResultCache | None = None,
 ) -> Assistant:
     store = DictPromptStore({("system", "all"): system_prompt} if system_prompt else {})
     return Assistant(
         model,
-        ToolRunner(ToolRegistry(tools), executor=_POOL, timeout_s=tool_timeout_s),
+        ToolRunner(
+            ToolRegistry(tools), executor=_POOL, timeout_s=tool_timeout_s, results=tool_results
+        ),
         window=ContextWindow(
             counter(), max_tokens=max_context_tokens, reply_tokens=reply_max_tokens
         ),

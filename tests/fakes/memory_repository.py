@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from chat_service.errors import ConversationNotFound, StorageUnavailable
+from chat_service.errors import ConversationNotFound, StorageUnavailable, TurnConflict
+from chat_service.idempotency import Receipt
 from chat_service.models import (
     Conversation,
     ConversationPage,
@@ -31,6 +32,7 @@ from chat_service.page_tokens import (
     encode_message_token,
 )
 from chat_service.timestamps import to_stored
+from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 
 
 class InMemoryConversationRepository:
@@ -40,7 +42,9 @@ class InMemoryConversationRepository:
     adapter does when the server is down.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, idempotency: InMemoryIdempotencyStore | None = None) -> None:
+        """`idempotency` is the store whose records receipts complete (as in one transaction)."""
+        self.idempotency = idempotency or InMemoryIdempotencyStore()
         self.unavailable = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -56,12 +60,16 @@ class InMemoryConversationRepository:
         session: SessionInfo,
         messages: Sequence[NewMessage],
         now: datetime,
+        receipt: Receipt | None = None,
     ) -> Conversation:
         stored_now = to_stored(now)
         with self._lock:
             self._check_available()
+            new_id = self._new_id()
+            if receipt is not None:
+                self.idempotency.complete(receipt, new_id)
             conversation = Conversation(
-                id=self._new_id(),
+                id=new_id,
                 owner=owner,
                 title=title,
                 created_at=stored_now,
@@ -81,11 +89,17 @@ class InMemoryConversationRepository:
         messages: Sequence[NewMessage],
         now: datetime,
         summary: Summary | None = None,
+        expected_count: int | None = None,
+        receipt: Receipt | None = None,
     ) -> Conversation:
         with self._lock:
             conversation = self._owned(owner, conversation_id)
             if not messages:
                 return conversation
+            if expected_count is not None and conversation.message_count != expected_count:
+                raise TurnConflict()
+            if receipt is not None:
+                self.idempotency.complete(receipt, conversation_id)
             stored = self._messages[conversation_id]
             stored += self._numbered(conversation_id, len(stored), messages, now)
             if summary is not None:

@@ -33,6 +33,7 @@ def serve(app: Any, *, port: int | None = None, timeout_s: float = 30.0) -> Iter
         log_config=None,
         access_log=False,
         lifespan="auto",
+        proxy_headers=False,  # as the app is run: TRUSTED_PROXIES alone decides
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

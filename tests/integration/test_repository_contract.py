@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pymongo
 import pytest
 
-from chat_service.errors import ConversationNotFound, StorageUnavailable
+from chat_service.errors import ConversationNotFound, StorageUnavailable, TurnConflict
 from chat_service.models import Conversation, NewMessage, Role, SessionInfo, is_conversation_id
 from chat_service.mongo import connect_mongo
 from chat_service.mongo_repository import MongoConversationRepository
@@ -149,6 +149,30 @@ def test_append_nothing_changes_nothing(repository: ConversationRepository) -> N
     )
 
     assert unchanged == created
+
+
+def test_append_at_the_expected_count_only(repository: ConversationRepository) -> None:
+    conversation = create(repository)
+    repository.append(
+        owner="alice", conversation_id=conversation.id, messages=turn("a"), now=T0, expected_count=2
+    )
+    with pytest.raises(TurnConflict):
+        repository.append(
+            owner="alice",
+            conversation_id=conversation.id,
+            messages=turn("b"),
+            now=T0,
+            expected_count=2,
+        )
+    with pytest.raises(ConversationNotFound):
+        repository.append(
+            owner="mallory",
+            conversation_id=conversation.id,
+            messages=turn("c"),
+            now=T0,
+            expected_count=4,
+        )
+    assert repository.get(owner="alice", conversation_id=conversation.id).message_count == 4
 
 
 def test_append_to_a_missing_conversation(repository: ConversationRepository) -> None:

@@ -89,7 +89,8 @@ def test_the_system_prompt_names_the_date_and_the_tools():
     model = ScriptedChatModel("hi")
     make_assistant(model, [Lookup()]).reply([], "hello")
     system = model.calls[0].messages[0].content
-    assert "Current date and time: Wednesday, 25 November 2026, 09:30 (UTC)." in system
+    assert "Current date: Wednesday, 25 November 2026 (UTC)." in system
+    assert "09:30" not in system  # the time of day comes from a tool, never from the prompt
     assert "- lookup: Looks a key up." in system
 
 

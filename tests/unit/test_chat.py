@@ -10,7 +10,7 @@ import pytest
 from chat_service.chat import Chat
 from chat_service.errors import ConversationNotFound, InvalidRequest, ModelUnavailable
 from chat_service.llm.base import Completion, PromptRole
-from chat_service.models import ContinueTurn, Role, SessionInfo, StartTurn
+from chat_service.models import ContinuedConversation, ContinueTurn, Role, SessionInfo, StartTurn
 from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.scripted_model import ScriptedChatModel
@@ -69,7 +69,7 @@ def test_start_stores_both_messages_with_title_and_session(chat, repository, mod
     ]
     reply_call = next(c for c in model.calls if not _is_title(c))
     assert reply_call.messages[0].role == PromptRole.SYSTEM
-    assert reply_call.messages[0].content.startswith("be nice\n\nCurrent date and time: ")
+    assert reply_call.messages[0].content.startswith("be nice\n\nCurrent date: ")
 
 
 def test_a_failing_title_falls_back_to_the_message_and_the_turn_goes_on(repository):
@@ -109,7 +109,8 @@ def test_an_empty_reply_is_unavailable_not_stored(chat, repository, model):
 def test_continue_sends_a_bounded_history_and_appends_the_pair(chat, repository, model):
     cid = chat.start(StartTurn(owner="o", message="m0")).conversation_id
     for i in range(1, 4):
-        assert chat.continue_turn(ContinueTurn("o", cid, f"m{i}")) == f"echo: m{i}"
+        continued = chat.continue_turn(ContinueTurn("o", cid, f"m{i}"))
+        assert continued == ContinuedConversation(cid, f"echo: m{i}")
     last = model.calls[-1].messages
     # system prompt + the last 4 stored messages (whole turns) + the new one
     assert [m.content for m in last[1:]] == ["m1", "echo: m1", "m2", "echo: m2", "m3"]

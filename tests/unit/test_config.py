@@ -69,3 +69,36 @@ def test_secrets_never_show_in_repr_or_str():
     assert str(settings.openai_api_key) == "**********"
     assert f"{settings.openai_api_key}" == "**********"
     assert str(Secret("")) == ""
+
+
+def test_shared_state_settings_are_read_and_checked():
+    settings = Settings.from_env(
+        {
+            "CACHE_TTL_HOURS": "0",
+            "SESSION_TTL_MINUTES": "5",
+            "SESSION_SCOPE": "user",
+            "API_RATE_LIMIT_RPS": "2.5",
+            "API_RATE_LIMIT_BURST": "5",
+            "TRUSTED_PROXIES": "10.0.0.0/8, 2001:db8::/32",
+            "TURN_LOCK_WAIT_S": "1.5",
+            "IDEMPOTENCY_TTL_HOURS": "48",
+        }
+    )
+    assert (settings.cache_ttl_hours, settings.session_ttl_minutes) == (0, 5)
+    assert (settings.api_rate_limit_rps, settings.api_rate_limit_burst) == (2.5, 5)
+    assert settings.session_scope == "user"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SESSION_SCOPE": "group"},
+        {"TRUSTED_PROXIES": "10.0.0.0/33"},
+        {"API_RATE_LIMIT_BURST": "0"},
+        {"SESSION_TTL_MINUTES": "0"},
+        {"CACHE_TTL_HOURS": "-1"},
+    ],
+)
+def test_shared_state_settings_out_of_range_name_the_variable(env):
+    with pytest.raises(SettingsError, match=next(iter(env))):
+        Settings.from_env(env)

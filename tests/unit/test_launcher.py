@@ -50,6 +50,8 @@ def test_one_worker_runs_the_factory_with_the_grace_period_and_default_loop():
     assert (options["host"], options["port"]) == ("0.0.0.0", 9000)
     assert options["timeout_graceful_shutdown"] == 12
     assert options["access_log"] is False
+    # Rate limits key on the client address that TRUSTED_PROXIES alone decides.
+    assert options["proxy_headers"] is False
     assert options["workers"] is None
     assert options["loop"] == "auto"
 

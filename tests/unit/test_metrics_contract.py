@@ -8,7 +8,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from chat_service.cache_stats import CacheOutcome
 from chat_service.observability.attribution import Attribution
+from chat_service.observability.cache_metrics import CacheMetrics
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.prices import Price, PriceTable
 
@@ -63,3 +65,28 @@ def test_the_documented_metrics_are_those_the_code_emits():
     metrics.dependency_checked("mongodb", up=True)
 
     assert emitted(metrics) == documented()
+
+
+def documented_values(metric: str, label: str) -> list[str]:
+    """Returns the values the table's meaning column lists for `label` of `metric`: the
+    backticked words after `label`, up to the next label or the end of the sentence."""
+    row = next(r for r in _ROW.finditer(OPERATIONS.read_text()) if r["name"] == metric)
+    meaning = OPERATIONS.read_text()[row.end() :].split("\n", 1)[0]
+    after = meaning.split(f"`{label}`", 1)[1].split(";", 1)[0]
+    return re.findall(r"`([a-z_]+)`", after)
+
+
+def test_every_cache_outcome_is_a_documented_result():
+    metrics = Metrics(prices=PriceTable({}))
+    observer = CacheMetrics(metrics)
+    for outcome in CacheOutcome:
+        observer.record("tool", outcome)
+
+    results = {
+        sample.labels["result"]
+        for family in text_string_to_metric_families(metrics.exposition()[0].decode())
+        if family.name == "cache_requests"
+        for sample in family.samples
+    }
+    assert sorted(results) == sorted(documented_values("cache_requests_total", "result"))
+    assert documented_values("cache_requests_total", "kind") == ["reply", "title", "tool"]

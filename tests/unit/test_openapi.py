@@ -49,8 +49,9 @@ def test_every_field_is_described_under_its_proto_name(spec):
 
 def test_error_responses_come_from_the_comments(spec):
     path = spec["paths"]["/twirp/acai.chat.ChatService/ContinueConversation"]["post"]
-    assert set(path["responses"]) == {"200", "400", "404", "409", "412", "500", "503"}
+    assert set(path["responses"]) == {"200", "400", "404", "409", "412", "429", "500", "503"}
     assert path["responses"]["400"]["description"] == "Twirp error: invalid_argument, malformed"
+    assert path["responses"]["429"]["description"] == "Twirp error: resource_exhausted"
     start = spec["paths"]["/twirp/acai.chat.ChatService/StartConversation"]["post"]
     assert "404" not in start["responses"]
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61\x63\x61i/chat/chat.proto\x12\tacai.chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x03\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x08messages\x18\x04 \x03(\x0b\x32\x1f.acai.chat.Conversation.Message\x1a\x37\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\t\x1a\xe0\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04role\x18\x02 \x01(\x0e\x32\x1c.acai.chat.Conversation.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\ntool_calls\x18\x05 \x03(\x0b\x32 .acai.chat.Conversation.ToolCall\x12\x14\n\x0ctool_call_id\x18\x06 \x01(\t\x12\x11\n\ttool_name\x18\x07 \x01(\t\"6\n\x04Role\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x08\n\x04USER\x10\x01\x12\r\n\tASSISTANT\x10\x02\x12\x08\n\x04TOOL\x10\x03\"a\n\x18StartConversationRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x34\n\x10session_metadata\x18\x02 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"E\n\x0fSessionMetadata\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\t\"R\n\x19StartConversationResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05reply\x18\x03 \x01(\t\"}\n\x1b\x43ontinueConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x34\n\x10session_metadata\x18\x03 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"-\n\x1c\x43ontinueConversationResponse\x12\r\n\x05reply\x18\x01 \x01(\t\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"d\n\x19ListConversationsResponse\x12.\n\rconversations\x18\x01 \x03(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x1b\x44\x65scribeConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x1c\x44\x65scribeConversationResponse\x12-\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x9f\x03\n\x0b\x43hatService\x12^\n\x11StartConversation\x12#.acai.chat.StartConversationRequest\x1a$.acai.chat.StartConversationResponse\x12g\n\x14\x43ontinueConversation\x12&.acai.chat.ContinueConversationRequest\x1a\'.acai.chat.ContinueConversationResponse\x12^\n\x11ListConversations\x12#.acai.chat.ListConversationsRequest\x1a$.acai.chat.ListConversationsResponse\x12g\n\x14\x44\x65scribeConversation\x12&.acai.chat.DescribeConversationRequest\x1a\'.acai.chat.DescribeConversationResponseB\rZ\x0binternal/pbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61\x63\x61i/chat/chat.proto\x12\tacai.chat\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x03\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x08messages\x18\x04 \x03(\x0b\x32\x1f.acai.chat.Conversation.Message\x1a\x37\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\t\x1a\xe0\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04role\x18\x02 \x01(\x0e\x32\x1c.acai.chat.Conversation.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\ntool_calls\x18\x05 \x03(\x0b\x32 .acai.chat.Conversation.ToolCall\x12\x14\n\x0ctool_call_id\x18\x06 \x01(\t\x12\x11\n\ttool_name\x18\x07 \x01(\t\"6\n\x04Role\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x08\n\x04USER\x10\x01\x12\r\n\tASSISTANT\x10\x02\x12\x08\n\x04TOOL\x10\x03\"z\n\x18StartConversationRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x34\n\x10session_metadata\x18\x02 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\x12\x17\n\x0fidempotency_key\x18\n \x01(\t\"E\n\x0fSessionMetadata\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x03 \x01(\t\"R\n\x19StartConversationResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05reply\x18\x03 \x01(\t\"\x96\x01\n\x1b\x43ontinueConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x34\n\x10session_metadata\x18\x03 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\x12\x17\n\x0fidempotency_key\x18\n \x01(\t\"o\n\x1c\x43ontinueConversationResponse\x12\r\n\x05reply\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\n \x01(\t\x12\x18\n\x10new_conversation\x18\x0b \x01(\x08\x12\r\n\x05title\x18\x0c \x01(\t\"I\n\x11\x45ndSessionRequest\x12\x34\n\x10session_metadata\x18\x01 \x01(\x0b\x32\x1a.acai.chat.SessionMetadata\"-\n\x12\x45ndSessionResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"d\n\x19ListConversationsResponse\x12.\n\rconversations\x18\x01 \x03(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x1b\x44\x65scribeConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x1c\x44\x65scribeConversationResponse\x12-\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x17.acai.chat.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xea\x03\n\x0b\x43hatService\x12^\n\x11StartConversation\x12#.acai.chat.StartConversationRequest\x1a$.acai.chat.StartConversationResponse\x12g\n\x14\x43ontinueConversation\x12&.acai.chat.ContinueConversationRequest\x1a\'.acai.chat.ContinueConversationResponse\x12^\n\x11ListConversations\x12#.acai.chat.ListConversationsRequest\x1a$.acai.chat.ListConversationsResponse\x12g\n\x14\x44\x65scribeConversation\x12&.acai.chat.DescribeConversationRequest\x1a\'.acai.chat.DescribeConversationResponse\x12I\n\nEndSession\x12\x1c.acai.chat.EndSessionRequest\x1a\x1d.acai.chat.EndSessionResponseB\rZ\x0binternal/pbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,23 +42,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONVERSATION_ROLE']._serialized_start=494
   _globals['_CONVERSATION_ROLE']._serialized_end=548
   _globals['_STARTCONVERSATIONREQUEST']._serialized_start=550
-  _globals['_STARTCONVERSATIONREQUEST']._serialized_end=647
-  _globals['_SESSIONMETADATA']._serialized_start=649
-  _globals['_SESSIONMETADATA']._serialized_end=718
-  _globals['_STARTCONVERSATIONRESPONSE']._serialized_start=720
-  _globals['_STARTCONVERSATIONRESPONSE']._serialized_end=802
-  _globals['_CONTINUECONVERSATIONREQUEST']._serialized_start=804
-  _globals['_CONTINUECONVERSATIONREQUEST']._serialized_end=929
-  _globals['_CONTINUECONVERSATIONRESPONSE']._serialized_start=931
-  _globals['_CONTINUECONVERSATIONRESPONSE']._serialized_end=976
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=978
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1043
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1045
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1145
-  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_start=1147
-  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_end=1240
-  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_start=1242
-  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_end=1344
-  _globals['_CHATSERVICE']._serialized_start=1347
-  _globals['_CHATSERVICE']._serialized_end=1762
+  _globals['_STARTCONVERSATIONREQUEST']._serialized_end=672
+  _globals['_SESSIONMETADATA']._serialized_start=674
+  _globals['_SESSIONMETADATA']._serialized_end=743
+  _globals['_STARTCONVERSATIONRESPONSE']._serialized_start=745
+  _globals['_STARTCONVERSATIONRESPONSE']._serialized_end=827
+  _globals['_CONTINUECONVERSATIONREQUEST']._serialized_start=830
+  _globals['_CONTINUECONVERSATIONREQUEST']._serialized_end=980
+  _globals['_CONTINUECONVERSATIONRESPONSE']._serialized_start=982
+  _globals['_CONTINUECONVERSATIONRESPONSE']._serialized_end=1093
+  _globals['_ENDSESSIONREQUEST']._serialized_start=1095
+  _globals['_ENDSESSIONREQUEST']._serialized_end=1168
+  _globals['_ENDSESSIONRESPONSE']._serialized_start=1170
+  _globals['_ENDSESSIONRESPONSE']._serialized_end=1215
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1217
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1282
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1284
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1384
+  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_start=1386
+  _globals['_DESCRIBECONVERSATIONREQUEST']._serialized_end=1479
+  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_start=1481
+  _globals['_DESCRIBECONVERSATIONRESPONSE']._serialized_end=1583
+  _globals['_CHATSERVICE']._serialized_start=1586
+  _globals['_CHATSERVICE']._serialized_end=2076
 # @@protoc_insertion_point(module_scope)

@@ -59,12 +59,14 @@ class Conversation(_message.Message):
     def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Conversation.Message, _Mapping]]] = ...) -> None: ...
 
 class StartConversationRequest(_message.Message):
-    __slots__ = ("message", "session_metadata")
+    __slots__ = ("message", "session_metadata", "idempotency_key")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     message: str
     session_metadata: SessionMetadata
-    def __init__(self, message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class SessionMetadata(_message.Message):
     __slots__ = ("platform", "user_id", "chat_id")
@@ -87,20 +89,40 @@ class StartConversationResponse(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., reply: _Optional[str] = ...) -> None: ...
 
 class ContinueConversationRequest(_message.Message):
-    __slots__ = ("conversation_id", "message", "session_metadata")
+    __slots__ = ("conversation_id", "message", "session_metadata", "idempotency_key")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     message: str
     session_metadata: SessionMetadata
-    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ContinueConversationResponse(_message.Message):
-    __slots__ = ("reply",)
+    __slots__ = ("reply", "conversation_id", "new_conversation", "title")
     REPLY_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
     reply: str
-    def __init__(self, reply: _Optional[str] = ...) -> None: ...
+    conversation_id: str
+    new_conversation: bool
+    title: str
+    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., new_conversation: _Optional[bool] = ..., title: _Optional[str] = ...) -> None: ...
+
+class EndSessionRequest(_message.Message):
+    __slots__ = ("session_metadata",)
+    SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    session_metadata: SessionMetadata
+    def __init__(self, session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ...) -> None: ...
+
+class EndSessionResponse(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
 
 class ListConversationsRequest(_message.Message):
     __slots__ = ("page_size", "page_token")

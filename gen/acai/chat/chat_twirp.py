@@ -46,6 +46,13 @@ class ChatServiceServer(TwirpServer):
                 input=_sym_db.GetSymbol("acai.chat.DescribeConversationRequest"),
                 output=_sym_db.GetSymbol("acai.chat.DescribeConversationResponse"),
             ),
+            "EndSession": Endpoint(
+                service_name="ChatService",
+                name="EndSession",
+                function=getattr(service, "EndSession"),
+                input=_sym_db.GetSymbol("acai.chat.EndSessionRequest"),
+                output=_sym_db.GetSymbol("acai.chat.EndSessionResponse"),
+            ),
         }
 
 
@@ -85,5 +92,14 @@ class ChatServiceClient(TwirpClient):
             ctx=ctx,
             request=request,
             response_obj=_sym_db.GetSymbol("acai.chat.DescribeConversationResponse"),
+            **kwargs,
+        )
+
+    def EndSession(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/EndSession",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.EndSessionResponse"),
             **kwargs,
         )

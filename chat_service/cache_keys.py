@@ -1,0 +1,105 @@
+"""Cache keys: SHA-256 over a canonical encoding of everything that determines an answer.
+
+The canonical encoding is JSON with sorted object keys, no insignificant whitespace, UTF-8
+text as is, and integral floats written as integers (`1.0` and `1` are the same temperature).
+Object key order never matters; list order always does (messages, tools).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+# Bumped whenever the encoding or the meaning of a field changes: old entries stop matching.
+KEY_VERSION = 1
+KEY_PREFIX = "acai:cache"
+
+Json = None | bool | int | float | str | Sequence["Json"] | Mapping[str, "Json"]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerBasis:
+    """Everything besides the owner that determines a model's answer, as plain data.
+
+    `provider` and `model` name who answers; `sampling` holds every generation parameter sent
+    (max_tokens, temperature, ...); `tools` the tool schemas offered, in the order offered;
+    `prompt_version` the version of the built-in prompts; `messages` the prompt as sent, in
+    order, each a mapping such as {"role": "user", "content": "..."} (tool calls included).
+    """
+
+    provider: str
+    model: str
+    prompt_version: str
+    messages: Sequence[Mapping[str, Json]]
+    sampling: Mapping[str, Json] = field(default_factory=dict)
+    tools: Sequence[Mapping[str, Json]] = ()
+
+    def as_json(self) -> dict[str, Json]:
+        """Returns the basis as one JSON-able mapping."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "sampling": self.sampling,
+            "tools": self.tools,
+            "messages": self.messages,
+        }
+
+
+def canonical_json(value: Json) -> bytes:
+    """Returns the canonical UTF-8 JSON encoding of `value`.
+
+    Raises TypeError for values JSON cannot hold (and non-string object keys), ValueError for
+    NaN and infinities.
+    """
+    return json.dumps(
+        _normalised(value),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode()
+
+
+def answer_key(kind: str, *, owner: str, basis: AnswerBasis) -> str:
+    """Returns the cache key of a model answer ("reply", "title") for `owner`."""
+    return _key(kind, {"owner": owner, "basis": basis.as_json()})
+
+
+def tool_result_key(tool_name: str, *, owner: str, arguments: Mapping[str, Json], day: str) -> str:
+    """Returns the cache key of a tool's result for these arguments, scoped to `owner` and
+    to `day` (an ISO date: tools read "today" when the arguments leave the date out)."""
+    payload: dict[str, Json] = {
+        "owner": owner,
+        "tool": tool_name,
+        "arguments": arguments,
+        "day": day,
+    }
+    return _key("tool", payload)
+
+
+def _key(kind: str, payload: Mapping[str, Json]) -> str:
+    encoded = canonical_json({"v": KEY_VERSION, "kind": kind, **payload})
+    return f"{KEY_PREFIX}:v{KEY_VERSION}:{kind}:{hashlib.sha256(encoded).hexdigest()}"
+
+
+def _normalised(value: Json) -> Json:
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return int(value)
+        return value
+    if isinstance(value, Mapping):
+        out: dict[str, Json] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"object keys must be strings, not {type(key).__name__}")
+            out[key] = _normalised(item)
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        return [_normalised(item) for item in value]
+    raise TypeError(f"{type(value).__name__} is not JSON data")

@@ -1,0 +1,79 @@
+"""RedisRateLimiter against a real Redis: one bucket shared by workers; fallback when down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import pytest
+import redis.asyncio
+
+from chat_service.rate_limiter import MemoryRateLimiter, RedisRateLimiter
+from chat_service.redis_availability import RedisAvailability
+from devstack.process import free_port
+
+
+@contextlib.asynccontextmanager
+async def limiters(url: str, *, rps: float, burst: int, workers: int = 1):
+    """`workers` limiters on one bucket namespace, each with its own client, closed on exit."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    clients = [
+        redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        for _ in range(workers)
+    ]
+    try:
+        yield [
+            RedisRateLimiter(
+                client,
+                rps=rps,
+                burst=burst,
+                availability=RedisAvailability(),
+                fallback=MemoryRateLimiter(rps=rps, burst=burst),
+                prefix=prefix,
+            )
+            for client in clients
+        ]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def test_workers_share_one_bucket(redis_url):
+    async def scenario():
+        async with limiters(redis_url, rps=0.1, burst=5, workers=2) as workers:
+            return [await workers[i % 2].hit(["ip:1"]) for i in range(8)]
+
+    decisions = asyncio.run(scenario())
+    assert [d.admitted for d in decisions] == [True] * 5 + [False] * 3
+    assert decisions[-1].bucket == "ip:1"
+    assert 9 < decisions[-1].retry_after_s <= 10  # one emission interval, 1/rps
+
+
+def test_a_refused_request_charges_no_bucket(redis_url):
+    async def scenario():
+        async with limiters(redis_url, rps=0.1, burst=1) as (shared,):
+            assert (await shared.hit(["ip:1"])).admitted
+            refused = await shared.hit(["key:k", "ip:1"])
+            assert not refused.admitted
+            assert refused.bucket == "ip:1"
+            assert (await shared.hit(["key:k"])).admitted
+
+    asyncio.run(scenario())
+
+
+def test_with_redis_down_the_process_limits_on_its_own():
+    async def scenario():
+        async with limiters(f"redis://127.0.0.1:{free_port()}/0", rps=0.1, burst=2) as (down,):
+            return [(await down.hit(["ip:1"])).admitted for _ in range(3)]
+
+    assert asyncio.run(scenario()) == [True, True, False]
+
+
+@pytest.mark.parametrize("burst", [1, 3])
+def test_the_burst_is_exact(redis_url, burst):
+    async def scenario():
+        async with limiters(redis_url, rps=0.01, burst=burst) as (shared,):
+            return [(await shared.hit(["b"])).admitted for _ in range(burst + 2)]
+
+    assert asyncio.run(scenario()) == [True] * burst + [False] * 2
