@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
 
-METHODS = ["StartConversation", "ContinueConversation", "ListConversations", "DescribeConversation"]
+METHODS = [
+    "StartConversation",
+    "ContinueConversation",
+    "ListConversations",
+    "DescribeConversation",
+    "EndSession",
+]
 
 
 @pytest.fixture
@@ -72,3 +80,35 @@ def test_the_env_key_and_x_api_key_work(secured_app):
 def test_health_and_ready_stay_public(secured_app):
     assert requests.get(secured_app.url + "/health", timeout=10).status_code == 200
     assert requests.get(secured_app.url + "/ready", timeout=10).status_code == 200
+
+
+def test_sessions_are_per_owner_one_cannot_end_or_join_anothers(secured_app):
+    session = {"platform": "telegram", "user_id": "42", "chat_id": uuid.uuid4().hex}
+
+    def say(owner: str, text: str) -> dict[str, object]:
+        body = {"message": text, "session_metadata": session}
+        response = secured_app.post("ContinueConversation", body, owner=owner)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    alices = say("alice", "hello from alice")
+    assert alices["new_conversation"] is True
+    ended = secured_app.post("EndSession", {"session_metadata": session}, owner="bob")
+    assert ended.status_code == 200, ended.text
+    assert ended.json().get("conversation_id", "") == ""  # bob had no such session
+    bobs = say("bob", "hello from bob")
+    assert bobs["new_conversation"] is True
+    assert bobs["conversation_id"] != alices["conversation_id"]
+
+    again = say("alice", "still there?")  # bob's calls neither ended nor joined alice's
+    assert again.get("new_conversation", False) is False
+    assert again["conversation_id"] == alices["conversation_id"]
+    described = secured_app.post(
+        "DescribeConversation", {"conversation_id": alices["conversation_id"]}, owner="alice"
+    ).json()
+    assert [m["content"] for m in described["conversation"]["messages"]][::2] == [
+        "hello from alice",
+        "still there?",
+    ]
+    ended = secured_app.post("EndSession", {"session_metadata": session}, owner="alice")
+    assert ended.json()["conversation_id"] == alices["conversation_id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import ClassVar
 
 import pytest
@@ -17,6 +18,8 @@ from chat_service.observability.metrics import Metrics
 from chat_service.observability.prices import PriceTable
 from chat_service.observability.request_context import request_id
 from chat_service.observability.telemetry import Telemetry
+from chat_service.tool_cache import ToolResultCache, ToolVolatility
+from tests.fakes.memory_cache import InMemoryResponseCache
 from tests.metrics_text import samples, value
 from tools.registry import ToolError, ToolRegistry
 from tools.runner import ToolRunner
@@ -139,3 +142,31 @@ def test_a_timed_out_call_is_counted_once_as_timeout(telemetry, spans):
     assert [labels["outcome"] for labels, _ in samples(text, "tool_calls_total")] == ["timeout"]
     (span,) = spans.get_finished_spans()
     assert span.attributes["chat.tool.outcome"] == "timeout"
+
+
+def test_a_result_reused_from_the_tool_cache_is_still_reported(telemetry, spans, pool):
+    runs = []
+
+    def weather(arguments):
+        runs.append(arguments)
+        return "sunny"
+
+    results = ToolResultCache(
+        InMemoryResponseCache(),
+        volatility=ToolVolatility({"weather": 600}),
+        max_ttl_s=3600,
+        clock=lambda: datetime(2025, 6, 1, tzinfo=UTC),
+    )
+    runner = ToolRunner(
+        ToolRegistry([Tool("weather", weather)]), executor=pool, observer=telemetry, results=results
+    )
+
+    first = runner.run_all([ToolCall("c1", "weather", '{"n": 1}')], owner="alice")
+    second = runner.run_all([ToolCall("c2", "weather", '{"n": 1}')], owner="alice")
+
+    assert [r.content for r in first + second] == ["sunny", "sunny"]
+    assert len(runs) == 1  # the second came from the cache
+    text = _text(telemetry)
+    assert value(text, "tool_calls_total", tool="weather", outcome="ok") == 2
+    tool_spans = [s for s in spans.get_finished_spans() if s.name == "execute_tool weather"]
+    assert [s.attributes["gen_ai.tool.call.id"] for s in tool_spans] == ["c1", "c2"]

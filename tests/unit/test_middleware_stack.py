@@ -1,0 +1,43 @@
+"""The middleware order: the rate limit runs inside the authentication (it limits owners)."""
+
+from __future__ import annotations
+
+from opentelemetry.sdk.trace import TracerProvider
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chat_service.authentication import Authenticator
+from chat_service.config import Settings
+from chat_service.middleware.auth import AuthMiddleware
+from chat_service.middleware.metrics import HttpMetricsMiddleware
+from chat_service.middleware.stack import middleware_stack
+from chat_service.observability.metrics import Metrics
+from chat_service.observability.prices import PriceTable
+from chat_service.observability.telemetry import Telemetry
+
+
+class RateLimitMarker:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def test_the_rate_limit_comes_after_auth_and_inside_the_metrics():
+    telemetry = Telemetry(
+        metrics=Metrics(prices=PriceTable({})), tracer=TracerProvider().get_tracer("t")
+    )
+    stack = middleware_stack(
+        Settings(),
+        route_of=lambda scope: "route",
+        twirp_paths=(),
+        authenticator=Authenticator(None),
+        telemetry=telemetry,
+        rate_limit=[Middleware(RateLimitMarker)],
+    )
+
+    classes: list[object] = [m.cls for m in stack]
+    assert classes[-1] is RateLimitMarker
+    assert classes.index(AuthMiddleware) == len(classes) - 2
+    assert classes.index(HttpMetricsMiddleware) < classes.index(AuthMiddleware)
