@@ -140,13 +140,7 @@ RUNNERS: dict[str, Callable[[Stack, argparse.Namespace], dict[str, Any]]] = {
     "cpu": _cpu,
     "memory": _memory,
 }
-PLOTS: dict[str, Callable[[dict[str, Any], Path], Path]] = {
-    "concurrency": plots.concurrency,
-    "length": plots.conversation_length,
-    "cache": plots.cache,
-    "cpu": plots.cpu,
-    "memory": plots.memory,
-}
+PLOTS = plots.DRAWERS
 
 
 def run(name: str, stack: Stack, args: argparse.Namespace, context: dict[str, Any]) -> Path:

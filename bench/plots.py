@@ -1,7 +1,14 @@
-"""One PNG per benchmark, drawn from its results dict (matplotlib, no display needed)."""
+"""One PNG per benchmark, drawn from its results dict (matplotlib, no display needed).
+
+`python -m bench.plots [DIR]` redraws every DIR/<scenario>.png from DIR/<scenario>.json
+(default docs/benchmarks) without running anything.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +23,13 @@ def _save(figure: Any, path: Path) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def _log_ticks(axes: Any, values: list[int], labels: list[str]) -> None:
+    """A log x axis with a tick and a plain label at each measured value only."""
+    axes.set_xscale("log")
+    axes.minorticks_off()
+    axes.set_xticks(values, labels)
 
 
 def concurrency(result: dict[str, Any], path: Path) -> Path:
@@ -33,25 +47,23 @@ def concurrency(result: dict[str, Any], path: Path) -> Path:
             xytext=(6, -12),
         )
     left.set(
-        xscale="log",
-        yscale="log",
         xlabel="concurrent clients",
         ylabel="turns/s",
+        ylim=(0, None),
         title=f"Throughput, provider latency {result['llm_latency_s']:g} s",
     )
-    left.set_xticks(clients, [str(c) for c in clients])
+    _log_ticks(left, clients, [str(c) for c in clients])
     left.legend()
     right.plot(clients, [r["p50_ms"] for r in rows], "o-", label="p50")
     right.plot(clients, [r["p99_ms"] for r in rows], "s-", label="p99")
     right.axhline(1000 * result["llm_latency_s"], color="k", ls="--", label="provider latency")
     right.set(
-        xscale="log",
         xlabel="concurrent clients",
         ylabel="turn latency (ms)",
         title="Turn latency",
         ylim=(0, None),
     )
-    right.set_xticks(clients, [str(c) for c in clients])
+    _log_ticks(right, clients, [str(c) for c in clients])
     right.legend()
     return _save(figure, path)
 
@@ -64,13 +76,12 @@ def conversation_length(result: dict[str, Any], path: Path) -> Path:
     axes.plot(lengths, [r["p50_ms"] for r in rows], "o-", label="p50")
     axes.plot(lengths, [r["p99_ms"] for r in rows], "s-", label="p99")
     axes.set(
-        xscale="log",
         xlabel="messages in the conversation",
         ylabel="turn latency (ms)",
         title="Turn latency vs conversation length (instant provider)",
         ylim=(0, None),
     )
-    axes.set_xticks(lengths, [f"{n:,}" for n in lengths])
+    _log_ticks(axes, lengths, [f"{n:,}" for n in lengths])
     axes.legend()
     return _save(figure, path)
 
@@ -106,10 +117,10 @@ def cpu(result: dict[str, Any], path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(6, 4))
     values = [result["bare_uvicorn_cpu_ms_per_request"], result["app_cpu_ms_per_turn"]]
     bars = axes.bar(["bare uvicorn app", "chat app turn"], values, color=["tab:gray", "tab:blue"])
-    axes.bar_label(bars, fmt="%.2f ms")
+    axes.bar_label(bars, fmt="%.3f ms")
     axes.set(
         ylabel="server CPU per request (ms)",
-        title=f"CPU per turn, instant provider: {result['ratio_app_to_bare']:g}× bare",
+        title=f"Server CPU per request, instant provider: app = {result['ratio_app_to_bare']:g}× bare",
     )
     return _save(figure, path)
 
@@ -132,3 +143,28 @@ def memory(result: dict[str, Any], path: Path) -> Path:
     )
     axes.legend(loc="lower right")
     return _save(figure, path)
+
+
+Drawer = Callable[[dict[str, Any], Path], Path]
+DRAWERS: dict[str, Drawer] = {
+    "concurrency": concurrency,
+    "length": conversation_length,
+    "cache": cache,
+    "cpu": cpu,
+    "memory": memory,
+}
+
+
+def main(argv: list[str]) -> int:
+    directory = (
+        Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+    )
+    for name, draw in DRAWERS.items():
+        source = directory / f"{name}.json"
+        if source.exists():
+            print(draw(json.loads(source.read_text())["result"], directory / f"{name}.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
