@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
-TIERS := tests/unit tests/integration tests/e2e
+TIERS := tests/unit tests/integration tests/e2e tests/faults tests/fuzz
 PYTEST_ARGS ?=
 BACKUP_DIR ?= backups
 RESTORE_MODE ?= drop
@@ -34,7 +34,7 @@ require_mongo = [[ -n "$${MONGO_URI:-}$${MONGODB_URI:-}" ]] || { echo "MONGO_URI
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
 
-.PHONY: help install browser run servers test test-unit test-integration test-e2e generate \
+.PHONY: help install browser run servers test test-unit test-integration test-e2e test-faults test-fuzz generate \
 	gen-check lint typecheck format migrate-up migrate-down migrate-status backup restore smoke bench \
 	clean
 
@@ -71,7 +71,7 @@ run: $(STAMP) ## Run the app (reads .env; Redis/Mongo in var/ unless REDIS_URL/M
 servers: $(STAMP) ## Start Redis and secantusd-py (data in var/), print export lines, wait for Ctrl-C
 	$(PY) -m devstack servers
 
-test: $(STAMP) ## Run every test tier (unit, integration, e2e); PYTEST_ARGS='-k x' passes options
+test: $(STAMP) ## Run every test tier (unit, integration, e2e, faults, fuzz); PYTEST_ARGS='-k x' passes options
 	$(PY) -m pytest $(wildcard $(TIERS)) $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Run the unit tests (no sockets)
@@ -82,6 +82,12 @@ test-integration: $(STAMP) ## Run the integration tests (real Redis and Mongo-pr
 
 test-e2e: $(STAMP) ## Run the end-to-end tests (the app under uvicorn)
 	$(call pytest,tests/e2e)
+
+test-faults: $(STAMP) ## Run the fault-injection tests (servers stopped, providers failing, tools hanging)
+	$(call pytest,tests/faults)
+
+test-fuzz: $(STAMP) ## Run the property-based fuzzing of the Twirp edge and the tools' arguments
+	$(call pytest,tests/fuzz)
 
 generate: $(STAMP) ## Regenerate gen/ from proto/ (protobuf, Twirp stubs, OpenAPI description)
 	rm -rf gen/acai
@@ -134,7 +140,7 @@ restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default d
 smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the local one)
 	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
 
-bench: $(STAMP) ## Run the benchmarks (python -m bench)
+bench: $(STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~10 min)
 	$(PY) -m bench
 
 clean: ## Remove var/ (dev server data) and caches; keeps .venv

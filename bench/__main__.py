@@ -1,4 +1,4 @@
-"""`python -m bench [--duration-s 30] [--clients 64] [--turns 200] [--only a|b]`."""
+"""`python -m bench [--only a|b|concurrency|length|cache|cpu|memory ...] [options]`; see --help."""
 
 import sys
 

@@ -1,4 +1,9 @@
-"""Command line: set up the stack once, run the chosen scenarios, print and save the results."""
+"""Command line: set up the stack once, run the chosen scenarios, print and save the results.
+
+Every scenario runs by default; `--only NAME` (repeatable) selects some. The foundation
+scenarios (a) and (b) write docs/benchmarks/foundation.json (`--output`); the evidence
+scenarios (bench.evidence) write docs/benchmarks/<name>.json and <name>.png.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import concurrent_turns, history_length
+from bench import concurrent_turns, evidence, history_length
 from bench.processes import ChildError
 from bench.report import RESULTS_PATH, machine, table, write_json
 from bench.stack import App, Stack
@@ -25,15 +30,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration-s", type=float, default=30.0, help="(a) window, seconds")
     parser.add_argument("--clients", type=int, default=64, help="(a) concurrent clients")
     parser.add_argument("--turns", type=int, default=200, help="(b) turns at 10 + at 1,000")
-    parser.add_argument("--only", choices=("a", "b"), help="run one scenario")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=("a", "b", *evidence.NAMES),
+        help="run this scenario (repeatable; default: all of them)",
+    )
     parser.add_argument(
         "--lockstep",
         action="store_true",
         help="(a) all clients begin at once and stay in waves (default: staggered arrivals)",
     )
     parser.add_argument(
-        "--output", default=str(RESULTS_PATH), help="JSON results path (default: %(default)s)"
+        "--output", default=str(RESULTS_PATH), help="(a)/(b) JSON path (default: %(default)s)"
     )
+    evidence.add_arguments(parser)
     return parser
 
 
@@ -43,6 +54,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    chosen = set(args.only or ("a", "b", *evidence.NAMES))
     signal.signal(signal.SIGTERM, _terminate)
     results: dict[str, Any] = {
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -50,11 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scenarios": {},
     }
     began = time.perf_counter()
+    written: list[Path] = []
     try:
         with Stack() as stack:
             results["database"] = stack.database_info()
             servers = stack.server_pids()
-            if args.only in (None, "a"):
+            if "a" in chosen:
                 print(f"(a) {args.clients} clients for {args.duration_s:g} s ...", flush=True)
                 with stack.app(llm_latency_s=A_LLM_LATENCY_S, name="a") as app:
                     results["app"] = _app_info(app)
@@ -67,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stagger=not args.lockstep,
                         pids={**pids, "bench_client": os.getpid()},
                     )
-            if args.only in (None, "b"):
+            if "b" in chosen:
                 print(f"(b) {args.turns} turns at 10 vs 1,000 messages ...", flush=True)
                 with stack.app(llm_latency_s=0.0, name="b") as app:
                     results.setdefault("app", _app_info(app))
@@ -79,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         turns=args.turns,
                         pids={**pids, "bench_client": os.getpid()},
                     )
+            context = {"machine": results["machine"], "database": results["database"]}
+            for name in evidence.NAMES:
+                if name in chosen:
+                    print(f"{name} ...", flush=True)
+                    written.append(evidence.run(name, stack, args, context))
     except ChildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -86,9 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: stopped every process", file=sys.stderr)
         return 130
     results["wall_s"] = round(time.perf_counter() - began, 1)
-    path = write_json(results, Path(args.output))
-    print(table(results))
-    print(f"results: {path} ({results['wall_s']:g} s)")
+    if chosen & {"a", "b"}:
+        written.insert(0, write_json(results, Path(args.output)))
+        print(table(results))
+    for path in written:
+        print(f"results: {path}")
+    print(f"done in {results['wall_s']:g} s")
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,8 +67,11 @@ async def _run(
     limits = httpx2.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
     async with httpx2.AsyncClient(base_url=url, limits=limits, timeout=120.0) as http:
         began = time.perf_counter()
+        # A token per run: the response cache keys on the prompt, so a run repeating an
+        # earlier run's conversations word for word would be answered from Redis.
+        run = uuid.uuid4().hex[:8]
         ids = await asyncio.gather(
-            *(start_async(http, f"bench client {n}: hello") for n in range(clients))
+            *(start_async(http, f"bench client {n} (run {run}): hello") for n in range(clients))
         )
         setup_s = time.perf_counter() - began
         turns = _Turns()

@@ -35,6 +35,7 @@ class App:
     url: str
     pid: int
     fake_openai_pid: int
+    fake_openai_url: str
     argv: list[str]
     env: dict[str, str]
     fake_openai_argv: list[str]
@@ -128,7 +129,8 @@ class Stack:
             url = f"http://{LOOPBACK}:{port}"
             app.start(http_ok(f"{url}/ready"), timeout_s=60)
             shown_env = {k: ("***" if k == "OPENAI_API_KEY" else v) for k, v in env.items()}
-            yield App(url, app.pid, fake.pid, argv, shown_env, fake.argv)
+            fake_url = f"http://{LOOPBACK}:{fake_port}"
+            yield App(url, app.pid, fake.pid, fake_url, argv, shown_env, fake.argv)
 
     def server_pids(self) -> dict[str, int]:
         """The pids of the shared servers, by name, for CPU accounting."""

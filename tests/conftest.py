@@ -15,7 +15,12 @@ import pytest
 from devstack.servers import MongoServer, RedisServer
 from tests.log_audit import LogAudit
 
-_TIERS = {"integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+_TIERS = {
+    "integration": pytest.mark.integration,
+    "e2e": pytest.mark.e2e,
+    "faults": pytest.mark.faults,
+    "fuzz": pytest.mark.fuzz,
+}
 _AUDIT = pytest.StashKey[LogAudit]()
 
 
@@ -54,7 +59,7 @@ def log_audit(pytestconfig: pytest.Config) -> LogAudit:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks tests under tests/integration and tests/e2e with their tier's marker."""
+    """Marks tests under tests/integration, e2e, faults and fuzz with their tier's marker."""
     for item in items:
         for part in Path(str(item.path)).parts:
             if part in _TIERS:

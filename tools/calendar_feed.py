@@ -83,7 +83,10 @@ class CalendarFeedTool:
             )
         except ValueError:
             raise ToolError("from_date must be YYYY-MM-DD") from None
-        last = first + timedelta(days=int(arguments.get("days", 30)))
+        try:
+            last = first + timedelta(days=int(arguments.get("days", 30)))
+        except OverflowError:  # e.g. from_date 9999-12-31: the range ends past year 9999
+            raise ToolError("the date range ends after 9999-12-31") from None
         low, high = datetime.combine(first, time.min), datetime.combine(last, time.min)
         events = [e for e in self._events() if low <= e.sort_key < high]
         limit = int(arguments.get("limit", MAX_EVENTS))

@@ -169,7 +169,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Stays quiet: tests and benchmarks read their own output."""
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
+        if self.path.rstrip("/") == "/fake/stats":  # for benchmarks: provider calls served
+            calls = sum(
+                r.path.rstrip("/") == "/v1/chat/completions" for r in self.server.fake.requests
+            )
+            self._send_json(200, {"chat_completions": calls})
+        elif self.path.rstrip("/") == "/v1/models":
             model = {"id": "fake-model", "object": "model", "created": CREATED, "owned_by": "fake"}
             self._send_json(200, {"object": "list", "data": [model]})
         else:

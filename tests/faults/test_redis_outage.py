@@ -5,7 +5,6 @@ This module runs its own Redis server (the session-wide one other tests use is n
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from devstack.servers import RedisServer
 from gen.acai.chat import chat_pb2 as pb
 from gen.acai.chat.chat_twirp import ChatServiceClient
 from tests.fakes.uvicorn_thread import serve
+from tests.faults.ledger import Ledger, assert_consistent
 
 TURNS = 24
 
@@ -32,16 +32,16 @@ def own_redis(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app_url(app_settings, own_redis):
-    settings = dataclasses.replace(
-        app_settings,
+def outage_app(fault_settings, own_redis, mongo_uri):
+    settings = fault_settings(
         redis_url=own_redis.url,
+        mongo_uri=mongo_uri,
         cache_ttl_hours=1.0,
         api_rate_limit_rps=1000.0,  # on, so its fallback and recovery are exercised too
         api_rate_limit_burst=1000,
     )
     with serve(create_app(settings)) as url:
-        yield url
+        yield url, settings
 
 
 def _health(url: str) -> str:
@@ -55,7 +55,10 @@ def _wait_for_health(url: str, status: str) -> None:
         time.sleep(0.05)
 
 
-def test_turns_survive_redis_stopping_mid_run_and_sessions_resume_after_a_flush(app_url, own_redis):
+def test_turns_survive_redis_stopping_mid_run_and_sessions_resume_after_a_flush(
+    outage_app, own_redis
+):
+    app_url, settings = outage_app
     client = ChatServiceClient(app_url, timeout=30)
     session = pb.SessionMetadata(platform="telegram", user_id="7", chat_id=uuid.uuid4().hex)
     replies: list[pb.ContinueConversationResponse] = []
@@ -106,3 +109,7 @@ def test_turns_survive_redis_stopping_mid_run_and_sessions_resume_after_a_flush(
     contents = [m.content for m in detail.conversation.messages]
     expected = [text for i in range(TURNS) for text in (f"message {i}", f"echo: message {i}")]
     assert contents == expected  # every turn stored once, in order
+    ledger = Ledger()
+    for i in range(TURNS):
+        ledger.ack(replies[0].conversation_id, f"message {i}")
+    assert_consistent(settings.mongo_uri, settings.mongo_database, ledger)

@@ -1,0 +1,160 @@
+"""The evidence scenarios: each runs against the shared stack and writes JSON plus a PNG.
+
+| name                | what                                                        |
+|---------------------|-------------------------------------------------------------|
+| concurrency         | throughput, p50/p99 at 16/64/256 clients, 1 s provider      |
+| length              | turn latency at 10 … 10,000 stored messages, instant provider |
+| cache               | cache hit vs miss latency and provider calls saved, 500 ms  |
+| cpu                 | app CPU per turn vs a bare uvicorn app, instant provider    |
+| memory              | worker RSS over 10,000 turns and its fitted trend           |
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import (
+    cache_latency,
+    concurrency_sweep,
+    conversation_length,
+    cpu_per_turn,
+    memory_growth,
+    plots,
+)
+from bench.processes import ROOT
+from bench.stack import App, Stack
+
+NAMES = ("concurrency", "length", "cache", "cpu", "memory")
+OUT_DIR = ROOT / "docs" / "benchmarks"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the evidence scenarios (all have defaults that fit `make bench`)."""
+    group = parser.add_argument_group("evidence scenarios")
+    group.add_argument(
+        "--levels",
+        type=int,
+        nargs="+",
+        default=list(concurrency_sweep.LEVELS),
+        help="concurrency: client counts (default: %(default)s)",
+    )
+    group.add_argument(
+        "--level-duration-s",
+        type=float,
+        default=15.0,
+        help="concurrency: window per level (default: %(default)s)",
+    )
+    group.add_argument(
+        "--length-turns",
+        type=int,
+        default=40,
+        help="length: measured turns per length (default: %(default)s)",
+    )
+    group.add_argument(
+        "--cache-questions",
+        type=int,
+        default=20,
+        help="cache: distinct questions, 5 repeats each (default: %(default)s)",
+    )
+    group.add_argument(
+        "--cpu-turns", type=int, default=1000, help="cpu: measured turns (default: %(default)s)"
+    )
+    group.add_argument(
+        "--memory-turns",
+        type=int,
+        default=10_000,
+        help="memory: turns served (default: %(default)s)",
+    )
+    group.add_argument(
+        "--out-dir",
+        default=str(OUT_DIR),
+        help="where <scenario>.json and .png go (default: docs/benchmarks)",
+    )
+
+
+def _pids(stack: Stack, app: App) -> dict[str, int]:
+    return {
+        "app": app.pid,
+        "fake_openai": app.fake_openai_pid,
+        **stack.server_pids(),
+        "bench_client": os.getpid(),
+    }
+
+
+def _concurrency(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    with stack.app(llm_latency_s=1.0, name="concurrency") as app:
+        return concurrency_sweep.run(
+            app.url,
+            levels=args.levels,
+            duration_s=args.level_duration_s,
+            llm_latency_s=1.0,
+            pids=_pids(stack, app),
+        )
+
+
+def _length(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    with stack.app(llm_latency_s=0.0, name="length") as app:
+        return conversation_length.run(
+            app.url,
+            mongo_uri=stack.mongo_uri,
+            database=stack.database,
+            turns=args.length_turns,
+            pids=_pids(stack, app),
+        )
+
+
+def _cache(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    with stack.app(llm_latency_s=0.5, name="cache") as app:
+        return cache_latency.run(
+            app.url,
+            fake_openai_url=app.fake_openai_url,
+            llm_latency_s=0.5,
+            questions=args.cache_questions,
+            repeats=5,
+        )
+
+
+def _cpu(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    with stack.app(llm_latency_s=0.0, name="cpu") as app:
+        others = {k: v for k, v in _pids(stack, app).items() if k != "app"}
+        return cpu_per_turn.run(
+            app.url, turns=args.cpu_turns, app_pid=app.pid, other_pids=others, log_dir=stack.dir
+        )
+
+
+def _memory(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    with stack.app(llm_latency_s=0.0, name="memory") as app:
+        return memory_growth.run(app.url, pid=app.pid, turns=args.memory_turns)
+
+
+RUNNERS: dict[str, Callable[[Stack, argparse.Namespace], dict[str, Any]]] = {
+    "concurrency": _concurrency,
+    "length": _length,
+    "cache": _cache,
+    "cpu": _cpu,
+    "memory": _memory,
+}
+PLOTS = plots.DRAWERS
+
+
+def run(name: str, stack: Stack, args: argparse.Namespace, context: dict[str, Any]) -> Path:
+    """Runs scenario `name`, writes `<name>.json` and `<name>.png`; returns the JSON path."""
+    result = RUNNERS[name](stack, args)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamped = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": name,
+        **context,
+        "result": result,
+    }
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(stamped, indent=2) + "\n")
+    PLOTS[name](result, out / f"{name}.png")
+    return path

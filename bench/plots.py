@@ -1,0 +1,170 @@
+"""One PNG per benchmark, drawn from its results dict (matplotlib, no display needed).
+
+`python -m bench.plots [DIR]` redraws every DIR/<scenario>.png from DIR/<scenario>.json
+(default docs/benchmarks) without running anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # after use("Agg"): no display is needed
+
+
+def _save(figure: Any, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _log_ticks(axes: Any, values: list[int], labels: list[str]) -> None:
+    """A log x axis with a tick and a plain label at each measured value only."""
+    axes.set_xscale("log")
+    axes.minorticks_off()
+    axes.set_xticks(values, labels)
+
+
+def concurrency(result: dict[str, Any], path: Path) -> Path:
+    """Throughput against its ceiling, and p50/p99 latency, by number of clients."""
+    rows = result["levels"]
+    clients = [r["clients"] for r in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(clients, [r["ceiling_turns_per_s"] for r in rows], "k--", label="ceiling")
+    left.plot(clients, [r["turns_per_s"] for r in rows], "o-", label="measured")
+    for r in rows:
+        left.annotate(
+            f"{r['ratio_to_ceiling']:.0%}",
+            (r["clients"], r["turns_per_s"]),
+            textcoords="offset points",
+            xytext=(6, -12),
+        )
+    left.set(
+        xlabel="concurrent clients",
+        ylabel="turns/s",
+        ylim=(0, None),
+        title=f"Throughput, provider latency {result['llm_latency_s']:g} s",
+    )
+    _log_ticks(left, clients, [str(c) for c in clients])
+    left.legend()
+    right.plot(clients, [r["p50_ms"] for r in rows], "o-", label="p50")
+    right.plot(clients, [r["p99_ms"] for r in rows], "s-", label="p99")
+    right.axhline(1000 * result["llm_latency_s"], color="k", ls="--", label="provider latency")
+    right.set(
+        xlabel="concurrent clients",
+        ylabel="turn latency (ms)",
+        title="Turn latency",
+        ylim=(0, None),
+    )
+    _log_ticks(right, clients, [str(c) for c in clients])
+    right.legend()
+    return _save(figure, path)
+
+
+def conversation_length(result: dict[str, Any], path: Path) -> Path:
+    """p50 and p99 turn latency by stored conversation length (log scale)."""
+    rows = result["lengths"]
+    lengths = [r["messages"] for r in rows]
+    figure, axes = plt.subplots(figsize=(6.5, 4))
+    axes.plot(lengths, [r["p50_ms"] for r in rows], "o-", label="p50")
+    axes.plot(lengths, [r["p99_ms"] for r in rows], "s-", label="p99")
+    axes.set(
+        xlabel="messages in the conversation",
+        ylabel="turn latency (ms)",
+        title="Turn latency vs conversation length (instant provider)",
+        ylim=(0, None),
+    )
+    _log_ticks(axes, lengths, [f"{n:,}" for n in lengths])
+    axes.legend()
+    return _save(figure, path)
+
+
+def cache(result: dict[str, Any], path: Path) -> Path:
+    """Miss against hit latency (log scale) and provider calls with and without the cache."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    names = ["miss", "hit"]
+    width = 0.38
+    for offset, key in ((-width / 2, "p50_ms"), (width / 2, "p99_ms")):
+        values = [result[n][key] for n in names]
+        bars = left.bar([i + offset for i in range(2)], values, width, label=key[:3])
+        left.bar_label(bars, fmt="%.1f")
+    left.set_xticks(range(2), names)
+    left.set(
+        yscale="log",
+        ylabel="StartConversation latency (ms)",
+        title=f"Cache miss vs hit (provider {result['llm_latency_s']:g} s)",
+    )
+    left.legend()
+    calls = [result["provider_calls_without_cache"], result["provider_calls"]]
+    bars = right.bar(["without cache", "with cache"], calls, color=["tab:gray", "tab:green"])
+    right.bar_label(bars)
+    right.set(
+        ylabel="provider calls",
+        title=f"Provider calls saved: {result['provider_calls_saved_ratio']:.0%}",
+    )
+    return _save(figure, path)
+
+
+def cpu(result: dict[str, Any], path: Path) -> Path:
+    """Server CPU per request: the app's turn against the bare uvicorn app."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    values = [result["bare_uvicorn_cpu_ms_per_request"], result["app_cpu_ms_per_turn"]]
+    bars = axes.bar(["bare uvicorn app", "chat app turn"], values, color=["tab:gray", "tab:blue"])
+    axes.bar_label(bars, fmt="%.3f ms")
+    axes.set(
+        ylabel="server CPU per request (ms)",
+        title=f"Server CPU per request, instant provider: app = {result['ratio_app_to_bare']:g}× bare",
+    )
+    return _save(figure, path)
+
+
+def memory(result: dict[str, Any], path: Path) -> Path:
+    """Worker RSS by turns served, with the fitted trend over the steady part."""
+    samples = result["samples"]
+    turns = [s["turns"] for s in samples]
+    mib = [s["rss_kib"] / 1024 for s in samples]
+    figure, axes = plt.subplots(figsize=(7, 4))
+    axes.plot(turns, mib, ".-", label="RSS")
+    (x0, y0), (x1, y1) = result["fit_line"]
+    slope = result["slope_kib_per_1000_turns"]
+    axes.plot([x0, x1], [y0 / 1024, y1 / 1024], "r--", label=f"fit: {slope:+.0f} KiB / 1,000 turns")
+    axes.set(
+        xlabel="turns served",
+        ylabel="worker RSS (MiB)",
+        ylim=(0, max(mib) * 1.15),
+        title="Memory of one worker (instant provider)",
+    )
+    axes.legend(loc="lower right")
+    return _save(figure, path)
+
+
+Drawer = Callable[[dict[str, Any], Path], Path]
+DRAWERS: dict[str, Drawer] = {
+    "concurrency": concurrency,
+    "length": conversation_length,
+    "cache": cache,
+    "cpu": cpu,
+    "memory": memory,
+}
+
+
+def main(argv: list[str]) -> int:
+    directory = (
+        Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+    )
+    for name, draw in DRAWERS.items():
+        source = directory / f"{name}.json"
+        if source.exists():
+            print(draw(json.loads(source.read_text())["result"], directory / f"{name}.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
