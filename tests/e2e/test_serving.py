@@ -76,12 +76,22 @@ def launched(redis_url, mongo_uri, tmp_path, *, latency_s: float, **settings: st
             _wait_ready(url, process, tmp_path / "server.log")
             yield url, process, database, fake
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            _stop_group(process)
             log.close()
             with pymongo.MongoClient(mongo_uri) as client:
                 client.drop_database(database)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stops the launcher and every worker it spawned (its own process group)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(STOP_TIMEOUT_S)
+    # The workers share the launcher's session: a killed launcher would leave them running.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -257,9 +267,7 @@ def test_make_run_with_two_workers_passes_the_smoke_test(redis_url, mongo_uri, t
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=STOP_TIMEOUT_S) == 0
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            _stop_group(process)
             with pymongo.MongoClient(mongo_uri) as client:
                 client.drop_database(database)
     assert "(2 workers)" in log.read_text()
