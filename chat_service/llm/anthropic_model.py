@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -14,21 +13,17 @@ from anthropic.types import MessageParam, ToolParam
 from chat_service.llm.base import (
     ChatMessage,
     Completion,
-    ModelRejected,
     ModelUnavailable,
     PromptRole,
     ToolCall,
     ToolSpec,
     Usage,
 )
-from chat_service.llm.retry_after import retry_after_s
+from chat_service.llm.provider_errors import safe_detail, status_error
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 
 # Request timeout, lock conflict, rate limit, and 5xx including Anthropic's 529 "overloaded".
-_TRANSIENT_STATUSES = frozenset({408, 409, 429})
-_DETAIL_MAX_CHARS = 300
-_KEY_LIKE = re.compile(r"\bsk-ant-[A-Za-z0-9_*\-]{6,}")
 _EMPTY_OBJECT_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
 
 
@@ -87,16 +82,11 @@ class AnthropicChatModel:
             kind = "timed out" if isinstance(exc, anthropic.APITimeoutError) else "is unreachable"
             raise ModelUnavailable(f"{self.name} {kind}") from exc
         except anthropic.APIStatusError as exc:
-            detail = self._detail(exc)
-            status = exc.status_code
-            if status in _TRANSIENT_STATUSES or status >= 500:
-                raise ModelUnavailable(
-                    f"{self.name} answered HTTP {status}{detail}",
-                    retry_after_s=retry_after_s(exc.response.headers),
-                ) from exc
-            raise ModelRejected(
-                f"{self.name} rejected the request (HTTP {status}){detail}"
-            ) from exc
+            body = exc.body
+            error = body.get("error") if isinstance(body, dict) else None
+            message = error.get("message") if isinstance(error, dict) else None
+            detail = safe_detail(message, api_key=self._client.api_key)
+            raise status_error(self.name, exc.status_code, detail, exc.response.headers) from exc
         except anthropic.APIError as exc:
             raise ModelUnavailable(f"{self.name} sent an unusable response") from exc
         return self._completion(response)
@@ -118,18 +108,6 @@ class AnthropicChatModel:
             usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0) if usage else Usage(),
             model=response.model or self._model,
         )
-
-    def _detail(self, exc: anthropic.APIStatusError) -> str:
-        body = exc.body
-        error = body.get("error") if isinstance(body, dict) else None
-        message = error.get("message") if isinstance(error, dict) else None
-        if not isinstance(message, str) or not message.strip():
-            return ""
-        key = self._client.api_key
-        if key:
-            message = message.replace(key, "***")
-        message = _KEY_LIKE.sub("***", message)
-        return f": {' '.join(message.split())[:_DETAIL_MAX_CHARS]}"
 
 
 def wire_request(messages: Sequence[ChatMessage]) -> tuple[str, list[dict[str, Any]]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -18,23 +17,19 @@ from openai.types.chat import (
 from chat_service.llm.base import (
     ChatMessage,
     Completion,
-    ModelRejected,
     ModelUnavailable,
     PromptRole,
     ToolCall,
     ToolSpec,
     Usage,
 )
-from chat_service.llm.retry_after import retry_after_s
+from chat_service.llm.provider_errors import safe_detail, status_error
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 TokenLimitParam = Literal["max_tokens", "max_completion_tokens"]
 
 # Statuses the provider uses for "not now" rather than "not this request" (the SDK's own
 # retry list): request timeout, lock conflict, rate limit and server errors.
-_TRANSIENT_STATUSES = frozenset({408, 409, 429})
-_DETAIL_MAX_CHARS = 300
-_KEY_LIKE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_*\-]{6,}")
 _EMPTY_OBJECT_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
 
 
@@ -106,15 +101,10 @@ class OpenAIChatModel:
             kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
             raise ModelUnavailable(f"{self.name} {kind}") from exc
         except openai.APIStatusError as exc:
-            detail = self._detail(exc)
-            if exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500:
-                raise ModelUnavailable(
-                    f"{self.name} answered HTTP {exc.status_code}{detail}",
-                    retry_after_s=retry_after_s(exc.response.headers),
-                ) from exc
-            raise ModelRejected(
-                f"{self.name} rejected the request (HTTP {exc.status_code}){detail}"
-            ) from exc
+            answer = exc.body
+            message = answer.get("message") if isinstance(answer, dict) else None
+            detail = safe_detail(message, api_key=self._client.api_key)
+            raise status_error(self.name, exc.status_code, detail, exc.response.headers) from exc
         except openai.APIError as exc:  # e.g. a response body that is not a completion
             raise ModelUnavailable(f"{self.name} sent an unusable response") from exc
         return self._completion(response)
@@ -140,18 +130,6 @@ class OpenAIChatModel:
             ),
             model=getattr(response, "model", None) or self._model,
         )
-
-    def _detail(self, exc: openai.APIStatusError) -> str:
-        """Returns ": <provider's message>" with anything key-like masked, or ""."""
-        body = exc.body
-        message = body.get("message") if isinstance(body, dict) else None
-        if not isinstance(message, str) or not message.strip():
-            return ""
-        key = self._client.api_key
-        if isinstance(key, str) and key:
-            message = message.replace(key, "***")
-        message = _KEY_LIKE.sub("***", message)
-        return f": {' '.join(message.split())[:_DETAIL_MAX_CHARS]}"
 
 
 def wire_message(message: ChatMessage) -> ChatCompletionMessageParam:
