@@ -52,19 +52,20 @@ class ObservedToolCall:
         if self._token is not None:
             context.detach(self._token)
             self._token = None
-        if exc is not None:
-            self._span.set_attribute("error.type", type(exc).__qualname__)
-            if self.outcome == "ok":
-                self.outcome = "error"
-        self.finish(self.outcome)
+        if exc is not None and self.outcome == "ok":
+            self.outcome = "error"
+        error_type = type(exc).__qualname__ if exc is not None else None
+        self.finish(self.outcome, error_type=error_type)
 
-    def finish(self, outcome: str) -> bool:
+    def finish(self, outcome: str, *, error_type: str | None = None) -> bool:
         """Ends the span and records the call with `outcome` (one of OUTCOMES); returns
-        False, doing nothing, when the call was finished before."""
+        False, doing nothing (the span has ended), when the call was finished before."""
         with self._lock:
             if self._finished:
                 return False
             self._finished = True
+        if error_type is not None:
+            self._span.set_attribute("error.type", error_type)
         self._span.set_attribute("chat.tool.outcome", outcome)
         if outcome != "ok":
             self._span.set_status(StatusCode.ERROR, outcome)
