@@ -99,10 +99,11 @@ gen-check: $(STAMP) ## Fail if gen/ differs from what `make generate` would writ
 	diff -r -x __pycache__ "$$tmp/acai" gen/acai || { echo "gen/ is stale: run make generate" >&2; exit 1; }
 	@echo "gen/ is up to date"
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy
+lint: $(STAMP) ## ruff check, ruff format --check, mypy, the layer contracts (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy only
 	$(BIN)/mypy .

@@ -23,10 +23,10 @@ import pymongo
 from bench.processes import CpuMeter
 from bench.rpc import continue_sync
 from bench.stats import summarize_ms
+from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.config import Settings
-from chat_service.models import NewMessage, Role, SessionInfo
-from chat_service.mongo_repository import MongoConversationRepository
-from chat_service.service import ANONYMOUS_OWNER
+from chat_service.core.models import NewMessage, Role, SessionInfo
+from chat_service.edge.handlers import ANONYMOUS_OWNER
 
 SHORT, CONTROL, LONG = 10, 100, 1000
 WARMUP_TURNS = 5

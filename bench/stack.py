@@ -25,7 +25,7 @@ from bench.processes import Child, ChildError, http_ok
 from devstack.process import LOOPBACK, free_port
 from devstack.servers import MongoServer, RedisServer
 
-APP_FACTORY = "chat_service.app:create_app"
+APP_FACTORY = "chat_service.composition.app:create_app"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 import requests
 
-from chat_service.breakers import BreakerBoard
+from chat_service.composition.toolbox import build_tool_registry
 from chat_service.config import Settings
-from chat_service.models import ToolCall
-from chat_service.toolbox import build_tool_registry
+from chat_service.core.breakers import BreakerBoard
+from chat_service.core.models import ToolCall
 from tests.fakes.weather_server import FakeWeatherServer
 from tools.runner import ToolRunner
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from chat_service.client_identity import TrustedProxies
+from chat_service.edge.client_identity import TrustedProxies
 from chat_service.observability.prices import PriceTable
 
 

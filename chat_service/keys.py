@@ -11,11 +11,11 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from chat_service.api_keys import ApiKeyStore, key_digest, key_id, new_api_key
+from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
+from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.config import Settings, SettingsError
-from chat_service.errors import StorageUnavailable
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_api_keys import MongoApiKeyStore
+from chat_service.core.api_keys import ApiKeyStore, key_digest, key_id, new_api_key
+from chat_service.core.errors import StorageUnavailable
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

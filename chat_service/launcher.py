@@ -15,7 +15,7 @@ from pathlib import Path
 from chat_service.config import Settings, SettingsError
 from chat_service.observability.logs import UVICORN_LOG_CONFIG
 
-APP_FACTORY = "chat_service.app:create_app"
+APP_FACTORY = "chat_service.composition.app:create_app"
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -36,7 +36,7 @@ def uvicorn_argv(settings: Settings, *, python: str = sys.executable) -> list[st
         "--no-access-log",
         *("--log-config", str(UVICORN_LOG_CONFIG), "--log-level", settings.log_level.lower()),
         # The client address (for rate limits) comes from TRUSTED_PROXIES alone
-        # (chat_service.client_identity); uvicorn must not rewrite it from X-Forwarded-For.
+        # (chat_service.edge.client_identity); uvicorn must not rewrite it from X-Forwarded-For.
         "--no-proxy-headers",
         *("--timeout-graceful-shutdown", str(settings.shutdown_grace_s)),
     ]

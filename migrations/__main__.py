@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from chat_service.errors import StorageUnavailable
-from chat_service.mongo import connect_mongo
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.core.errors import StorageUnavailable
 from migrations.runner import apply_all, rollback_last, status
 
 _DEFAULT_URI = "mongodb://127.0.0.1:27017"

@@ -17,8 +17,8 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from chat_service.mongo_transactions import storage_errors
-from chat_service.timestamps import to_stored
+from chat_service.adapters.mongo.transactions import storage_errors
+from chat_service.core.timestamps import to_stored
 from migrations import versions
 
 Db = Database[dict[str, Any]]

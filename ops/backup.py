@@ -20,8 +20,8 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.config import Settings, SettingsError
-from chat_service.mongo import connect_mongo
 from ops.dump_layout import (
     VIEW,
     CollectionMetadata,

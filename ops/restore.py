@@ -20,8 +20,8 @@ from pathlib import Path
 
 from pymongo.errors import PyMongoError
 
+from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.config import Settings, SettingsError
-from chat_service.mongo import connect_mongo
 from ops.collection_restore import CollectionRestore, Db, restore_collection, restore_view
 from ops.dump_layout import (
     BSON_SUFFIX,

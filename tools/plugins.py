@@ -18,7 +18,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import requests
 
-from chat_service.breakers import BreakerBoard
+from tools.breakers import Breakers
 from tools.registry import Tool
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,10 @@ ENTRY_POINT_GROUP = "chat_service.tools"
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What the service hands a plugin's factory: an HTTP session, the breaker board and clock."""
+    """What the service hands a plugin's factory: an HTTP session, breakers, a clock, a timeout."""
 
     http: requests.Session
-    breakers: BreakerBoard
+    breakers: Breakers
     clock: Callable[[], datetime]
     timeout_s: float
 

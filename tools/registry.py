@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import jsonschema
 from jsonschema.validators import validator_for
 
-from chat_service.llm.base import ToolSpec
+from tools.spec import ToolSpec
 
 JSONObject = Mapping[str, Any]
 

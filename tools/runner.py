@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-from chat_service.llm.base import ToolCall, ToolSpec
 from tools.registry import InvalidToolArguments, ToolError, ToolRegistry, parse_arguments
+from tools.spec import ToolCall, ToolSpec
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class _Unobserved:
 
 
 class ResultCache(Protocol):
-    """Reuses tool results (chat_service.tool_cache.ToolResultCache)."""
+    """Reuses tool results (chat_service.core.cache.tool_results.ToolResultCache)."""
 
     def run(
         self,

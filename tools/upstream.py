@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from chat_service.breakers import BreakerBoard, CircuitOpen
+from tools.breakers import BreakerOpen, Breakers
 from tools.registry import ToolError
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class HttpUpstream:
         base_url: str,
         *,
         http: requests.Session,
-        breakers: BreakerBoard,
+        breakers: Breakers,
         timeout_s: float,
         max_bytes: int = 2_000_000,
     ) -> None:
@@ -76,7 +76,7 @@ class HttpUpstream:
     def _get(self, path: str, params: Mapping[str, str | int | float]) -> bytes:
         try:
             return self._breaker.call(lambda: self._fetch(path, params))
-        except CircuitOpen as exc:
+        except BreakerOpen as exc:
             raise UpstreamFailure(
                 f"{self.name} is unavailable (it failed repeatedly; retry in {exc.remaining_s:.0f} s)"
             ) from None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from chat_service.cache_stats import CacheOutcome
+from chat_service.core.cache.stats import CacheOutcome
 from chat_service.observability.metrics import Metrics
 
 
 class CacheMetrics:
-    """A CacheObserver (chat_service.cache_stats) that counts each lookup in `metrics`:
+    """A CacheObserver (chat_service.core.cache.stats) that counts each lookup in `metrics`:
     `kind` "reply", "title" or "tool"; `result` "hit", "miss", "coalesced" (waited for
     another request's computation) or "bypass" (Redis unavailable, computed uncached)."""
 

@@ -8,10 +8,16 @@ from collections.abc import Callable, Sequence
 from opentelemetry.trace import SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
 
-from chat_service.errors import ModelUnavailable
-from chat_service.llm.base import ChatMessage, ChatModel, Completion, ModelRejected, ToolSpec
+from chat_service.core.errors import ModelUnavailable
 from chat_service.observability.attribution import current_attribution, current_operation
 from chat_service.observability.metrics import Metrics
+from chat_service.ports.chat_model import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    ModelRejected,
+    ToolSpec,
+)
 
 
 class ObservedChatModel:

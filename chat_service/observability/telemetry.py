@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from opentelemetry.trace import SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
 
-from chat_service.llm.base import ChatModel
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.model_observer import ObservedChatModel
 from chat_service.observability.tool_calls import ObservedToolCall
+from chat_service.ports.chat_model import ChatModel
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import migrations
-from chat_service.api_keys import key_digest, new_api_key
-from chat_service.app import create_app
+from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
+from chat_service.composition.app import create_app
 from chat_service.config import Secret, Settings
-from chat_service.mongo_api_keys import MongoApiKeyStore
+from chat_service.core.api_keys import key_digest, new_api_key
 from gen.acai.chat.chat_twirp import ChatServiceClient
 from tests import canaries
 from tests.fakes.openai_server import FakeOpenAIServer

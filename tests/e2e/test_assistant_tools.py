@@ -9,7 +9,7 @@ from collections import deque
 import pytest
 from twirp.context import Context
 
-from chat_service import prompts
+from chat_service.core import prompts
 from gen.acai.chat import chat_pb2 as pb
 from tests.fakes.openai_server import FakeOpenAIServer
 

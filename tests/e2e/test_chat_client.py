@@ -10,7 +10,7 @@ from chat_client import (
     RetryPolicy,
     SessionMetadata,
 )
-from chat_service import prompts
+from chat_service.core import prompts
 from tests.fakes.chat_clients import make_client
 from tests.fakes.openai_wire import echo_responder, error_reply
 

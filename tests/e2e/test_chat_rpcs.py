@@ -9,7 +9,7 @@ import pytest
 from twirp.context import Context
 from twirp.exceptions import TwirpServerException
 
-from chat_service import prompts
+from chat_service.core import prompts
 from gen.acai.chat import chat_pb2 as pb
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.openai_wire import echo_responder

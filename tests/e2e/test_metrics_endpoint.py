@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from chat_service import prompts
+from chat_service.core import prompts
 from tests.fakes.openai_wire import Reply, echo_responder
 from tests.metrics_text import value
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 import migrations
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from chat_service.config import Secret, Settings
 from tests.e2e.conftest import ROUTE
 from tests.fakes.anthropic_server import FakeAnthropicServer

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 import migrations
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from chat_service.config import Secret
 from tests import canaries
 from tests.e2e.conftest import ROUTE

@@ -64,7 +64,7 @@ def three_apps(redis_url, mongo_uri, app_settings, tmp_path_factory):
                     subprocess.Popen(
                         [
                             *(sys.executable, "-m", "uvicorn", "--factory"),
-                            "chat_service.app:create_app",
+                            "chat_service.composition.app:create_app",
                             *("--host", "127.0.0.1", "--port", str(port)),
                             *("--no-access-log", "--no-proxy-headers", "--log-level", "warning"),
                         ],

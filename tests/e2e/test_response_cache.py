@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from twirp.context import Context
 
-from chat_service import prompts
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
+from chat_service.core import prompts
 from gen.acai.chat import chat_pb2 as pb
 from gen.acai.chat.chat_twirp import ChatServiceClient
 from tests.fakes.openai_server import FakeOpenAIServer

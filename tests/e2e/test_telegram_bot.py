@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from chat_client import AsyncChatClient, RetryPolicy
-from chat_service import prompts
+from chat_service.core import prompts
 from telegram_bot.app import build_application
 from telegram_bot.replies import TELEGRAM_LIMIT
 from telegram_bot.settings import BotSettings

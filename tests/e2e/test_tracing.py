@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import migrations
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.openai_wire import Reply
 from tests.fakes.uvicorn_thread import serve

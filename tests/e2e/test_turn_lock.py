@@ -10,7 +10,7 @@ import pytest
 from twirp.context import Context
 from twirp.exceptions import TwirpServerException
 
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from gen.acai.chat import chat_pb2 as pb
 from gen.acai.chat.chat_twirp import ChatServiceClient
 from tests.fakes.uvicorn_thread import serve

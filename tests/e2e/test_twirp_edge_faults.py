@@ -8,7 +8,7 @@ import anyio
 import pytest
 import requests
 
-from chat_service.twirp_edge import TwirpEdge, TwirpError
+from chat_service.edge.twirp import TwirpEdge, TwirpError
 from gen.acai.chat import chat_pb2 as pb
 from gen.acai.chat.chat_twirp import ChatServiceServer
 from tests.fakes.uvicorn_thread import serve
@@ -51,7 +51,7 @@ def _post(url: str, body: bytes = b"{}", content_type: str = "application/json")
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/protobuf"])
 def test_unexpected_exception_is_internal_and_hides_its_text(base_url, caplog, content_type):
-    caplog.set_level(logging.ERROR, logger="chat_service.twirp_edge")
+    caplog.set_level(logging.ERROR, logger="chat_service.edge.twirp")
     body = b"{}" if content_type == "application/json" else b""
     response = _post(base_url + "StartConversation", body, content_type)
     assert response.status_code == 500

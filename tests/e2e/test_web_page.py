@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_service import prompts
+from chat_service.core import prompts
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [

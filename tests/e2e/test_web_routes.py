@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chat_service.web_pages import OPENAPI_PATH
+from chat_service.edge.web_pages import OPENAPI_PATH
 
 
 def test_the_chat_page_names_the_twirp_prefix(http, server_url):

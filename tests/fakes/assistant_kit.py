@@ -6,11 +6,11 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from chat_service.assistant import Assistant
-from chat_service.context_window import ContextWindow
-from chat_service.llm.base import ChatModel
-from chat_service.prompt_book import PromptBook
-from chat_service.token_counter import TiktokenCounter, offline_encoding
+from chat_service.core.assistant import Assistant
+from chat_service.core.context_window import ContextWindow
+from chat_service.core.prompt_book import PromptBook
+from chat_service.core.token_counter import TiktokenCounter, offline_encoding
+from chat_service.ports.chat_model import ChatModel
 from tools.registry import Tool, ToolRegistry
 from tools.runner import ResultCache, ToolRunner
 

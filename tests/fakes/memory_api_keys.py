@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from chat_service.api_keys import ApiKeyRecord, key_id
-from chat_service.errors import StorageUnavailable
+from chat_service.core.api_keys import ApiKeyRecord, key_id
+from chat_service.core.errors import StorageUnavailable
 
 
 class MemoryApiKeyStore:

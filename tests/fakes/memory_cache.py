@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from chat_service.cache_stats import CacheOutcome
-from chat_service.response_cache import Cached, Computed
+from chat_service.core.cache.stats import CacheOutcome
+from chat_service.ports.response_cache import Cached, Computed
 
 
 class InMemoryResponseCache:

@@ -6,8 +6,8 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from chat_service.errors import TurnConflict
-from chat_service.idempotency import Claim, ClaimState, Receipt, TurnOutcome
+from chat_service.core.errors import TurnConflict
+from chat_service.core.idempotency import Claim, ClaimState, Receipt, TurnOutcome
 
 
 class InMemoryIdempotencyStore:

@@ -13,9 +13,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from chat_service.errors import ConversationNotFound, StorageUnavailable, TurnConflict
-from chat_service.idempotency import Receipt
-from chat_service.models import (
+from chat_service.adapters.mongo.page_tokens import (
+    decode_conversation_token,
+    decode_message_token,
+    encode_conversation_token,
+    encode_message_token,
+)
+from chat_service.core.errors import ConversationNotFound, StorageUnavailable, TurnConflict
+from chat_service.core.idempotency import Receipt
+from chat_service.core.models import (
     Conversation,
     ConversationPage,
     Message,
@@ -25,13 +31,7 @@ from chat_service.models import (
     Summary,
     is_conversation_id,
 )
-from chat_service.page_tokens import (
-    decode_conversation_token,
-    decode_message_token,
-    encode_conversation_token,
-    encode_message_token,
-)
-from chat_service.timestamps import to_stored
+from chat_service.core.timestamps import to_stored
 from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 
 

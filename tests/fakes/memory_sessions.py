@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from chat_service.errors import StorageUnavailable
-from chat_service.sessions import Session, SessionKey
-from chat_service.timestamps import to_stored
+from chat_service.core.errors import StorageUnavailable
+from chat_service.core.timestamps import to_stored
+from chat_service.ports.sessions import Session, SessionKey
 
 
 class InMemorySessionStore:

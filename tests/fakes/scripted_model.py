@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chat_service.llm.base import ChatMessage, Completion, PromptRole, ToolSpec
+from chat_service.ports.chat_model import ChatMessage, Completion, PromptRole, ToolSpec
 
 Step = Completion | str | Exception
 Responder = Callable[[Sequence[ChatMessage]], Completion]

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from devstack.servers import MongoServer
 from tests.e2e.conftest import ROUTE
 from tests.fakes.uvicorn_thread import serve

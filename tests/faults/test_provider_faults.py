@@ -10,9 +10,9 @@ import time
 import pytest
 import requests
 
-from chat_service import prompts
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from chat_service.config import Secret
+from chat_service.core import prompts
 from tests.e2e.conftest import ROUTE
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.openai_server import FakeOpenAIServer

@@ -13,7 +13,7 @@ import pytest
 import requests
 from twirp.context import Context
 
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from devstack.servers import RedisServer
 from gen.acai.chat import chat_pb2 as pb
 from gen.acai.chat.chat_twirp import ChatServiceClient

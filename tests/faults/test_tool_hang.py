@@ -11,8 +11,8 @@ import pymongo
 import pytest
 import requests
 
-from chat_service import prompts
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
+from chat_service.core import prompts
 from tests.e2e.conftest import ROUTE
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import serve

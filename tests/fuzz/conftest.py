@@ -10,7 +10,7 @@ import pymongo
 import pytest
 
 import migrations
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from chat_service.config import Secret, Settings
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import serve

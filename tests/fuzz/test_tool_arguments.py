@@ -14,10 +14,10 @@ import requests
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from chat_service.breakers import BreakerBoard
+from chat_service.composition.toolbox import build_tool_registry
 from chat_service.config import Settings
-from chat_service.models import ToolCall
-from chat_service.toolbox import build_tool_registry
+from chat_service.core.breakers import BreakerBoard
+from chat_service.core.models import ToolCall
 from tools.runner import ToolRunner
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

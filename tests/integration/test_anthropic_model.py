@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from chat_service.llm.anthropic_model import AnthropicChatModel, anthropic_client
-from chat_service.llm.base import (
+from chat_service.adapters.llm.anthropic_model import AnthropicChatModel, anthropic_client
+from chat_service.ports.chat_model import (
     ChatMessage,
     ModelRejected,
     ModelUnavailable,

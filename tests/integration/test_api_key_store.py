@@ -8,11 +8,11 @@ import pymongo
 import pytest
 
 import migrations
-from chat_service.api_keys import key_digest, new_api_key
-from chat_service.errors import StorageUnavailable
+from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.core.api_keys import key_digest, new_api_key
+from chat_service.core.errors import StorageUnavailable
 from chat_service.keys import main
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_api_keys import MongoApiKeyStore
 from tests.fakes.memory_api_keys import MemoryApiKeyStore
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -13,9 +13,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from chat_service.llm.anthropic_model import AnthropicChatModel, anthropic_client
-from chat_service.llm.base import ChatMessage, ChatModel, Completion, PromptRole, ToolCall, Usage
-from chat_service.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.adapters.llm.anthropic_model import AnthropicChatModel, anthropic_client
+from chat_service.adapters.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.ports.chat_model import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    PromptRole,
+    ToolCall,
+    Usage,
+)
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.anthropic_wire import MessageReply, ToolUse
 from tests.fakes.openai_server import FakeOpenAIServer

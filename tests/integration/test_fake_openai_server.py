@@ -14,8 +14,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from chat_service.llm.base import ChatMessage, PromptRole
-from chat_service.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.adapters.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.ports.chat_model import ChatMessage, PromptRole
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.openai_wire import Reply
 

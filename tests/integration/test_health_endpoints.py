@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import migrations
-from chat_service.app import create_app
+from chat_service.composition.app import create_app
 from chat_service.config import Secret, Settings
 from tests import canaries
 from tests.fakes.scripted_model import ScriptedChatModel

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat_service.errors import TurnConflict
-from chat_service.idempotency import Claim, ClaimState, Receipt, TurnOutcome
-from chat_service.models import NewMessage, Role, SessionInfo, Summary, ToolCall
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_idempotency import MongoIdempotencyStore
-from chat_service.mongo_repository import MongoConversationRepository
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.idempotency import MongoIdempotencyStore
+from chat_service.adapters.mongo.repository import MongoConversationRepository
+from chat_service.core.errors import TurnConflict
+from chat_service.core.idempotency import Claim, ClaimState, Receipt, TurnOutcome
+from chat_service.core.models import NewMessage, Role, SessionInfo, Summary, ToolCall
 from migrations import apply_all
 from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 from tests.fakes.memory_repository import InMemoryConversationRepository

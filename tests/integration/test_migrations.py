@@ -12,8 +12,8 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from chat_service.errors import StorageUnavailable
-from chat_service.mongo import connect_mongo
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.core.errors import StorageUnavailable
 from migrations import apply_all, discover, pending, rollback_last, status
 from migrations.__main__ import main
 

@@ -12,11 +12,11 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from chat_service import mongo_documents
-from chat_service.errors import StorageUnavailable
-from chat_service.models import NewMessage, Role, SessionInfo
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_repository import MongoConversationRepository
+from chat_service.adapters.mongo import documents as mongo_documents
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.repository import MongoConversationRepository
+from chat_service.core.errors import StorageUnavailable
+from chat_service.core.models import NewMessage, Role, SessionInfo
 from migrations import apply_all
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
@@ -88,7 +88,7 @@ def test_a_failed_create_leaves_nothing(database, monkeypatch: pytest.MonkeyPatc
         documents = real(conversation_id, first_seq, messages, now)
         return [documents[0], {**documents[1], "seq": documents[0]["seq"]}]
 
-    monkeypatch.setattr("chat_service.mongo_repository.message_documents", same_seq_twice)
+    monkeypatch.setattr("chat_service.adapters.mongo.repository.message_documents", same_seq_twice)
     repository = MongoConversationRepository(database)
 
     with pytest.raises(pymongo.errors.BulkWriteError):

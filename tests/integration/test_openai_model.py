@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat_service.llm.base import (
+from chat_service.adapters.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.ports.chat_model import (
     ChatMessage,
     Completion,
     PromptRole,
@@ -15,7 +16,6 @@ from chat_service.llm.base import (
     ToolSpec,
     Usage,
 )
-from chat_service.llm.openai_model import OpenAIChatModel, openai_client
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.openai_wire import Reply
 

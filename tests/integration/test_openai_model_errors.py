@@ -8,8 +8,8 @@ import time
 import openai
 import pytest
 
-from chat_service.llm.base import ChatMessage, ModelRejected, ModelUnavailable, PromptRole
-from chat_service.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.adapters.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.ports.chat_model import ChatMessage, ModelRejected, ModelUnavailable, PromptRole
 from tests.fakes.openai_server import FakeOpenAIServer
 
 API_KEY = "sk-test-SECRETSECRETSECRET1234"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pymongo.errors
 import pytest
 
-from chat_service import prompts
-from chat_service.mongo import connect_mongo
-from chat_service.prompt_book import MongoPromptStore, PromptBook
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.prompt_store import MongoPromptStore
+from chat_service.core import prompts
+from chat_service.core.prompt_book import PromptBook
 from migrations import apply_all
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from chat_service.breakers import BreakerBoard
-from chat_service.llm.anthropic_model import AnthropicChatModel, anthropic_client
-from chat_service.llm.base import ChatMessage, ModelRejected, ModelUnavailable, PromptRole
-from chat_service.llm.openai_model import OpenAIChatModel, openai_client
-from chat_service.llm.provider_chain import ProviderChain
-from chat_service.llm.retries import RetryingChatModel, RetryPolicy, no_jitter
+from chat_service.adapters.llm.anthropic_model import AnthropicChatModel, anthropic_client
+from chat_service.adapters.llm.openai_model import OpenAIChatModel, openai_client
+from chat_service.adapters.llm.provider_chain import ProviderChain
+from chat_service.adapters.llm.retries import RetryingChatModel, RetryPolicy, no_jitter
+from chat_service.core.breakers import BreakerBoard
+from chat_service.ports.chat_model import ChatMessage, ModelRejected, ModelUnavailable, PromptRole
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.openai_server import FakeOpenAIServer
 

@@ -9,8 +9,9 @@ import uuid
 import pytest
 import redis.asyncio
 
-from chat_service.rate_limiter import MemoryRateLimiter, RedisRateLimiter
-from chat_service.redis_availability import RedisAvailability
+from chat_service.adapters.memory.rate_limiter import MemoryRateLimiter
+from chat_service.adapters.redis.rate_limiter import RedisRateLimiter
+from chat_service.core.availability import RedisAvailability
 from devstack.process import free_port
 
 

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pymongo
 import pytest
 
-from chat_service.errors import ConversationNotFound, StorageUnavailable, TurnConflict
-from chat_service.models import Conversation, NewMessage, Role, SessionInfo, is_conversation_id
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_repository import MongoConversationRepository
-from chat_service.repository import ConversationRepository, InvalidPageToken
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.repository import MongoConversationRepository
+from chat_service.core.errors import ConversationNotFound, StorageUnavailable, TurnConflict
+from chat_service.core.models import Conversation, NewMessage, Role, SessionInfo, is_conversation_id
+from chat_service.ports.repository import ConversationRepository, InvalidPageToken
 from migrations import apply_all
 from tests.fakes.memory_repository import InMemoryConversationRepository
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from bson import ObjectId
 
-from chat_service.errors import ConversationNotFound
-from chat_service.models import NewMessage, Role, SessionInfo, Summary, ToolCall
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_repository import MongoConversationRepository
-from chat_service.repository import ConversationRepository
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.repository import MongoConversationRepository
+from chat_service.core.errors import ConversationNotFound
+from chat_service.core.models import NewMessage, Role, SessionInfo, Summary, ToolCall
+from chat_service.ports.repository import ConversationRepository
 from migrations import apply_all
 from tests.fakes.memory_repository import InMemoryConversationRepository
 

@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from chat_service.cache_stats import CacheCounters, CacheCounts, CacheOutcome
-from chat_service.redis_availability import RedisAvailability
-from chat_service.response_cache import Computed, RedisResponseCache
+from chat_service.adapters.redis.response_cache import RedisResponseCache
+from chat_service.core.availability import RedisAvailability
+from chat_service.core.cache.stats import CacheCounters, CacheCounts, CacheOutcome
+from chat_service.ports.response_cache import Computed
 from devstack.process import free_port
 
 

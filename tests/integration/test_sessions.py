@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_sessions import MongoSessionStore
-from chat_service.redis_availability import RedisAvailability
-from chat_service.sessions import Session, SessionKey, Sessions
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.sessions import MongoSessionStore
+from chat_service.adapters.redis.session_cache import RedisSessionCache
+from chat_service.core.availability import RedisAvailability
+from chat_service.core.sessions import Sessions
+from chat_service.ports.sessions import Session, SessionKey
 from devstack.process import free_port
 from migrations import apply_all
 from tests.fakes.memory_sessions import InMemorySessionStore
@@ -68,8 +70,7 @@ def test_store_contract_put_get_touch_delete(store, key):
 def test_a_session_resumes_after_redis_is_flushed(database, redis_client, redis_url, key):
     sessions = Sessions(
         MongoSessionStore(database),
-        redis.Redis.from_url(redis_url),
-        availability=RedisAvailability(),
+        RedisSessionCache(redis.Redis.from_url(redis_url), availability=RedisAvailability()),
         ttl=TTL,
     )
     started = sessions.start(key, "a" * 24, now=T0)
@@ -85,8 +86,7 @@ def test_a_session_resumes_after_redis_is_flushed(database, redis_client, redis_
 def test_expiry_follows_the_last_turn(database, redis_url, key):
     sessions = Sessions(
         MongoSessionStore(database),
-        redis.Redis.from_url(redis_url),
-        availability=RedisAvailability(),
+        RedisSessionCache(redis.Redis.from_url(redis_url), availability=RedisAvailability()),
         ttl=TTL,
     )
     session = sessions.start(key, "a" * 24, now=T0)
@@ -101,8 +101,10 @@ def test_with_redis_down_sessions_go_through_the_store(database, key):
     store = MongoSessionStore(database)
     down = Sessions(
         store,
-        redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0"),
-        availability=RedisAvailability(),
+        RedisSessionCache(
+            redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0"),
+            availability=RedisAvailability(),
+        ),
         ttl=TTL,
     )
     session = down.start(key, "b" * 24, now=T0)
@@ -117,7 +119,11 @@ def test_a_session_ended_while_redis_was_unreachable_is_dropped_after_one_turn(
     database, redis_url, key
 ):
     store = MongoSessionStore(database)
-    up = Sessions(store, redis.Redis.from_url(redis_url), availability=RedisAvailability(), ttl=TTL)
+    up = Sessions(
+        store,
+        RedisSessionCache(redis.Redis.from_url(redis_url), availability=RedisAvailability()),
+        ttl=TTL,
+    )
     stale = up.start(key, "c" * 24, now=T0)
     store.delete(key)  # ended through a worker that could not reach Redis
 

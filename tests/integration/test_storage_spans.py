@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from chat_service.mongo import connect_mongo
+from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.observability.mongo_tracing import MongoCommandTracer
 
 

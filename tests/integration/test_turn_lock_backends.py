@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from chat_service.errors import TurnBusy
-from chat_service.mongo import connect_mongo
-from chat_service.mongo_turn_lock import MongoLockBackend
-from chat_service.redis_availability import RedisAvailability
-from chat_service.redis_turn_lock import RedisLockBackend
-from chat_service.turn_lock import TurnLock
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.turn_lock import MongoLockBackend
+from chat_service.adapters.redis.turn_lock import RedisLockBackend
+from chat_service.core.availability import RedisAvailability
+from chat_service.core.errors import TurnBusy
+from chat_service.core.turn_lock import TurnLock
 from devstack.process import free_port
 from migrations import apply_all
 from tests.fakes.memory_lock import InMemoryLockBackend

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from chat_service.breakers import BreakerBoard
+from chat_service.composition.toolbox import build_tool_registry
 from chat_service.config import Secret, Settings
-from chat_service.toolbox import build_tool_registry
+from chat_service.core.breakers import BreakerBoard
 from tests.fakes.weather_server import FakeWeatherServer
 from tools.registry import ToolError
 

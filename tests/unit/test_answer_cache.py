@@ -9,11 +9,15 @@ from typing import ClassVar
 
 import pytest
 
-from chat_service.answer_cache import CachedAnswers
-from chat_service.llm.base import Completion, Usage
-from chat_service.models import Message, Role, ToolCall
-from chat_service.prompts import SUMMARY_INSTRUCTION
-from chat_service.tool_cache import DEFAULT_TOOL_TTLS_S, ToolResultCache, ToolVolatility
+from chat_service.core.cache.answers import CachedAnswers
+from chat_service.core.cache.tool_results import (
+    DEFAULT_TOOL_TTLS_S,
+    ToolResultCache,
+    ToolVolatility,
+)
+from chat_service.core.models import Message, Role, ToolCall
+from chat_service.core.prompts import SUMMARY_INSTRUCTION
+from chat_service.ports.chat_model import Completion, Usage
 from tests.fakes.assistant_kit import FIXED_NOW, make_assistant
 from tests.fakes.memory_cache import InMemoryResponseCache
 from tests.fakes.scripted_model import ScriptedChatModel

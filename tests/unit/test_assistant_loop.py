@@ -9,10 +9,10 @@ from typing import ClassVar
 
 import pytest
 
-from chat_service.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
-from chat_service.llm.base import Completion, PromptRole, Usage
-from chat_service.models import Message, Role, Summary, ToolCall
-from chat_service.prompts import SUMMARY_HEADING, SUMMARY_INSTRUCTION
+from chat_service.core.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
+from chat_service.core.models import Message, Role, Summary, ToolCall
+from chat_service.core.prompts import SUMMARY_HEADING, SUMMARY_INSTRUCTION
+from chat_service.ports.chat_model import Completion, PromptRole, Usage
 from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.scripted_model import ScriptedChatModel
 from tools.clock import ClockTool

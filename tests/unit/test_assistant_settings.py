@@ -7,8 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
+from chat_service.adapters.llm.retry_after import retry_after_s
 from chat_service.config import Settings, SettingsError
-from chat_service.llm.retry_after import retry_after_s
 
 
 def test_defaults_and_environment_names():

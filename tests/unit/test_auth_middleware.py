@@ -11,11 +11,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from chat_service.api_keys import key_digest, new_api_key
-from chat_service.authentication import Authenticator, StaticKey
-from chat_service.middleware.auth import AuthMiddleware
-from chat_service.middleware.twirp_reply import send_twirp_error
-from chat_service.twirp_edge import TwirpError
+from chat_service.core.api_keys import key_digest, new_api_key
+from chat_service.core.authentication import Authenticator, StaticKey
+from chat_service.edge.middleware.auth import AuthMiddleware
+from chat_service.edge.middleware.twirp_reply import send_twirp_error
+from chat_service.edge.twirp import TwirpError
 from tests.fakes.memory_api_keys import MemoryApiKeyStore
 
 ENV_KEY = "acai_env-key-for-middleware-tests-01"

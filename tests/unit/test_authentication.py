@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat_service.api_keys import key_digest, key_id, new_api_key
-from chat_service.authentication import ANONYMOUS, UNKNOWN, Authenticator, StaticKey
-from chat_service.errors import StorageUnavailable
+from chat_service.core.api_keys import key_digest, key_id, new_api_key
+from chat_service.core.authentication import ANONYMOUS, UNKNOWN, Authenticator, StaticKey
+from chat_service.core.errors import StorageUnavailable
 from tests.fakes.memory_api_keys import MemoryApiKeyStore
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat_service.breakers import BreakerBoard, CircuitOpen
-from chat_service.errors import ModelUnavailable
+from chat_service.core.breakers import BreakerBoard, CircuitOpen
+from chat_service.core.errors import ModelUnavailable
 
 
 class FakeClock:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat_service.cache_keys import AnswerBasis, answer_key, canonical_json, tool_result_key
+from chat_service.core.cache.keys import AnswerBasis, answer_key, canonical_json, tool_result_key
 
 scalars = st.one_of(
     st.none(),

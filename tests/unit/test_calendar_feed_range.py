@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from chat_service.breakers import BreakerBoard
+from chat_service.core.breakers import BreakerBoard
 from tools.calendar_feed import CalendarFeedTool
 from tools.registry import ToolError, ToolRegistry
 from tools.upstream import HttpUpstream

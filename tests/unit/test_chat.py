@@ -7,10 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat_service.chat import Chat
-from chat_service.errors import ConversationNotFound, InvalidRequest, ModelUnavailable
-from chat_service.llm.base import Completion, PromptRole
-from chat_service.models import ContinuedConversation, ContinueTurn, Role, SessionInfo, StartTurn
+from chat_service.core.cache.answers import CachedAnswers
+from chat_service.core.chat import Chat
+from chat_service.core.errors import ConversationNotFound, InvalidRequest, ModelUnavailable
+from chat_service.core.models import (
+    ContinuedConversation,
+    ContinueTurn,
+    Role,
+    SessionInfo,
+    StartTurn,
+)
+from chat_service.ports.chat_model import Completion, PromptRole
 from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.scripted_model import ScriptedChatModel
@@ -40,7 +47,7 @@ def chat(model, repository):
     with ThreadPoolExecutor(max_workers=4) as executor:
         yield Chat(
             repository,
-            make_assistant(model, system_prompt="be nice"),
+            CachedAnswers.uncached(make_assistant(model, system_prompt="be nice")),
             clock=SteppingClock(),
             executor=executor,
             max_message_chars=100,
@@ -80,7 +87,12 @@ def test_a_failing_title_falls_back_to_the_message_and_the_turn_goes_on(reposito
 
     model = ScriptedChatModel(responder=responder)
     with ThreadPoolExecutor(max_workers=2) as executor:
-        chat = Chat(repository, make_assistant(model), clock=SteppingClock(), executor=executor)
+        chat = Chat(
+            repository,
+            CachedAnswers.uncached(make_assistant(model)),
+            clock=SteppingClock(),
+            executor=executor,
+        )
         started = chat.start(StartTurn(owner="o", message="weather in paris tomorrow"))
     assert started.reply == "fine"
     assert started.title.lower().startswith("weather in paris")

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat_service.chat import Chat
-from chat_service.errors import InvalidRequest, ModelUnavailable
-from chat_service.idempotency import Idempotency, KeyInUse
-from chat_service.llm.base import Completion
-from chat_service.models import ContinueTurn, SessionInfo, StartTurn
-from chat_service.redis_availability import RedisAvailability
-from chat_service.sessions import Sessions
+from chat_service.core.cache.answers import CachedAnswers
+from chat_service.core.chat import Chat
+from chat_service.core.errors import InvalidRequest, ModelUnavailable
+from chat_service.core.idempotency import Idempotency, KeyInUse
+from chat_service.core.models import ContinueTurn, SessionInfo, StartTurn
+from chat_service.core.sessions import Sessions
+from chat_service.ports.chat_model import Completion
 from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 from tests.fakes.memory_repository import InMemoryConversationRepository
@@ -53,14 +53,12 @@ def model():
 
 @pytest.fixture
 def chat(repository, model, store, clock):
-    sessions = Sessions(
-        InMemorySessionStore(), None, availability=RedisAvailability(), ttl=timedelta(hours=1)
-    )
+    sessions = Sessions(InMemorySessionStore(), None, ttl=timedelta(hours=1))
     idempotency = Idempotency(store, clock=clock, wait_s=5, poll_s=0.01)
     with ThreadPoolExecutor(max_workers=4) as executor:
         yield Chat(
             repository,
-            make_assistant(model),
+            CachedAnswers.uncached(make_assistant(model)),
             clock=clock,
             executor=executor,
             sessions=sessions,
@@ -146,7 +144,7 @@ def test_a_repeat_gives_up_waiting_with_key_in_use(repository, model, store, clo
     with ThreadPoolExecutor(max_workers=4) as executor:
         chat = Chat(
             repository,
-            make_assistant(model),
+            CachedAnswers.uncached(make_assistant(model)),
             clock=clock,
             executor=executor,
             idempotency=idempotency,

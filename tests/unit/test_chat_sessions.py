@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat_service.chat import Chat
-from chat_service.errors import InvalidRequest
-from chat_service.models import ContinueTurn, Role, SessionInfo, StartTurn
-from chat_service.redis_availability import RedisAvailability
-from chat_service.sessions import Sessions, SessionScope
+from chat_service.core.cache.answers import CachedAnswers
+from chat_service.core.chat import Chat
+from chat_service.core.errors import InvalidRequest
+from chat_service.core.models import ContinueTurn, Role, SessionInfo, StartTurn
+from chat_service.core.sessions import Sessions, SessionScope
 from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.memory_sessions import InMemorySessionStore
@@ -45,11 +45,13 @@ def model():
 
 
 def make_chat(repository, model, clock, executor, scope=SessionScope.CHAT) -> Chat:
-    sessions = Sessions(
-        InMemorySessionStore(), None, availability=RedisAvailability(), ttl=TTL, scope=scope
-    )
+    sessions = Sessions(InMemorySessionStore(), None, ttl=TTL, scope=scope)
     return Chat(
-        repository, make_assistant(model), clock=clock, executor=executor, sessions=sessions
+        repository,
+        CachedAnswers.uncached(make_assistant(model)),
+        clock=clock,
+        executor=executor,
+        sessions=sessions,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat_service.client_identity import TrustedProxies, api_key_digest, client_ip
+from chat_service.edge.client_identity import TrustedProxies, api_key_digest, client_ip
 
 PROXIES = TrustedProxies.parse("10.0.0.0/8, 192.168.1.1")
 

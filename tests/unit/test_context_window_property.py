@@ -10,11 +10,11 @@ from typing import ClassVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chat_service.context_window import ContextOverflow
-from chat_service.llm.anthropic_model import wire_request
-from chat_service.llm.base import Completion
-from chat_service.llm.openai_model import wire_message
-from chat_service.models import Message, Role, ToolCall
+from chat_service.adapters.llm.anthropic_model import wire_request
+from chat_service.adapters.llm.openai_model import wire_message
+from chat_service.core.context_window import ContextOverflow
+from chat_service.core.models import Message, Role, ToolCall
+from chat_service.ports.chat_model import Completion
 from tests.fakes.anthropic_wire import request_problems
 from tests.fakes.assistant_kit import counter, make_assistant
 from tests.fakes.openai_wire import chat_request_problems

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat_service.health import Health
+from chat_service.edge.health import Health
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

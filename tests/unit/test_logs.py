@@ -14,9 +14,9 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from chat_service.config import Settings, SettingsError
-from chat_service.middleware.access_log import AccessLogMiddleware
-from chat_service.middleware.request_id import RequestIdMiddleware
-from chat_service.middleware.routes import RouteLabels
+from chat_service.edge.middleware.access_log import AccessLogMiddleware
+from chat_service.edge.middleware.request_id import RequestIdMiddleware
+from chat_service.edge.middleware.routes import RouteLabels
 from chat_service.observability.logs import configure_logging
 
 

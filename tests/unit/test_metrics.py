@@ -12,14 +12,14 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from chat_service.errors import ModelUnavailable
-from chat_service.llm.base import ChatMessage, Completion, PromptRole, Usage
-from chat_service.middleware.metrics import HttpMetricsMiddleware
-from chat_service.middleware.routes import RouteLabels
+from chat_service.core.errors import ModelUnavailable
+from chat_service.edge.middleware.metrics import HttpMetricsMiddleware
+from chat_service.edge.middleware.routes import RouteLabels
 from chat_service.observability.attribution import Attribution, bind_attribution, llm_operation
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.prices import Price, PriceTable
 from chat_service.observability.telemetry import Telemetry
+from chat_service.ports.chat_model import ChatMessage, Completion, PromptRole, Usage
 from tests.metrics_text import samples, value
 
 WHO = Attribution(owner="alice", platform="telegram", user_id="u1")

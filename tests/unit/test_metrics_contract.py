@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from chat_service.cache_stats import CacheOutcome
+from chat_service.core.cache.stats import CacheOutcome
 from chat_service.observability.attribution import Attribution
 from chat_service.observability.cache_metrics import CacheMetrics
 from chat_service.observability.metrics import Metrics

@@ -6,11 +6,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chat_service.authentication import Authenticator
+from chat_service.composition.middleware import middleware_stack
 from chat_service.config import Settings
-from chat_service.middleware.auth import AuthMiddleware
-from chat_service.middleware.metrics import HttpMetricsMiddleware
-from chat_service.middleware.stack import middleware_stack
+from chat_service.core.authentication import Authenticator
+from chat_service.edge.middleware.auth import AuthMiddleware
+from chat_service.edge.middleware.metrics import HttpMetricsMiddleware
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.prices import PriceTable
 from chat_service.observability.telemetry import Telemetry

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from chat_service.llm.base import ChatMessage, ChatModel, Completion, PromptRole, ToolSpec, Usage
-from chat_service.llm.offline import OfflineChatModel
-from chat_service.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_TITLE, title_prompt
+from chat_service.adapters.llm.offline import OfflineChatModel
+from chat_service.core.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_TITLE, title_prompt
+from chat_service.ports.chat_model import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    PromptRole,
+    ToolSpec,
+    Usage,
+)
 
 CHAT = [
     ChatMessage(PromptRole.SYSTEM, DEFAULT_SYSTEM_PROMPT),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from chat_service.llm.base import ChatMessage, PromptRole, ToolSpec
-from chat_service.llm.offline import OfflineChatModel
-from chat_service.models import Role
+from chat_service.adapters.llm.offline import OfflineChatModel
+from chat_service.core.models import Role
+from chat_service.ports.chat_model import ChatMessage, PromptRole, ToolSpec
 from tests.fakes.assistant_kit import make_assistant
 from tools.clock import ClockTool
 from tools.public_holidays import PublicHolidaysTool

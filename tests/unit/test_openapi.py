@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import json_format
 from jsonschema.exceptions import ValidationError
 
-from chat_service.web_pages import OPENAPI_PATH, openapi_document
+from chat_service.edge.web_pages import OPENAPI_PATH, openapi_document
 from gen.acai.chat import chat_pb2 as pb
 
 validator = pytest.importorskip("openapi_spec_validator")

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat_service.page_tokens import (
+from chat_service.adapters.mongo.page_tokens import (
     decode_conversation_token,
     decode_message_token,
     encode_conversation_token,
     encode_message_token,
 )
-from chat_service.repository import InvalidPageToken
-from chat_service.timestamps import to_stored
+from chat_service.core.timestamps import to_stored
+from chat_service.ports.repository import InvalidPageToken
 
 URL_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 ids = st.text(alphabet="0123456789abcdef", min_size=24, max_size=24)

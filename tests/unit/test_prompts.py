@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat_service.llm.base import ChatMessage, PromptRole
-from chat_service.prompts import (
+from chat_service.core.prompts import (
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_TITLE,
     TITLE_INSTRUCTION,
@@ -17,6 +16,7 @@ from chat_service.prompts import (
     title_prompt,
     title_source,
 )
+from chat_service.ports.chat_model import ChatMessage, PromptRole
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
-from chat_service.client_identity import TrustedProxies
-from chat_service.rate_limit import RateLimitMiddleware
-from chat_service.rate_limiter import MemoryRateLimiter
+from chat_service.adapters.memory.rate_limiter import MemoryRateLimiter
+from chat_service.edge.client_identity import TrustedProxies
+from chat_service.edge.middleware.rate_limit import RateLimitMiddleware
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat_service.llm.base import (
+from chat_service.ports.chat_model import (
     ChatMessage,
     ChatModel,
     Completion,

@@ -13,12 +13,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from chat_service.llm.base import ToolCall
+from chat_service.core.cache.tool_results import ToolResultCache, ToolVolatility
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.prices import PriceTable
 from chat_service.observability.request_context import request_id
 from chat_service.observability.telemetry import Telemetry
-from chat_service.tool_cache import ToolResultCache, ToolVolatility
+from chat_service.ports.chat_model import ToolCall
 from tests.fakes.memory_cache import InMemoryResponseCache
 from tests.metrics_text import samples, value
 from tools.registry import ToolError, ToolRegistry

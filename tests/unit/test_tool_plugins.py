@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from chat_service.breakers import BreakerBoard
+from chat_service.core.breakers import BreakerBoard
 from tools.plugins import ENTRY_POINT_GROUP, PluginError, ToolContext, plugin_tools
 from tools.registry import ToolRegistry
 

@@ -10,7 +10,7 @@ from typing import ClassVar
 import pytest
 from jsonschema.exceptions import SchemaError
 
-from chat_service.llm.base import ToolCall, ToolSpec
+from chat_service.ports.chat_model import ToolCall, ToolSpec
 from tools.registry import DuplicateToolName, InvalidToolArguments, ToolError, ToolRegistry
 from tools.runner import TRUNCATION_MARK, ToolRunner
 

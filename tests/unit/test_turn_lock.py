@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chat_service.errors import StorageUnavailable, TurnBusy, TurnConflict
-from chat_service.redis_availability import RedisAvailability
-from chat_service.turn_lock import TurnLock
+from chat_service.core.availability import RedisAvailability
+from chat_service.core.errors import StorageUnavailable, TurnBusy, TurnConflict
+from chat_service.core.turn_lock import TurnLock
 from tests.fakes.memory_lock import InMemoryLockBackend
 
 

@@ -1,0 +1,160 @@
+"""ChatModel adapter for OpenAI's Chat Completions API and OpenAI-compatible servers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import openai
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionMessageFunctionToolCallParam,
+    ChatCompletionMessageParam,
+)
+
+from chat_service.adapters.llm.provider_errors import safe_detail, status_error
+from chat_service.ports.chat_model import (
+    ChatMessage,
+    Completion,
+    ModelUnavailable,
+    PromptRole,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+TokenLimitParam = Literal["max_tokens", "max_completion_tokens"]
+
+# Statuses the provider uses for "not now" rather than "not this request" (the SDK's own
+# retry list): request timeout, lock conflict, rate limit and server errors.
+_EMPTY_OBJECT_SCHEMA: dict[str, object] = {"type": "object", "properties": {}}
+
+
+def openai_client(*, api_key: str, base_url: str | None, timeout_s: float) -> openai.OpenAI:
+    """Returns an SDK client for `base_url` (default: OpenAI) with SDK retries disabled.
+
+    Retries belong to our own layer; letting the SDK retry too would multiply attempts.
+    The base URL is passed explicitly so the SDK never reads OPENAI_BASE_URL behind Settings.
+    """
+    return openai.OpenAI(
+        api_key=api_key,
+        base_url=base_url or OPENAI_BASE_URL,
+        timeout=timeout_s,
+        max_retries=0,
+    )
+
+
+class OpenAIChatModel:
+    """A ChatModel backed by the Chat Completions API (`POST /chat/completions`, non-streaming).
+
+    `token_limit_param` names the field that carries `max_tokens`: "max_tokens" (default)
+    is what every OpenAI-compatible server (vLLM, llama.cpp, Ollama) and OpenAI's
+    non-reasoning models accept; OpenAI's reasoning models need "max_completion_tokens".
+    """
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        *,
+        model: str,
+        token_limit_param: TokenLimitParam = "max_tokens",
+    ) -> None:
+        self._client = client
+        self._model = model
+        self._token_limit_param: TokenLimitParam = token_limit_param
+
+    @property
+    def name(self) -> str:
+        """Returns "openai:<model>", e.g. "openai:gpt-4o-mini"."""
+        return f"openai:{self._model}"
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        max_tokens: int = 1024,
+    ) -> Completion:
+        """Returns the provider's completion of `messages`.
+
+        Raises ModelUnavailable when the provider cannot be reached, times out, is rate
+        limited, fails (5xx) or answers without a choice; ModelRejected when it refuses the
+        request (other 4xx). The SDK's exception is kept as `__cause__`; messages never
+        contain the API key.
+        """
+        body: dict[str, object] = {
+            "model": self._model,
+            "messages": [wire_message(m) for m in messages],
+            self._token_limit_param: max_tokens,
+        }
+        if tools:
+            body["tools"] = [wire_tool(t) for t in tools]
+        try:
+            # The SDK's documented low-level call: `chat.completions.create` re-validates
+            # every message against its TypedDicts (~0.1 ms of CPU per message), which made
+            # a turn's cost grow with its history; the body here is already well-formed.
+            response = self._client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+        except openai.APIConnectionError as exc:  # includes APITimeoutError
+            kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
+            raise ModelUnavailable(f"{self.name} {kind}") from exc
+        except openai.APIStatusError as exc:
+            answer = exc.body
+            message = answer.get("message") if isinstance(answer, dict) else None
+            detail = safe_detail(message, api_key=self._client.api_key)
+            raise status_error(self.name, exc.status_code, detail, exc.response.headers) from exc
+        except openai.APIError as exc:  # e.g. a response body that is not a completion
+            raise ModelUnavailable(f"{self.name} sent an unusable response") from exc
+        return self._completion(response)
+
+    def _completion(self, response: ChatCompletion) -> Completion:
+        # Compatible servers sometimes omit fields the SDK's types call required.
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise ModelUnavailable(f"{self.name} answered without a choice")
+        message = choices[0].message
+        calls = tuple(
+            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "{}")
+            for c in message.tool_calls or ()
+            if isinstance(c, ChatCompletionMessageFunctionToolCall)
+        )
+        usage = getattr(response, "usage", None)
+        return Completion(
+            content=message.content or getattr(message, "refusal", None) or "",
+            tool_calls=calls,
+            usage=Usage(
+                input_tokens=(usage.prompt_tokens or 0) if usage else 0,
+                output_tokens=(usage.completion_tokens or 0) if usage else 0,
+            ),
+            model=getattr(response, "model", None) or self._model,
+        )
+
+
+def wire_message(message: ChatMessage) -> ChatCompletionMessageParam:
+    """Returns the Chat Completions form of `message`."""
+    if message.role is PromptRole.SYSTEM:
+        return {"role": "system", "content": message.content}
+    if message.role is PromptRole.USER:
+        return {"role": "user", "content": message.content}
+    if message.role is PromptRole.TOOL:
+        return {"role": "tool", "content": message.content, "tool_call_id": message.tool_call_id}
+    if not message.tool_calls:
+        return {"role": "assistant", "content": message.content}
+    calls: list[ChatCompletionMessageFunctionToolCallParam] = [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in message.tool_calls
+    ]
+    # null content next to tool calls is the form the API itself returns.
+    return {"role": "assistant", "content": message.content or None, "tool_calls": calls}
+
+
+def wire_tool(tool: ToolSpec) -> ChatCompletionFunctionToolParam:
+    """Returns the Chat Completions function-tool definition of `tool`."""
+    # Some compatible servers reject a function without a parameters schema.
+    parameters = dict(tool.parameters) if tool.parameters else _EMPTY_OBJECT_SCHEMA
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": parameters},
+    }

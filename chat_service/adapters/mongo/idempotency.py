@@ -1,0 +1,98 @@
+"""MongoIdempotencyStore: idempotency records in `idempotency_keys`, expired by a TTL index.
+
+idempotency_keys: {_id: record id, fingerprint, state: "pending"|"done", claim, lease_until,
+                   expires_at, outcome: {conversation_id, reply, title, new_conversation}}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from chat_service.adapters.mongo.transactions import storage_errors
+from chat_service.core.errors import TurnConflict
+from chat_service.core.idempotency import Claim, ClaimState, Receipt, TurnOutcome
+from chat_service.core.timestamps import to_stored
+
+Document = dict[str, Any]
+COLLECTION = "idempotency_keys"
+
+
+class MongoIdempotencyStore:
+    """The IdempotencyStore port over MongoDB (StorageUnavailable when down)."""
+
+    def __init__(self, database: Database[Document]) -> None:
+        self._records = database[COLLECTION]
+
+    def claim(
+        self,
+        claim: Claim,
+        *,
+        fingerprint: str,
+        now: datetime,
+        lease: timedelta,
+        ttl: timedelta,
+    ) -> ClaimState | TurnOutcome:
+        now = to_stored(now)
+        pending = {"state": "pending", "claim": claim.token, "lease_until": now + lease}
+        with storage_errors():
+            for _ in range(3):  # an expired record deleted meanwhile: try the insert again
+                try:
+                    self._records.insert_one(
+                        {
+                            "_id": claim.record_id,
+                            "fingerprint": fingerprint,
+                            **pending,
+                            "expires_at": now + ttl,
+                        }
+                    )
+                    return ClaimState.CLAIMED
+                except DuplicateKeyError:
+                    record = self._records.find_one({"_id": claim.record_id})
+                if record is None:
+                    continue
+                if to_stored(record["expires_at"]) <= now:
+                    self._records.delete_one({"_id": claim.record_id, "claim": record["claim"]})
+                    continue
+                if record["fingerprint"] != fingerprint:
+                    return ClaimState.MISMATCH
+                if record["state"] == "done":
+                    return TurnOutcome(**record["outcome"])
+                if to_stored(record["lease_until"]) > now:
+                    return ClaimState.PENDING
+                taken = self._records.update_one(
+                    {"_id": claim.record_id, "claim": record["claim"], "state": "pending"},
+                    {"$set": pending},
+                )
+                return ClaimState.CLAIMED if taken.matched_count else ClaimState.PENDING
+        return ClaimState.PENDING
+
+    def release(self, claim: Claim) -> None:
+        with storage_errors():
+            self._records.delete_one(
+                {"_id": claim.record_id, "claim": claim.token, "state": "pending"}
+            )
+
+
+def complete_in_transaction(
+    database: Database[Document], receipt: Receipt, conversation_id: str, session: ClientSession
+) -> None:
+    """Records the turn's outcome inside the turn's transaction; raises TurnConflict (so the
+    transaction aborts) if the claim was taken over meanwhile."""
+    outcome = {
+        "conversation_id": conversation_id,
+        "reply": receipt.reply,
+        "title": receipt.title,
+        "new_conversation": receipt.new_conversation,
+    }
+    result = database[COLLECTION].update_one(
+        {"_id": receipt.claim.record_id, "claim": receipt.claim.token, "state": "pending"},
+        {"$set": {"state": "done", "outcome": outcome}},
+        session=session,
+    )
+    if result.matched_count != 1:
+        raise TurnConflict()

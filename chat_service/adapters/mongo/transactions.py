@@ -1,0 +1,76 @@
+"""Bounded MongoDB transactions, per-key locks, and the translation of unreachable-server errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import pymongo
+from pymongo import MongoClient
+from pymongo.client_session import ClientSession
+from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.write_concern import WriteConcern
+
+from chat_service.core.errors import StorageUnavailable
+
+_T = TypeVar("_T")
+_MAJORITY = WriteConcern("majority")
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Raises StorageUnavailable (from the cause) for pymongo errors that mean the server is
+    out of reach or too slow: connection failures, server selection and operation timeouts.
+    Other pymongo errors propagate unchanged."""
+    try:
+        yield
+    except PyMongoError as exc:
+        if isinstance(exc, ConnectionFailure) or exc.timeout:
+            raise StorageUnavailable("MongoDB is unavailable") from exc
+        raise
+
+
+def run_transaction(
+    client: MongoClient[Any], callback: Callable[[ClientSession], _T], *, deadline: float
+) -> _T:
+    """Runs `callback` in a transaction, retrying write conflicts until `deadline` (monotonic).
+
+    Returns what `callback` returns; exceptions it raises abort the transaction and propagate.
+    Raises StorageUnavailable when the server is out of reach or the deadline passes.
+    """
+    # pymongo.timeout bounds with_transaction's retries, which otherwise go on for 120 s
+    # (a down server raises errors labelled TransientTransactionError, which it retries).
+    remaining_s = deadline - time.monotonic()
+    if remaining_s <= 0:
+        raise StorageUnavailable("MongoDB transaction timed out")
+    with storage_errors(), pymongo.timeout(remaining_s), client.start_session() as session:
+        return session.with_transaction(callback, write_concern=_MAJORITY)
+
+
+class KeyedLocks:
+    """One lock per key, created on demand and dropped once no thread holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, key: str, *, deadline: float) -> Iterator[None]:
+        """Holds the lock of `key`; raises StorageUnavailable if not acquired by `deadline`."""
+        with self._guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[key] = lock
+        if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise StorageUnavailable("MongoDB transaction timed out")
+        try:
+            yield
+        finally:
+            lock.release()

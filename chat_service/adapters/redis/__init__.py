@@ -1,0 +1,1 @@
+"""Redis adapters: the response cache, session cache, rate limiter and turn locks."""

@@ -1,0 +1,55 @@
+"""RedisLockBackend: turn leases as Redis keys (SET NX PX), renewed and released by holder."""
+
+from __future__ import annotations
+
+import redis
+
+from chat_service.core.turn_lock import LockBackendUnavailable
+
+# KEYS: lease. ARGV: holder, ttl ms. Extends the lease of `holder`, or takes it again if it
+# vanished (Redis restarted); 0 if another holder has it.
+_RENEW = """
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisLockBackend:
+    """Leases under `acai:turnlock:v1:<key>`; Redis errors become LockBackendUnavailable."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "acai:turnlock:v1:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    def try_acquire(self, key: str, holder: str, *, ttl_s: float) -> bool:
+        try:
+            return bool(self._redis.set(self._prefix + key, holder, nx=True, px=_ms(ttl_s)))
+        except redis.RedisError as exc:
+            raise LockBackendUnavailable("redis") from exc
+
+    def renew(self, key: str, holder: str, *, ttl_s: float) -> bool:
+        try:
+            return bool(self._renew(keys=[self._prefix + key], args=[holder, _ms(ttl_s)]))
+        except redis.RedisError as exc:
+            raise LockBackendUnavailable("redis") from exc
+
+    def release(self, key: str, holder: str) -> None:
+        try:
+            self._release(keys=[self._prefix + key], args=[holder])
+        except redis.RedisError as exc:
+            raise LockBackendUnavailable("redis") from exc
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))

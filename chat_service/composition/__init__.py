@@ -1,0 +1,1 @@
+"""The composition root: reads the settings and wires adapters, core and edge into the app."""

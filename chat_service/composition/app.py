@@ -1,0 +1,320 @@
+"""The composition root: `create_app(settings)` builds every collaborator and the ASGI app.
+
+Run it with `uvicorn --factory chat_service.composition.app:create_app`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.to_thread
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from pymongo import MongoClient
+from pymongo.database import Database
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+import migrations
+from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.repository import MongoConversationRepository
+from chat_service.adapters.redis.client import connect_redis, connect_redis_async
+from chat_service.composition.assistant import build_assistant
+from chat_service.composition.middleware import middleware_stack
+from chat_service.composition.shared_state import build_shared_state
+from chat_service.composition.toolbox import WEATHER_UPSTREAMS
+from chat_service.config import Settings
+from chat_service.core.api_keys import ApiKeyStore, key_digest
+from chat_service.core.authentication import Authenticator, StaticKey
+from chat_service.core.breakers import BreakerBoard
+from chat_service.core.chat import Chat
+from chat_service.edge.handlers import ChatServiceHandlers, twirp_error_for
+from chat_service.edge.health import Health, probe_routes
+from chat_service.edge.middleware.routes import RouteLabels
+from chat_service.edge.twirp import TwirpEdge
+from chat_service.edge.web_pages import web_routes
+from chat_service.observability.cache_metrics import CacheMetrics
+from chat_service.observability.logs import configure_logging
+from chat_service.observability.metrics import Metrics
+from chat_service.observability.metrics_endpoint import metrics_route
+from chat_service.observability.mongo_tracing import MongoCommandTracer
+from chat_service.observability.prices import PriceTable
+from chat_service.observability.telemetry import Telemetry
+from chat_service.observability.tracing import build_tracer_provider
+from chat_service.ports.chat_model import ChatModel
+from gen.acai.chat.chat_twirp import ChatServiceServer
+
+logger = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model: ChatModel | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
+    """Returns the ASGI app; `model` overrides the configured language model and
+    `tracer_provider` the one built from the OTEL_* settings (both for tests)."""
+    settings = settings or Settings.from_env()
+    configure_logging(level=settings.log_level, secrets=_secrets(settings))
+    tracer_provider = tracer_provider or build_tracer_provider(
+        service_name=settings.otel_service_name,
+        otlp_endpoint=settings.otel_exporter_otlp_traces_endpoint
+        or settings.otel_exporter_otlp_endpoint,
+        disabled=settings.otel_sdk_disabled,
+    )
+    telemetry = build_telemetry(settings, tracer_provider)
+    stores = connect_stores(settings, telemetry=telemetry, tracer_provider=tracer_provider)
+    repository = MongoConversationRepository(stores.database)
+    authenticator = build_authenticator(settings, MongoApiKeyStore(stores.database))
+    shared = build_shared_state(
+        settings,
+        redis=stores.redis,
+        async_redis=stores.async_redis,
+        database=stores.database,
+        clock=_utc_now,
+        cache_observers=[CacheMetrics(telemetry.metrics)],
+        on_rate_limited=telemetry.metrics.rate_limited,
+    )
+    parts = build_assistant(
+        settings,
+        database=stores.database,
+        clock=_utc_now,
+        model=model,
+        telemetry=telemetry,
+        tool_results=shared.tool_results,
+    )
+    executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
+    chat = Chat(
+        repository,
+        shared.answers(parts.assistant),
+        clock=_utc_now,
+        executor=executor,
+        max_message_chars=settings.max_message_chars,
+        history_messages=settings.history_messages,
+        sessions=shared.sessions,
+        turn_lock=shared.turn_lock,
+        idempotency=shared.idempotency,
+    )
+    edge = build_twirp_edge(
+        chat,
+        max_body_bytes=settings.max_body_bytes,
+        threads=settings.rpc_threads,
+        prefix=settings.twirp_prefix,
+    )
+    health = build_health(stores, repository, metrics=telemetry.metrics, breakers=parts.breakers)
+    probe_limiter = anyio.CapacityLimiter(4)
+    routes = [
+        *probe_routes(health, limiter=probe_limiter),
+        metrics_route(telemetry.metrics, limiter=probe_limiter),
+        *web_routes(twirp_prefix=settings.twirp_prefix),
+        Mount("", app=edge),
+    ]
+    middleware = middleware_stack(
+        settings,
+        route_of=RouteLabels(routes, twirp_paths=edge.paths()),
+        twirp_paths=edge.paths(),
+        authenticator=authenticator,
+        telemetry=telemetry,
+        rate_limit=shared.middleware,
+    )
+    lifespan = _lifespan(
+        starting=[
+            functools.partial(_check_dependencies, repository, health),
+            functools.partial(_warn_if_open, authenticator),
+        ],
+        closing=[
+            functools.partial(executor.shutdown, wait=False, cancel_futures=True),
+            shared.close,
+            parts.close,
+            stores.close,
+            telemetry.metrics.close,
+            tracer_provider.force_flush,
+        ],
+        async_closing=[stores.async_redis.aclose],
+    )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.telemetry = telemetry  # the hooks, for code that extends the app
+    app.state.health = health  # health.watch_breaker(name, state_of) for more dependencies
+    # Read-only views for metrics and health: breaker states by name ("closed", "open",
+    # "half_open"), the tools offered to the model, and this process's cache hits and
+    # misses by kind.
+    app.state.breaker_states = parts.breakers.states
+    app.state.tool_names = parts.tools.registry.names
+    app.state.cache_counters = shared.cache_counters
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """The database and Redis clients of one app (Redis twice: sync for the core's threads,
+    async for the middleware on the event loop)."""
+
+    mongo: MongoClient[dict[str, Any]]
+    database: Database[dict[str, Any]]
+    redis: Redis
+    async_redis: AsyncRedis
+
+    def close(self) -> None:
+        """Closes the synchronous clients (the async one is closed on the event loop)."""
+        self.redis.close()
+        self.mongo.close()
+
+
+def connect_stores(
+    settings: Settings, *, telemetry: Telemetry, tracer_provider: TracerProvider
+) -> Stores:
+    """Returns the clients of MONGO_URI and REDIS_URL, their commands traced."""
+    mongo = connect_mongo(
+        settings.mongo_uri,
+        timeout_ms=settings.mongo_timeout_ms,
+        event_listeners=[MongoCommandTracer(telemetry.tracer)],
+    )
+    redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    RedisInstrumentor.instrument_client(redis, tracer_provider=tracer_provider)
+    async_redis = connect_redis_async(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    return Stores(mongo, mongo[settings.mongo_database], redis, async_redis)
+
+
+def build_twirp_edge(chat: Chat, *, max_body_bytes: int, threads: int, prefix: str) -> TwirpEdge:
+    """Returns the Twirp endpoint serving ChatService over `chat`, at most `threads` calls
+    running at once."""
+    edge = TwirpEdge(
+        max_body_bytes=max_body_bytes,
+        limiter=anyio.CapacityLimiter(threads),
+        translate_error=twirp_error_for,
+    )
+    handlers = ChatServiceHandlers(chat)
+    edge.add_service(ChatServiceServer(service=handlers, server_path_prefix=prefix))
+    return edge
+
+
+def build_health(
+    stores: Stores,
+    repository: MongoConversationRepository,
+    *,
+    metrics: Metrics,
+    breakers: BreakerBoard,
+) -> Health:
+    """Returns /health's and /ready's checks: the stores, migrations and the breakers."""
+    database = stores.database
+    health = Health(
+        mongodb=repository.ping,
+        redis=stores.redis.ping,
+        pending_migrations=lambda: [m.name for m in migrations.pending(database)],
+        clock=_utc_now,
+        on_check=metrics.dependency_checked,
+    )
+    watch_breakers(breakers, metrics=metrics, health=health)
+    return health
+
+
+def _lifespan(
+    *,
+    starting: Sequence[Callable[[], object]],
+    closing: Sequence[Callable[[], object]],
+    async_closing: Sequence[Callable[[], Awaitable[object]]],
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Runs `starting` on a thread before serving; `closing` always, even after a failed
+    start-up, so that the clients are closed."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            for step in starting:
+                await anyio.to_thread.run_sync(step)
+            yield
+        finally:
+            for close in closing:
+                close()
+            for aclose in async_closing:
+                await aclose()
+
+    return lifespan
+
+
+def build_telemetry(settings: Settings, tracer_provider: TracerProvider) -> Telemetry:
+    """Returns the app's metrics (own registry) and tracer."""
+    metrics = Metrics(
+        prices=PriceTable.from_json(settings.llm_prices),
+        user_cap=settings.metrics_user_cap,
+        multiprocess_dir=settings.prometheus_multiproc_dir,
+        weather_breakers=[f"tool:{name}" for name in WEATHER_UPSTREAMS],
+    )
+    return Telemetry(metrics=metrics, tracer=tracer_provider.get_tracer("chat_service"))
+
+
+def watch_breakers(board: BreakerBoard, *, metrics: Metrics, health: Health) -> None:
+    """Reports the circuit breakers: every one in `circuit_breaker_state`, and each language
+    model provider's ("llm:...") in /health."""
+    board.add_listener(metrics.set_breaker_state)
+    metrics.watch_breakers(board.states)
+    for name in board.states():
+        if name.startswith("llm:"):
+            health.watch_breaker(name, functools.partial(board.state, name))
+
+
+def build_authenticator(settings: Settings, store: ApiKeyStore) -> Authenticator:
+    """Returns the authenticator of API_KEY (if set) and the keys in `store`."""
+    static = None
+    if settings.api_key:
+        static = StaticKey(key_digest(settings.api_key.reveal()), settings.api_key_owner.strip())
+    return Authenticator(
+        store,
+        static_key=static,
+        require_key=settings.require_api_key,
+        cache_ttl_s=settings.api_key_cache_s,
+    )
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Returns the configured secrets, for the logs to redact wherever they appear."""
+    passwords = [urlsplit(url).password for url in (settings.mongo_uri, settings.redis_url)]
+    keys = (
+        settings.openai_api_key,
+        settings.anthropic_api_key,
+        settings.weather_api_key,
+        settings.api_key,
+    )
+    return [*(k.reveal() for k in keys if k), *(p for p in passwords if p)]
+
+
+def _warn_if_open(authenticator: Authenticator) -> None:
+    """Says loudly when the service runs without API keys (anyone may call it)."""
+    try:
+        is_open = authenticator.is_open()
+    except Exception:
+        return  # MongoDB trouble was reported already; requests will answer `unavailable`
+    if is_open:
+        logger.warning(
+            "SECURITY WARNING: no API key is configured, so every request is served as owner "
+            "'anonymous' without authentication. Fine on a laptop, never on a network: set "
+            "API_KEY or run `python -m chat_service.keys create --owner NAME`."
+        )
+
+
+def _check_dependencies(repository: MongoConversationRepository, health: Health) -> None:
+    """Fails start-up with a clear message when MongoDB is unreachable; warns about Redis."""
+    try:
+        repository.ping()
+    except Exception as exc:
+        raise RuntimeError(f"MongoDB is unreachable at start-up: {exc}") from exc
+    report = health.health()
+    if report.body.get("status") != "healthy":
+        logger.warning("starting degraded", extra={"checks": report.body.get("checks")})

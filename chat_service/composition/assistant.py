@@ -1,0 +1,99 @@
+"""Builds the assistant and what it needs (tools, breakers, model chain, context window)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from pymongo.database import Database
+
+from chat_service.adapters.mongo.prompt_store import MongoPromptStore
+from chat_service.composition.providers import build_chat_model
+from chat_service.composition.toolbox import build_tool_registry
+from chat_service.config import Settings
+from chat_service.core.assistant import Assistant
+from chat_service.core.breakers import BreakerBoard
+from chat_service.core.context_window import ContextWindow
+from chat_service.core.prompt_book import PromptBook
+from chat_service.core.token_counter import TiktokenCounter, offline_encoding
+from chat_service.observability.telemetry import Telemetry
+from chat_service.ports.chat_model import ChatModel
+from tools.runner import ResultCache, ToolRunner
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantParts:
+    """The assistant and the collaborators others read (breakers) or must close."""
+
+    assistant: Assistant
+    breakers: BreakerBoard
+    model: ChatModel
+    tools: ToolRunner
+    _http: requests.Session
+    _tool_pool: ThreadPoolExecutor
+
+    def close(self) -> None:
+        """Stops the tool pool and closes the tools' HTTP connections."""
+        self._tool_pool.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+
+def build_assistant(
+    settings: Settings,
+    *,
+    database: Database[dict[str, Any]],
+    clock: Callable[[], datetime],
+    model: ChatModel | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    telemetry: Telemetry | None = None,
+    tool_results: ResultCache | None = None,
+) -> AssistantParts:
+    """Returns the assistant for `settings`; `model` replaces the configured providers;
+    `tool_results` lets the tools' results be reused (see chat_service.core.cache.tool_results).
+
+    With `telemetry`, each provider's calls (or `model`'s) and each tool call are observed.
+    """
+    breakers = BreakerBoard(
+        max_failures=settings.circuit_breaker_max_failures,
+        cooldown_s=settings.circuit_breaker_cooldown_seconds,
+    )
+    http = requests.Session()
+    pool = ThreadPoolExecutor(max_workers=settings.tool_threads, thread_name_prefix="tool")
+    registry = build_tool_registry(settings, http=http, breakers=breakers, clock=clock)
+    runner = ToolRunner(
+        registry,
+        executor=pool,
+        max_result_chars=settings.tool_result_max_chars,
+        timeout_s=settings.tool_timeout_s,
+        observer=telemetry,
+        results=tool_results,
+    )
+    if telemetry is None:
+        chat_model = model or build_chat_model(settings, breakers=breakers, sleep=sleep)
+    elif model is not None:
+        chat_model = telemetry.observe_model(model)
+    else:
+        chat_model = build_chat_model(
+            settings, breakers=breakers, sleep=sleep, observe=telemetry.observe_model
+        )
+    window = ContextWindow(
+        TiktokenCounter(offline_encoding()),
+        max_tokens=settings.max_context_tokens,
+        reply_tokens=settings.reply_max_tokens,
+    )
+    assistant = Assistant(
+        chat_model,
+        runner,
+        window=window,
+        prompt_book=PromptBook(MongoPromptStore(database), ttl_s=settings.prompt_cache_ttl_s),
+        clock=clock,
+        max_tool_rounds=settings.max_tool_rounds,
+        reply_max_tokens=settings.reply_max_tokens,
+        title_max_tokens=settings.title_max_tokens,
+    )
+    return AssistantParts(assistant, breakers, chat_model, runner, http, pool)

@@ -1,0 +1,289 @@
+"""The assistant: runs the tool-calling loop that turns a conversation into its next reply."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from chat_service.core import prompts
+from chat_service.core.answer_basis import answer_basis
+from chat_service.core.cache.keys import AnswerBasis, Json
+from chat_service.core.context_window import ContextWindow, TurnGroup, turn_groups
+from chat_service.core.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
+from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
+from chat_service.core.prompt_book import PromptBook
+from chat_service.observability.attribution import llm_operation
+from chat_service.ports.chat_model import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    PromptRole,
+    ToolSpec,
+    Usage,
+)
+from tools.runner import ToolRunner
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_MAX_TOKENS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The assistant's answer to a turn.
+
+    `messages` are what the turn adds after the user's message, in order: each tool-calling
+    step (an assistant message with tool calls, then one TOOL message per call) and the
+    final answer. `summary` is a new summary of older turns to store with them, if any.
+    `tools_used` names the tools whose results the reply rests on, in order of first use,
+    and `tools_failed` says whether a call failed; they decide whether it may be cached.
+    """
+
+    content: str
+    messages: tuple[NewMessage, ...]
+    usage: Usage = field(default_factory=Usage)
+    summary: Summary | None = None
+    tools_used: tuple[str, ...] = ()
+    tools_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReply:
+    """A reply's prompt, built once: the system message, the user's message, the stored turn
+    groups and summary, the tools offered, and `basis`, the plain data that determines the
+    answer (the response cache's key: model, limits, tools, prompts' version and the prompt
+    before trimming)."""
+
+    system: ChatMessage
+    message: ChatMessage
+    groups: tuple[TurnGroup, ...]
+    summary: Summary | None
+    tools: tuple[ToolSpec, ...]
+    basis: AnswerBasis
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTitle:
+    """A title's prompt, built once, and the basis that describes it."""
+
+    prompt: tuple[ChatMessage, ...]
+    basis: AnswerBasis
+
+
+class Assistant:
+    """Answers with a ChatModel and tools, within a token budget.
+
+    Each round the model either answers or calls tools; the calls of one step run in
+    parallel and their results go back in the model's order. After `max_tool_rounds`
+    rounds of calls the turn ends with ToolRoundsExhausted; a call identical to one
+    already made in the turn ends it with RepeatedToolCall.
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        tools: ToolRunner,
+        *,
+        window: ContextWindow,
+        prompt_book: PromptBook | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_tool_rounds: int = 5,
+        reply_max_tokens: int = 1024,
+        title_max_tokens: int = 30,
+    ) -> None:
+        self._model = model
+        self._tools = tools
+        self._window = window
+        self._prompt_book = prompt_book or PromptBook()
+        self._clock = clock
+        self._max_tool_rounds = max_tool_rounds
+        self._reply_max_tokens = reply_max_tokens
+        self._title_max_tokens = title_max_tokens
+
+    def prepare(
+        self,
+        history: Sequence[Message],
+        message: str,
+        *,
+        summary: Summary | None = None,
+        platform: str = "",
+    ) -> PreparedReply:
+        """Builds the prompt of the reply to `message` once: what `answer` sends and what
+        `basis` (the cache key's data) describes are the same messages."""
+        specs = self._tools.specs()
+        system = ChatMessage(PromptRole.SYSTEM, self._system_prompt(platform, specs))
+        turn = ChatMessage(PromptRole.USER, message)
+        groups = tuple(turn_groups(history))
+        sampling: dict[str, Json] = {
+            "max_tokens": self._reply_max_tokens,
+            "max_tool_rounds": self._max_tool_rounds,
+            "context_budget": self._window.budget,
+        }
+        prompt = [*self._pinned(system, summary), *(m for g in groups for m in g.prompt()), turn]
+        basis = answer_basis(self._model.name, prompt, sampling=sampling, tools=specs)
+        return PreparedReply(system, turn, groups, summary, specs, basis)
+
+    def reply(
+        self,
+        history: Sequence[Message],
+        message: str,
+        *,
+        summary: Summary | None = None,
+        platform: str = "",
+        owner: str = "",
+    ) -> Reply:
+        """Returns the reply to `message`, given the stored `history` (oldest first) and the
+        summary of what came before it: `answer(prepare(...))`."""
+        prepared = self.prepare(history, message, summary=summary, platform=platform)
+        return self.answer(prepared, owner=owner)
+
+    def answer(self, prepared: PreparedReply, *, owner: str = "") -> Reply:
+        """Runs the tool loop on a prepared prompt. `owner` scopes reused tool results.
+
+        Raises ModelUnavailable, ModelRejected (ContextOverflow included), ToolLoopAborted.
+        """
+        specs = prepared.tools
+        summary = prepared.summary
+        turn = [prepared.message]
+        fit = self._window.fit(
+            pinned=self._pinned(prepared.system, summary),
+            groups=prepared.groups,
+            current=turn,
+            tools=specs,
+        )
+        new_summary = self._summarize(summary, fit.dropped) if fit.dropped else None
+        pinned = self._pinned(prepared.system, new_summary or summary)
+        kept: Sequence[TurnGroup] = fit.kept
+        added: list[NewMessage] = []
+        seen: set[tuple[str, str]] = set()
+        tools_used: dict[str, None] = {}
+        tools_failed = False
+        usage = Usage()
+        for round_number in range(self._max_tool_rounds + 1):
+            kept = self._window.fit(pinned=pinned, groups=kept, current=turn, tools=specs).kept
+            prompt = [*pinned, *(m for g in kept for m in g.prompt()), *turn]
+            with llm_operation("reply"):
+                step = self._model.complete(prompt, tools=specs, max_tokens=self._reply_max_tokens)
+            usage += step.usage
+            if not step.tool_calls:
+                reply = self._final(step, added, usage, new_summary)
+                return replace(reply, tools_used=tuple(tools_used), tools_failed=tools_failed)
+            if round_number == self._max_tool_rounds:
+                raise ToolRoundsExhausted(self._max_tool_rounds)
+            _check_repeats(step.tool_calls, seen)
+            results = self._tools.run_all(step.tool_calls, owner=owner)
+            tools_used.update((call.name, None) for call in step.tool_calls)
+            tools_failed = tools_failed or not all(result.ok for result in results)
+            turn.append(ChatMessage(PromptRole.ASSISTANT, step.content, step.tool_calls))
+            added.append(NewMessage(Role.ASSISTANT, step.content, tool_calls=step.tool_calls))
+            for result in results:
+                turn.append(
+                    ChatMessage(PromptRole.TOOL, result.content, tool_call_id=result.call.id)
+                )
+                added.append(
+                    NewMessage(
+                        Role.TOOL,
+                        result.content,
+                        tool_call_id=result.call.id,
+                        tool_name=result.call.name,
+                    )
+                )
+        raise AssertionError("unreachable: the last round returns or raises")
+
+    def prepare_title(self, first_message: str, *, platform: str = "") -> PreparedTitle:
+        """Builds the title prompt once, with the basis that describes it."""
+        prompt = prompts.title_prompt(first_message, self._prompt_book.title(platform))
+        sampling: dict[str, Json] = {"max_tokens": self._title_max_tokens}
+        return PreparedTitle(
+            tuple(prompt), answer_basis(self._model.name, prompt, sampling=sampling)
+        )
+
+    def title(self, first_message: str, *, platform: str = "") -> str:
+        """Returns a short title for a conversation that starts with `first_message`."""
+        return self.answer_title(self.prepare_title(first_message, platform=platform))
+
+    def answer_title(self, prepared: PreparedTitle) -> str:
+        """Asks the model for the title a prepared prompt describes."""
+        with llm_operation("title"):
+            completion = self._model.complete(prepared.prompt, max_tokens=self._title_max_tokens)
+        return prompts.clean_title(completion.content)
+
+    def _system_prompt(self, platform: str, specs: Sequence[ToolSpec]) -> str:
+        template = self._prompt_book.system(platform)
+        return prompts.render_system_prompt(template, now=self._clock(), tools=specs)
+
+    @staticmethod
+    def _pinned(system: ChatMessage, summary: Summary | None) -> list[ChatMessage]:
+        return [system] if summary is None else [system, prompts.summary_message(summary.content)]
+
+    def _summarize(self, previous: Summary | None, dropped: Sequence[TurnGroup]) -> Summary | None:
+        """Returns a summary of `previous` and the `dropped` groups, or None if the model fails
+        (the turn goes on without; the groups will be offered for summary again next turn)."""
+        prompt = self._summary_prompt(previous, [m for g in dropped for m in g.prompt()])
+        if prompt is None:
+            return None
+        try:
+            max_tokens = min(SUMMARY_MAX_TOKENS, self._reply_max_tokens)
+            with llm_operation("summary"):
+                completion = self._model.complete(prompt, max_tokens=max_tokens)
+        except ModelUnavailable:
+            logger.warning("summarizing older turns failed; they are left out unsummarized")
+            return None
+        if not completion.content.strip():
+            return None
+        first_seq = previous.first_seq if previous else dropped[0].first_seq
+        return Summary(completion.content.strip(), first_seq=first_seq, end_seq=dropped[-1].end_seq)
+
+    def _summary_prompt(
+        self, previous: Summary | None, transcript: list[ChatMessage]
+    ) -> tuple[ChatMessage, ...] | None:
+        """Returns the summary prompt for the newest part of `transcript` that fits the
+        budget (the oldest messages give way first; the previous summary covers them in
+        part), or None if not even the previous summary fits."""
+
+        def prompt(start: int) -> tuple[ChatMessage, ...]:
+            return prompts.summary_prompt(
+                previous.content if previous else None, transcript[start:]
+            )
+
+        def fits(start: int) -> bool:
+            return self._window.prompt_tokens(prompt(start), ()) <= self._window.budget
+
+        if not fits(len(transcript)):
+            return None
+        low, high = 0, len(transcript)  # fits(high) holds; find the smallest start that fits
+        while low < high:
+            middle = (low + high) // 2
+            if fits(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return prompt(low)
+
+    @staticmethod
+    def _final(
+        step: Completion, added: list[NewMessage], usage: Usage, summary: Summary | None
+    ) -> Reply:
+        if not step.content.strip():
+            raise ModelUnavailable("the language model returned an empty reply")
+        added.append(NewMessage(Role.ASSISTANT, step.content))
+        return Reply(step.content, tuple(added), usage, summary)
+
+
+def _check_repeats(calls: Sequence[ToolCall], seen: set[tuple[str, str]]) -> None:
+    """Raises RepeatedToolCall if a call repeats one made earlier in the turn (or this step)."""
+    for call in calls:
+        key = (call.name, _canonical(call.arguments))
+        if key in seen:
+            raise RepeatedToolCall(call.name)
+        seen.add(key)
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments or "{}"), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return arguments

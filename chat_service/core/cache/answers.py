@@ -1,0 +1,131 @@
+"""CachedAnswers: the assistant's replies and titles through the response cache, per owner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from chat_service.core.assistant import Assistant, Reply
+from chat_service.core.cache.keys import answer_key
+from chat_service.core.cache.stats import CacheOutcome
+from chat_service.core.cache.tool_results import ToolVolatility
+from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
+from chat_service.ports.chat_model import Usage
+from chat_service.ports.response_cache import Computed, ResponseCache
+
+
+class CachedAnswers:
+    """Answers like the assistant, reusing an earlier answer to the very same question.
+
+    A reply is keyed by the owner and everything the assistant's answer depends on
+    (`PreparedReply.basis`: the very prompt that is sent); it is cached for `ttl_s`, or less when it used tools (the
+    smallest of their TTLs), and not at all when one of its tools is never cached, a tool
+    call failed, or it summarized older turns. A reply another request computed (from the
+    cache, or shared while both waited) cost nothing, so its usage is zero, and it carries no
+    summary (the older turns are offered for summary again next turn). It carries the whole
+    turn group, tool calls and results included, to store as the turn. With no cache, every
+    call reaches the assistant.
+    """
+
+    @classmethod
+    def uncached(cls, assistant: Assistant) -> CachedAnswers:
+        """Answers straight from the assistant, caching nothing."""
+        return cls(assistant, None, ttl_s=0)
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        cache: ResponseCache | None,
+        *,
+        ttl_s: float,
+        volatility: ToolVolatility | None = None,
+    ) -> None:
+        self._assistant = assistant
+        self._cache = cache if ttl_s > 0 else None
+        self._ttl_s = ttl_s
+        self._volatility = volatility or ToolVolatility()
+
+    def reply(
+        self,
+        owner: str,
+        history: Sequence[Message],
+        message: str,
+        *,
+        summary: Summary | None = None,
+        platform: str = "",
+    ) -> Reply:
+        """Returns the reply to `message`; raises as Assistant.reply."""
+        prepared = self._assistant.prepare(history, message, summary=summary, platform=platform)
+        if self._cache is None:
+            return self._assistant.answer(prepared, owner=owner)
+        computed: list[Reply] = []
+
+        def compute() -> Computed:
+            reply = self._assistant.answer(prepared, owner=owner)
+            computed.append(reply)
+            return Computed(_encode(reply), self._reply_ttl_s(reply))
+
+        cached = self._cache.get_or_compute(
+            answer_key("reply", owner=owner, basis=prepared.basis), kind="reply", compute=compute
+        )
+        if computed and cached.outcome in (CacheOutcome.MISS, CacheOutcome.BYPASS):
+            return computed[0]
+        reply = _decode(cached.value)
+        return Reply(reply.content, reply.messages, Usage(), None, reply.tools_used)
+
+    def title(self, owner: str, first_message: str, *, platform: str = "") -> str:
+        """Returns a title for a conversation starting with `first_message`."""
+        prepared = self._assistant.prepare_title(first_message, platform=platform)
+        if self._cache is None:
+            return self._assistant.answer_title(prepared)
+        cached = self._cache.get_or_compute(
+            answer_key("title", owner=owner, basis=prepared.basis),
+            kind="title",
+            compute=lambda: Computed(self._assistant.answer_title(prepared), self._ttl_s),
+        )
+        return cached.value
+
+    def _reply_ttl_s(self, reply: Reply) -> float | None:
+        if reply.summary is not None or reply.tools_failed:
+            return None
+        return self._volatility.reply_ttl_s(reply.tools_used, max_ttl_s=self._ttl_s)
+
+
+def _encode(reply: Reply) -> str:
+    usage = {"input_tokens": reply.usage.input_tokens, "output_tokens": reply.usage.output_tokens}
+    return json.dumps(
+        {
+            "content": reply.content,
+            "messages": [_message_json(m) for m in reply.messages],
+            "usage": usage,
+            "tools_used": list(reply.tools_used),
+        }
+    )
+
+
+def _decode(value: str) -> Reply:
+    data = json.loads(value)
+    usage = Usage(int(data["usage"]["input_tokens"]), int(data["usage"]["output_tokens"]))
+    messages = tuple(_message(m) for m in data["messages"])
+    return Reply(str(data["content"]), messages, usage, None, tuple(map(str, data["tools_used"])))
+
+
+def _message_json(message: NewMessage) -> dict[str, Any]:
+    return {
+        "role": message.role.value,
+        "content": message.content,
+        "tool_calls": [[c.id, c.name, c.arguments] for c in message.tool_calls],
+        "tool_call_id": message.tool_call_id,
+        "tool_name": message.tool_name,
+    }
+
+
+def _message(data: dict[str, Any]) -> NewMessage:
+    return NewMessage(
+        Role(data["role"]),
+        str(data["content"]),
+        tool_calls=tuple(ToolCall(str(i), str(n), str(a)) for i, n, a in data["tool_calls"]),
+        tool_call_id=str(data["tool_call_id"]),
+        tool_name=str(data["tool_name"]),
+    )

@@ -1,0 +1,241 @@
+"""The chat use cases: start, continue, list and describe conversations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import datetime
+
+from chat_service.core.cache.answers import CachedAnswers
+from chat_service.core.cache.keys import Json
+from chat_service.core.errors import ConversationNotFound, InvalidRequest
+from chat_service.core.idempotency import Claim, Idempotency, TurnOutcome
+from chat_service.core.models import (
+    ContinuedConversation,
+    ContinueTurn,
+    ConversationDetail,
+    ConversationPage,
+    SessionInfo,
+    StartedConversation,
+    StartTurn,
+    is_conversation_id,
+)
+from chat_service.core.sessions import Sessions
+from chat_service.core.turn_lock import TurnLock
+from chat_service.core.turns import TurnRunner
+from chat_service.observability.attribution import bind_attribution
+from chat_service.ports.repository import ConversationRepository
+from chat_service.ports.sessions import SessionKey
+
+Clock = Callable[[], datetime]
+
+LIST_PAGE_SIZE = (20, 100)
+MESSAGE_PAGE_SIZE = (100, 1000)
+
+
+class Chat:
+    """Runs turns through the assistant and stores them; one instance serves all requests."""
+
+    def __init__(
+        self,
+        repository: ConversationRepository,
+        answers: CachedAnswers,
+        *,
+        clock: Clock,
+        executor: Executor,
+        max_message_chars: int = 16_000,
+        history_messages: int = 40,
+        sessions: Sessions | None = None,
+        turn_lock: TurnLock | None = None,
+        idempotency: Idempotency | None = None,
+    ) -> None:
+        """`answers` is the assistant, behind the response cache or not
+        (`CachedAnswers.uncached`); without `sessions`, session_metadata is only stored, never resolved; without a
+        `turn_lock`, concurrent turns on a conversation all run (and are all kept); without
+        `idempotency`, idempotency keys are not honoured."""
+        self._repository = repository
+        self._sessions = sessions
+        self._idempotency = idempotency
+        self._clock = clock
+        self._max_message_chars = max_message_chars
+        self._turns = TurnRunner(
+            repository,
+            answers,
+            clock=clock,
+            executor=executor,
+            history_messages=history_messages,
+            turn_lock=turn_lock,
+        )
+
+    def start(self, command: StartTurn) -> StartedConversation:
+        """Creates a conversation from its first message; the title is made alongside the reply.
+
+        With complete session_metadata the conversation becomes the session's, ending any
+        earlier one. The whole turn group is stored at once (the user message, every tool
+        call and result, the answer), and nothing unless the reply succeeds. A repeated
+        idempotency_key returns the first result. Raises InvalidRequest, TurnAborted,
+        ToolLoopAborted, ModelRejected, Unavailable.
+        """
+        message = self._checked_message(command.message)
+        session = command.session
+        bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
+        key = self._session_key(command.owner, command.session)
+
+        def turn(claim: Claim | None) -> TurnOutcome:
+            if key is None or self._sessions is None:
+                started = self._turns.create(command.owner, message, command.session, claim=claim)
+            else:
+                with self._turns.exclusive(f"session:{key.id}"):
+                    started = self._turns.create(
+                        command.owner, message, command.session, claim=claim
+                    )
+                    self._sessions.start(key, started.conversation_id, now=self._clock())
+            return TurnOutcome(started.conversation_id, started.reply, started.title)
+
+        request = {"message": message, "session": _session_json(command.session)}
+        outcome = self._idempotent(command.owner, "StartConversation", command, request, turn)
+        return StartedConversation(outcome.conversation_id, outcome.title, outcome.reply)
+
+    def continue_turn(self, command: ContinueTurn) -> ContinuedConversation:
+        """Adds the user message and the reply's turn group (with the summary of older
+        turns if one was made) to the conversation, together.
+
+        The conversation is `conversation_id`, or else the session's current one; a session
+        with none active (new, idle past its TTL, ended) starts a conversation, with a title.
+        A repeated idempotency_key returns the first result. Raises InvalidRequest,
+        ConversationNotFound, TurnAborted, ToolLoopAborted, ModelRejected, Unavailable.
+        """
+        message = self._checked_message(command.message)
+        # Rebound from the stored conversation's session when the turn reads it (turns.py).
+        session = command.session
+        bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
+        conversation_id = ""
+        key = None
+        if command.conversation_id.strip():
+            conversation_id = self._checked_id(command.conversation_id)
+        else:
+            key = self._session_key(command.owner, command.session)
+            if key is None:
+                raise InvalidRequest(
+                    "conversation_id",
+                    "conversation_id is required (or session_metadata with platform and chat_id)",
+                )
+
+        def turn(claim: Claim | None) -> TurnOutcome:
+            if key is not None:
+                return self._continue_session(key, command.session, message, claim)
+            reply = self._turns.append(command.owner, conversation_id, message, claim=claim)
+            return TurnOutcome(conversation_id, reply)
+
+        request = {
+            "conversation_id": conversation_id,
+            "message": message,
+            "session": _session_json(command.session),
+        }
+        outcome = self._idempotent(command.owner, "ContinueConversation", command, request, turn)
+        return ContinuedConversation(
+            outcome.conversation_id, outcome.reply, outcome.new_conversation, outcome.title
+        )
+
+    def end_session(self, *, owner: str, session: SessionInfo) -> str:
+        """Ends the client's session; returns the conversation it was on ("" if none was active).
+
+        The next message of that session starts a new conversation. Raises InvalidRequest.
+        """
+        key = self._session_key(owner, session)
+        if key is None or self._sessions is None:
+            raise InvalidRequest(
+                "session_metadata", "session_metadata needs platform and chat_id (and user_id)"
+            )
+        ended = self._sessions.end(key, now=self._clock())
+        return "" if ended is None else ended.conversation_id
+
+    def _continue_session(
+        self, key: SessionKey, info: SessionInfo, message: str, claim: Claim | None
+    ) -> TurnOutcome:
+        assert self._sessions is not None
+        # One turn at a time per session: two first messages must not start two conversations.
+        with self._turns.exclusive(f"session:{key.id}"):
+            session = self._sessions.find(key, now=self._clock())
+            if session is not None:
+                try:
+                    reply = self._turns.append(
+                        key.owner, session.conversation_id, message, claim=claim
+                    )
+                except ConversationNotFound:
+                    pass  # the conversation is gone: the session starts a new one below
+                else:
+                    self._sessions.touch(key, session, now=self._clock())
+                    return TurnOutcome(session.conversation_id, reply)
+            started = self._turns.create(
+                key.owner, message, info, claim=claim, new_conversation=True
+            )
+            self._sessions.start(key, started.conversation_id, now=self._clock())
+        return TurnOutcome(started.conversation_id, started.reply, started.title, True)
+
+    def _idempotent(
+        self,
+        owner: str,
+        method: str,
+        command: StartTurn | ContinueTurn,
+        request: Json,
+        turn: Callable[[Claim | None], TurnOutcome],
+    ) -> TurnOutcome:
+        if self._idempotency is None:
+            return turn(None)
+        return self._idempotency.run(
+            owner=owner, method=method, key=command.idempotency_key, request=request, turn=turn
+        )
+
+    def list_conversations(
+        self, *, owner: str, page_size: int, page_token: str
+    ) -> ConversationPage:
+        """Returns one page of the owner's conversations, newest first. Raises InvalidRequest."""
+        return self._repository.list_conversations(
+            owner=owner, page_size=_page_size(page_size, *LIST_PAGE_SIZE), page_token=page_token
+        )
+
+    def describe(
+        self, *, owner: str, conversation_id: str, page_size: int, page_token: str
+    ) -> ConversationDetail:
+        """Returns the conversation with one page of its messages, oldest first.
+
+        Raises InvalidRequest, ConversationNotFound.
+        """
+        conversation_id = self._checked_id(conversation_id)
+        size = _page_size(page_size, *MESSAGE_PAGE_SIZE)
+        conversation = self._repository.get(owner=owner, conversation_id=conversation_id)
+        messages = self._repository.list_messages(
+            conversation_id=conversation_id, page_size=size, page_token=page_token
+        )
+        return ConversationDetail(conversation, messages)
+
+    def _session_key(self, owner: str, session: SessionInfo) -> SessionKey | None:
+        return None if self._sessions is None else self._sessions.key(owner, session)
+
+    def _checked_message(self, message: str) -> str:
+        if not message.strip():
+            raise InvalidRequest("message", "message is required")
+        if len(message) > self._max_message_chars:
+            raise InvalidRequest(
+                "message", f"message is longer than {self._max_message_chars} characters"
+            )
+        return message
+
+    @staticmethod
+    def _checked_id(conversation_id: str) -> str:
+        if not conversation_id.strip():
+            raise InvalidRequest("conversation_id", "conversation_id is required")
+        if not is_conversation_id(conversation_id):
+            raise InvalidRequest("conversation_id", "conversation_id is not a valid id")
+        return conversation_id
+
+
+def _session_json(session: SessionInfo) -> Json:
+    return [session.platform, session.user_id, session.chat_id]
+
+
+def _page_size(requested: int, default: int, maximum: int) -> int:
+    if requested < 0:
+        raise InvalidRequest("page_size", "page_size must not be negative")
+    return min(requested or default, maximum)

@@ -1,0 +1,162 @@
+"""Idempotent turns: a repeated idempotency key gets the first result, with one provider call
+and one stored pair, whether the repeat comes later or at the same time.
+
+The first request with a key claims a record (owner, method, key); its turn completes the
+record with the result in the same transaction that stores the messages (see Receipt), so a
+stored turn always has its result recorded, and a claim taken over after a crash can never
+commit a second pair. A failed turn releases its claim, so the client may retry.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from chat_service.core.cache.keys import Json, canonical_json
+from chat_service.core.errors import InvalidRequest, TurnAborted
+
+MAX_KEY_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOutcome:
+    """What a turn returned; what a repeat of it gets."""
+
+    conversation_id: str
+    reply: str
+    title: str = ""
+    new_conversation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The right to run the turn of an idempotency record."""
+
+    record_id: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A claim and the result to record with the turn's messages, in their transaction.
+
+    The repository completes record `claim.record_id` (only while `claim.token` holds it,
+    else TurnConflict) with this result and the conversation's id.
+    """
+
+    claim: Claim
+    reply: str
+    title: str = ""
+    new_conversation: bool = False
+
+
+class ClaimState(enum.Enum):
+    """Why a claim was not granted (a done record returns its TurnOutcome instead)."""
+
+    CLAIMED = "claimed"
+    PENDING = "pending"  # another request with the key is running
+    MISMATCH = "mismatch"  # the key was used for a different request
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency records. Raises StorageUnavailable when down."""
+
+    def claim(
+        self,
+        claim: Claim,
+        *,
+        fingerprint: str,
+        now: datetime,
+        lease: timedelta,
+        ttl: timedelta,
+    ) -> ClaimState | TurnOutcome:
+        """Claims the record for `claim.token` if it is new, expired, or pending past its
+        lease; else returns its outcome (done), PENDING or MISMATCH."""
+        ...
+
+    def release(self, claim: Claim) -> None:
+        """Forgets a claim whose turn failed, so a retry runs it again."""
+        ...
+
+
+class KeyInUse(TurnAborted):
+    """A request with the same idempotency key is still running."""
+
+    reason = "idempotency_key_in_use"
+
+    def __init__(self) -> None:
+        super().__init__("a request with this idempotency_key is still in progress; retry later")
+
+
+class Idempotency:
+    """Runs a turn at most once per (owner, method, key) within `ttl`."""
+
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        *,
+        clock: Callable[[], datetime],
+        ttl: timedelta = timedelta(hours=24),
+        lease: timedelta = timedelta(minutes=5),
+        wait_s: float = 60.0,
+        poll_s: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`lease` bounds how long a claim may go without completing before another request
+        takes it over; `wait_s` how long a repeat waits for the first to finish."""
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        self._lease = lease
+        self._wait_s = wait_s
+        self._poll_s = poll_s
+        self._sleep = sleep
+
+    def run(
+        self,
+        *,
+        owner: str,
+        method: str,
+        key: str,
+        request: Json,
+        turn: Callable[[Claim | None], TurnOutcome],
+    ) -> TurnOutcome:
+        """Returns `turn(claim)`'s outcome, or the outcome recorded for an earlier request
+        with this key. Without a key, runs the turn. Raises InvalidRequest (key too long, or
+        used with a different `request`), KeyInUse (aborted) after waiting `wait_s`."""
+        if not key:
+            return turn(None)
+        if len(key) > MAX_KEY_CHARS:
+            raise InvalidRequest(
+                "idempotency_key", f"idempotency_key is longer than {MAX_KEY_CHARS}"
+            )
+        record_id = hashlib.sha256(json.dumps([owner, method, key]).encode()).hexdigest()
+        fingerprint = hashlib.sha256(canonical_json(request)).hexdigest()
+        deadline = time.monotonic() + self._wait_s
+        while True:
+            claim = Claim(record_id, secrets.token_hex(12))
+            state = self._store.claim(
+                claim, fingerprint=fingerprint, now=self._clock(), lease=self._lease, ttl=self._ttl
+            )
+            if isinstance(state, TurnOutcome):
+                return state
+            if state is ClaimState.MISMATCH:
+                raise InvalidRequest(
+                    "idempotency_key", "idempotency_key was already used for another request"
+                )
+            if state is ClaimState.CLAIMED:
+                try:
+                    return turn(claim)
+                except BaseException:
+                    self._store.release(claim)
+                    raise
+            if time.monotonic() >= deadline:
+                raise KeyInUse()
+            self._sleep(self._poll_s)

@@ -1,0 +1,154 @@
+"""Domain types: frozen dataclasses that travel between the edge, the core and the adapters."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tools.spec import ToolCall as ToolCall
+
+_CONVERSATION_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def is_conversation_id(value: str) -> bool:
+    """Returns whether `value` has the form of a conversation id (24 lowercase hex digits)."""
+    return _CONVERSATION_ID.fullmatch(value) is not None
+
+
+class Role(enum.Enum):
+    """Who wrote a message."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """Where a conversation's messages come from (platform, user and chat ids)."""
+
+    platform: str = ""
+    user_id: str = ""
+    chat_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stored message of a conversation; `seq` orders it (0-based)."""
+
+    id: str
+    conversation_id: str
+    seq: int
+    role: Role
+    content: str
+    created_at: datetime
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    tool_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message about to be stored.
+
+    An assistant message may carry the tool calls the model made; a TOOL message is the
+    result of the call `tool_call_id` to the tool `tool_name`.
+    """
+
+    role: Role
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    tool_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A summary of a conversation's messages with seq in [first_seq, end_seq)."""
+
+    content: str
+    first_seq: int
+    end_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation's header; its messages are stored apart."""
+
+    id: str
+    owner: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    message_count: int = 0
+    session: SessionInfo = field(default_factory=SessionInfo)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    """One page of conversations, newest first; `next_token` is empty on the last page."""
+
+    conversations: tuple[Conversation, ...]
+    next_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """One page of a conversation's messages, oldest first; `next_token` is empty at the end."""
+
+    messages: tuple[Message, ...]
+    next_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartTurn:
+    """Command: start a conversation with a first user message."""
+
+    owner: str
+    message: str
+    session: SessionInfo = field(default_factory=SessionInfo)
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContinueTurn:
+    """Command: add a user message to a conversation, named by id or by the client's session."""
+
+    owner: str
+    conversation_id: str
+    message: str
+    session: SessionInfo = field(default_factory=SessionInfo)
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartedConversation:
+    """Result of StartTurn."""
+
+    conversation_id: str
+    title: str
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuedConversation:
+    """Result of ContinueTurn: the reply and the conversation it went to.
+
+    `new_conversation` is True when a session had none active, so the turn started one
+    (then `title` is its title).
+    """
+
+    conversation_id: str
+    reply: str
+    new_conversation: bool = False
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationDetail:
+    """A conversation with one page of its messages."""
+
+    conversation: Conversation
+    messages: MessagePage

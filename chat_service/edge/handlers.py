@@ -1,0 +1,176 @@
+"""The ChatService handlers: protobuf in, domain commands to the use cases, protobuf out.
+
+This is the only module besides the generated code that sees protobuf types.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from twirp.context import Context
+
+from chat_service.core.chat import Chat
+from chat_service.core.errors import (
+    ChatError,
+    ConversationNotFound,
+    InvalidRequest,
+    ToolLoopAborted,
+    TurnAborted,
+    Unavailable,
+)
+from chat_service.core.models import (
+    ContinueTurn,
+    Conversation,
+    Message,
+    Role,
+    SessionInfo,
+    StartTurn,
+)
+from chat_service.edge.twirp import TwirpError
+from chat_service.ports.chat_model import ModelRejected
+from gen.acai.chat import chat_pb2 as pb
+
+ANONYMOUS_OWNER = "anonymous"
+OWNER_KEY = "owner"
+
+_ROLES = {
+    Role.USER: pb.Conversation.USER,
+    Role.ASSISTANT: pb.Conversation.ASSISTANT,
+    Role.TOOL: pb.Conversation.TOOL,
+}
+
+# Most specific class first: the first match wins.
+_CODES: tuple[tuple[type[ChatError], str], ...] = (
+    (InvalidRequest, "invalid_argument"),
+    (ConversationNotFound, "not_found"),
+    (ModelRejected, "failed_precondition"),
+    # The turn was given up, nothing stored: not the client's input, not a down dependency.
+    (ToolLoopAborted, "aborted"),
+    (TurnAborted, "aborted"),
+    (Unavailable, "unavailable"),
+)
+
+
+def twirp_error_for(exc: Exception) -> TwirpError | None:
+    """Returns the Twirp error for a domain error, or None for anything unexpected."""
+    for error_type, code in _CODES:
+        if isinstance(exc, error_type):
+            meta = {"argument": exc.argument} if isinstance(exc, InvalidRequest) else {}
+            if isinstance(exc, ToolLoopAborted | TurnAborted):
+                meta = {"reason": exc.reason}
+            return TwirpError(code, str(exc), meta)
+    return None
+
+
+class ChatServiceHandlers:
+    """Implements acai.chat.ChatService on top of the chat use cases."""
+
+    def __init__(self, chat: Chat) -> None:
+        self._chat = chat
+
+    def StartConversation(
+        self, ctx: Context, request: pb.StartConversationRequest
+    ) -> pb.StartConversationResponse:
+        started = self._chat.start(
+            StartTurn(
+                owner=_owner(ctx),
+                message=request.message,
+                session=_session(request.session_metadata),
+                idempotency_key=request.idempotency_key,
+            )
+        )
+        return pb.StartConversationResponse(
+            conversation_id=started.conversation_id, title=started.title, reply=started.reply
+        )
+
+    def ContinueConversation(
+        self, ctx: Context, request: pb.ContinueConversationRequest
+    ) -> pb.ContinueConversationResponse:
+        continued = self._chat.continue_turn(
+            ContinueTurn(
+                owner=_owner(ctx),
+                conversation_id=request.conversation_id,
+                message=request.message,
+                session=_session(request.session_metadata),
+                idempotency_key=request.idempotency_key,
+            )
+        )
+        return pb.ContinueConversationResponse(
+            reply=continued.reply,
+            conversation_id=continued.conversation_id,
+            new_conversation=continued.new_conversation,
+            title=continued.title,
+        )
+
+    def ListConversations(
+        self, ctx: Context, request: pb.ListConversationsRequest
+    ) -> pb.ListConversationsResponse:
+        page = self._chat.list_conversations(
+            owner=_owner(ctx), page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListConversationsResponse(
+            conversations=[_conversation(c, ()) for c in page.conversations],
+            next_page_token=page.next_token,
+        )
+
+    def DescribeConversation(
+        self, ctx: Context, request: pb.DescribeConversationRequest
+    ) -> pb.DescribeConversationResponse:
+        detail = self._chat.describe(
+            owner=_owner(ctx),
+            conversation_id=request.conversation_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.DescribeConversationResponse(
+            conversation=_conversation(detail.conversation, detail.messages.messages),
+            next_page_token=detail.messages.next_token,
+        )
+
+    def EndSession(self, ctx: Context, request: pb.EndSessionRequest) -> pb.EndSessionResponse:
+        ended = self._chat.end_session(
+            owner=_owner(ctx), session=_session(request.session_metadata)
+        )
+        return pb.EndSessionResponse(conversation_id=ended)
+
+
+def _session(meta: pb.SessionMetadata) -> SessionInfo:
+    return SessionInfo(meta.platform, meta.user_id, meta.chat_id)
+
+
+def _owner(ctx: Context) -> str:
+    try:
+        return str(ctx.get(OWNER_KEY))
+    except KeyError:
+        return ANONYMOUS_OWNER
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _conversation(conversation: Conversation, messages: tuple[Message, ...]) -> pb.Conversation:
+    return pb.Conversation(
+        id=conversation.id,
+        title=conversation.title,
+        timestamp=_timestamp(conversation.updated_at),
+        messages=[_message(m) for m in messages],
+    )
+
+
+def _message(message: Message) -> pb.Conversation.Message:
+    return pb.Conversation.Message(
+        id=message.id,
+        role=_ROLES[message.role],
+        content=message.content,
+        timestamp=_timestamp(message.created_at),
+        tool_calls=[
+            pb.Conversation.ToolCall(id=c.id, name=c.name, arguments=c.arguments)
+            for c in message.tool_calls
+        ],
+        tool_call_id=message.tool_call_id,
+        tool_name=message.tool_name,
+    )

@@ -1,1 +1,0 @@
-"""Language models: the ChatModel port and its adapters."""

@@ -1,0 +1,94 @@
+"""The ChatModel port and the types that cross it (no SDK type passes this line)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chat_service.core.errors import ChatError, ModelUnavailable
+from tools.spec import ToolCall as ToolCall
+from tools.spec import ToolSpec as ToolSpec
+
+
+class PromptRole(enum.Enum):
+    """Roles a model understands."""
+
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a prompt."""
+
+    role: PromptRole
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens a call consumed."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A model's answer: text, or tool calls to run before it answers."""
+
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+
+
+class ModelRejected(ChatError):
+    """The provider refused the request itself (bad request, context too long); not retried."""
+
+
+class ChatModel(Protocol):
+    """A language model that completes a prompt.
+
+    Raises ModelUnavailable when the provider cannot answer now (down, overloaded,
+    timed out) and ModelRejected when it refuses this request.
+    """
+
+    @property
+    def name(self) -> str:
+        """Provider and model, e.g. "openai:gpt-4o-mini"."""
+        ...
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        max_tokens: int = 1024,
+    ) -> Completion:
+        """Returns the model's completion of `messages`."""
+        ...
+
+
+__all__ = [
+    "ChatMessage",
+    "ChatModel",
+    "Completion",
+    "ModelRejected",
+    "ModelUnavailable",
+    "PromptRole",
+    "ToolCall",
+    "ToolSpec",
+    "Usage",
+]

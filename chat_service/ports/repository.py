@@ -1,0 +1,109 @@
+"""ConversationRepository: the port through which the core stores conversations and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from chat_service.core.errors import InvalidRequest
+from chat_service.core.idempotency import Receipt
+from chat_service.core.models import (
+    Conversation,
+    ConversationPage,
+    Message,
+    MessagePage,
+    NewMessage,
+    SessionInfo,
+    Summary,
+)
+
+
+class InvalidPageToken(InvalidRequest):
+    """A page token was not issued by this service (or was altered)."""
+
+    def __init__(self) -> None:
+        super().__init__("page_token", "page_token is invalid")
+
+
+class ConversationRepository(Protocol):
+    """Stores conversations (headers) and their messages (one record per message).
+
+    Every method that names a conversation raises ConversationNotFound when it does not
+    exist or belongs to another owner, and StorageUnavailable when the store is down.
+    """
+
+    def create(
+        self,
+        *,
+        owner: str,
+        title: str,
+        session: SessionInfo,
+        messages: Sequence[NewMessage],
+        now: datetime,
+        receipt: Receipt | None = None,
+    ) -> Conversation:
+        """Stores a new conversation with its first messages, all or nothing; returns it.
+
+        With a `receipt`, completes its idempotency record in the same transaction (raises
+        TurnConflict, storing nothing, if the claim was lost)."""
+        ...
+
+    def append(
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        messages: Sequence[NewMessage],
+        now: datetime,
+        summary: Summary | None = None,
+        expected_count: int | None = None,
+        receipt: Receipt | None = None,
+    ) -> Conversation:
+        """Appends messages with consecutive seqs (and stores `summary`), all or nothing,
+        safe under concurrency.
+
+        With `expected_count`, appends only if the conversation still has that many messages
+        (the version the turn read), else raises TurnConflict. A `receipt` is completed as in
+        `create`. Returns the updated header.
+        """
+        ...
+
+    def get(self, *, owner: str, conversation_id: str) -> Conversation:
+        """Returns the conversation header."""
+        ...
+
+    def recent_messages(
+        self, *, conversation_id: str, limit: int, first_seq: int = 0
+    ) -> list[Message]:
+        """Returns the last `limit` messages with seq >= `first_seq`, oldest first.
+
+        No owner check: call after `get`.
+        """
+        ...
+
+    def latest_summary(self, *, conversation_id: str) -> Summary | None:
+        """Returns the summary with the highest end_seq, or None (no owner check)."""
+        ...
+
+    def list_conversations(
+        self, *, owner: str, page_size: int, page_token: str
+    ) -> ConversationPage:
+        """Returns one page of the owner's conversations, newest first.
+
+        Raises InvalidPageToken for a token it did not issue.
+        """
+        ...
+
+    def list_messages(
+        self, *, conversation_id: str, page_size: int, page_token: str
+    ) -> MessagePage:
+        """Returns one page of a conversation's messages, oldest first.
+
+        Raises InvalidPageToken for a token it did not issue.
+        """
+        ...
+
+    def ping(self) -> None:
+        """Returns when the store answers; raises StorageUnavailable otherwise."""
+        ...
