@@ -2,11 +2,13 @@
 
 A lease is taken in Redis (SET NX PX), or in MongoDB while Redis is unavailable, and expires
 unless renewed: a LeaseKeeper thread renews every held lease each third of its TTL, so a
-crashed worker blocks a conversation for one TTL at most. A lease another holder took over is
-marked lost; the turn then refuses to commit. Fencing is in the store: a turn commits only
-if the conversation's version (message count) is the one it read under the lease, so even a
-turn whose lease expired, or two turns holding leases from two backends during a Redis
-failover, can never interleave their writes.
+crashed worker blocks a conversation for one TTL at most. A renewal only extends a lease its
+holder still has. One that vanished while its turn still holds it (a store restarted empty) is
+taken again; one another holder took over is marked lost, and the turn then refuses to commit;
+one released while the keeper renews it stays released. Fencing is in the store: a turn
+commits only if the conversation's version (message count) is the one it read under the
+lease, so even a turn whose lease expired, or two turns holding leases from two backends
+during a Redis failover, can never interleave their writes.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ class LockBackend(Protocol):
         ...
 
     def renew(self, key: str, holder: str, *, ttl_s: float) -> bool:
-        """Extends the lease by `ttl_s` from now, taking it again if it vanished (a restarted
-        store); False if another holder has it."""
+        """Extends the lease by `ttl_s` from now if `holder` still has it; returns whether it
+        did. A lease that is gone (released, expired, lost with the store's data) stays gone."""
         ...
 
     def release(self, key: str, holder: str) -> None:
@@ -100,7 +102,7 @@ class TurnLock:
         try:
             yield lease
         finally:
-            self._keeper.discard(lease)
+            self._keeper.discard(lease)  # before the release: the keeper must not take it again
             try:
                 lease.backend.release(key, lease.holder)
             except LockBackendUnavailable:
@@ -166,7 +168,9 @@ class LeaseKeeper:
 
     def __init__(self, *, ttl_s: float) -> None:
         self._ttl_s = ttl_s
-        self._leases: set[Lease] = set()
+        # Each held lease with the lock its take-back holds: `discard` waits for it, so a lease
+        # is never taken again once its turn has released it.
+        self._leases: dict[Lease, threading.Lock] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -174,15 +178,19 @@ class LeaseKeeper:
     def add(self, lease: Lease) -> None:
         """Keeps `lease` alive until `discard`."""
         with self._lock:
-            self._leases.add(lease)
+            self._leases[lease] = threading.Lock()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
                 self._thread.start()
 
     def discard(self, lease: Lease) -> None:
-        """Stops renewing `lease`."""
+        """Stops renewing `lease`. Once this returns, the keeper will not take the lease again,
+        so its holder may release it."""
         with self._lock:
-            self._leases.discard(lease)
+            taking_back = self._leases.pop(lease, None)
+        if taking_back is not None:
+            with taking_back:  # waits out a take-back in flight
+                pass
 
     def stop(self) -> None:
         """Ends the renewing thread."""
@@ -191,16 +199,29 @@ class LeaseKeeper:
     def _run(self) -> None:
         while not self._stop.wait(self._ttl_s / 3):
             with self._lock:
-                leases = list(self._leases)
-            for lease in leases:
+                leases = list(self._leases.items())
+            for lease, taking_back in leases:
+                if not self._holds(lease):
+                    continue  # released since the snapshot
                 try:
-                    self._renew(lease)
+                    self._renew(lease, taking_back)
                 except Exception:
                     logger.exception("renewing a turn lease failed")
 
-    def _renew(self, lease: Lease) -> None:
+    def _holds(self, lease: Lease) -> bool:
+        with self._lock:
+            return lease in self._leases
+
+    def _renew(self, lease: Lease, taking_back: threading.Lock) -> None:
         try:
-            kept = lease.backend.renew(lease.key, lease.holder, ttl_s=self._ttl_s)
+            if lease.backend.renew(lease.key, lease.holder, ttl_s=self._ttl_s):
+                return
+            with taking_back:
+                if not self._holds(lease):
+                    return  # released while being renewed: nothing to keep, nothing lost
+                # Still held, so the lease vanished (a store restarted empty or flushed) or
+                # another holder has it; taking it again succeeds only in the first case.
+                kept = lease.backend.try_acquire(lease.key, lease.holder, ttl_s=self._ttl_s)
         except LockBackendUnavailable:
             # Unknown, not lost: the store's fencing still guards the commit.
             logger.warning("could not renew a turn lease; trying again later")
@@ -208,4 +229,5 @@ class LeaseKeeper:
         if not kept:
             logger.warning("lost a turn lease; the turn will not commit")
             lease.lost.set()
-            self.discard(lease)
+            with self._lock:
+                self._leases.pop(lease, None)

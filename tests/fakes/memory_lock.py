@@ -37,7 +37,7 @@ class InMemoryLockBackend:
         with self._lock:
             self._check()
             lease = self._leases.get(key)
-            if lease is not None and lease[1] > self.clock() and lease[0] != holder:
+            if lease is None or lease[0] != holder or lease[1] <= self.clock():
                 return False
             self._leases[key] = (holder, self.clock() + ttl_s)
             return True

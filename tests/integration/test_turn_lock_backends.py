@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +14,7 @@ from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.turn_lock import MongoLockBackend
 from chat_service.adapters.redis.turn_lock import RedisLockBackend
 from chat_service.core.availability import RedisAvailability
-from chat_service.core.errors import TurnBusy
+from chat_service.core.errors import TurnBusy, TurnConflict
 from chat_service.core.turn_lock import TurnLock
 from devstack.process import free_port
 from migrations import apply_all
@@ -78,9 +80,11 @@ def test_renew_keeps_the_lease_and_refuses_another_holder(backend):
     assert not backend.try_acquire("k", "b", ttl_s=30)
 
 
-def test_renew_takes_back_a_lease_that_vanished(backend):
-    assert backend.renew("k", "a", ttl_s=30)  # as after a restart that lost the lease
-    assert not backend.try_acquire("k", "b", ttl_s=30)
+def test_renew_after_release_does_not_take_the_lease_back(backend):
+    assert backend.try_acquire("k", "a", ttl_s=30)
+    backend.release("k", "a")
+    assert not backend.renew("k", "a", ttl_s=30)
+    assert backend.try_acquire("k", "b", ttl_s=30)
 
 
 @pytest.mark.parametrize("backend", ["mongo", "memory"], indirect=True)
@@ -121,3 +125,105 @@ def test_with_redis_unreachable_two_workers_still_exclude_each_other_through_mon
     assert database.turn_locks.count_documents({}) == 0
     first.close()
     second.close()
+
+
+class GatedRenewals:
+    """Passes every call to `backend`; a renewal waits at the gate until the test opens it."""
+
+    def __init__(self, backend) -> None:
+        self.backend = backend
+        self.waiting = threading.Event()
+        self.gate = threading.Event()
+        self._renewed = threading.Condition()
+        self._renewals = 0
+
+    def try_acquire(self, key, holder, *, ttl_s):
+        return self.backend.try_acquire(key, holder, ttl_s=ttl_s)
+
+    def renew(self, key, holder, *, ttl_s):
+        self.waiting.set()
+        assert self.gate.wait(10), "the test never opened the gate"
+        try:
+            return self.backend.renew(key, holder, ttl_s=ttl_s)
+        finally:
+            with self._renewed:
+                self._renewals += 1
+                self._renewed.notify_all()
+
+    def release(self, key, holder):
+        self.backend.release(key, holder)
+
+    def wait_renewals(self, count: int) -> bool:
+        """Waits until `count` renewals returned (the keeper renews one lease at a time)."""
+        with self._renewed:
+            return self._renewed.wait_for(lambda: self._renewals >= count, timeout=5)
+
+
+def worker(backend, *, ttl_s: float = 1.5) -> TurnLock:
+    """A TurnLock over `backend`; its keeper renews every `ttl_s / 3`."""
+    return TurnLock(
+        backend, InMemoryLockBackend(), availability=RedisAvailability(), ttl_s=ttl_s, wait_s=0
+    )
+
+
+def test_a_lease_released_while_the_keeper_renews_it_stays_free(backend, caplog):
+    gated = GatedRenewals(backend)
+    first, second = worker(gated), worker(backend)
+    with first.hold("conversation:x") as lease:
+        assert gated.waiting.wait(5), "the keeper took its snapshot and is renewing the lease"
+    gated.gate.set()  # the turn has released its lease: the renewal arrives late
+    assert gated.wait_renewals(1)
+    first.close()
+
+    with second.hold("conversation:x"):  # the next turn does not wait out a resurrected lease
+        pass
+    assert not lease.lost.is_set()
+    assert "lost a turn lease" not in caplog.text
+    second.close()
+
+
+def test_a_late_renewal_after_the_next_turn_took_the_lease_is_not_a_loss(backend, caplog):
+    gated = GatedRenewals(backend)
+    first, second = worker(gated), worker(backend)
+    with first.hold("conversation:x") as lease:
+        assert gated.waiting.wait(5)
+    with second.hold("conversation:x") as next_lease:
+        gated.gate.set()
+        assert gated.wait_renewals(1)
+        assert not backend.try_acquire("conversation:x", "third", ttl_s=30)
+        next_lease.check()
+    assert not lease.lost.is_set()
+    assert "lost a turn lease" not in caplog.text
+    first.close()
+    second.close()
+
+
+def test_a_held_lease_that_vanished_is_taken_again(backend):
+    gated = GatedRenewals(backend)
+    lock = worker(gated)
+    with lock.hold("conversation:x") as lease:
+        assert gated.waiting.wait(5)
+        backend.release("conversation:x", lease.holder)  # as after a restart that lost it
+        gated.gate.set()
+        assert gated.wait_renewals(2), "the keeper's next round: the first one has finished"
+        lock.close()
+        assert not backend.try_acquire("conversation:x", "other", ttl_s=30)
+        lease.check()
+    assert backend.try_acquire("conversation:x", "other", ttl_s=30)  # released on leaving
+
+
+def test_a_held_lease_another_holder_took_is_lost(backend, caplog):
+    gated = GatedRenewals(backend)
+    lock = worker(gated)
+    with lock.hold("conversation:x") as lease:
+        assert gated.waiting.wait(5)
+        backend.release("conversation:x", lease.holder)  # expired, then taken over
+        assert backend.try_acquire("conversation:x", "intruder", ttl_s=30)
+        caplog.set_level(logging.WARNING)
+        gated.gate.set()
+        assert lease.lost.wait(5)
+        with pytest.raises(TurnConflict):
+            lease.check()
+    assert "lost a turn lease" in caplog.text
+    assert not backend.try_acquire("conversation:x", "other", ttl_s=30)  # still the intruder's
+    lock.close()

@@ -115,3 +115,35 @@ def test_an_unreachable_store_does_not_lose_the_lease(primary, fallback):
         primary.unavailable = False
         lease.check()  # not lost: the store's fencing decides at commit time
     lock.close()
+
+
+def test_a_release_waits_out_a_take_back_in_flight_then_frees_the_lease(primary, fallback):
+    lock = make_lock(primary, fallback, ttl_s=0.06)
+    taking_back, gate = threading.Event(), threading.Event()
+    original = primary.try_acquire
+
+    def try_acquire(*args, **kwargs):
+        if lock_held.is_set():  # the keeper's, after the lease vanished
+            taking_back.set()
+            assert gate.wait(5)
+        return original(*args, **kwargs)
+
+    primary.try_acquire = try_acquire
+    lock_held, leave = threading.Event(), threading.Event()
+
+    def turn() -> None:
+        with lock.hold("k"):
+            del primary._leases["k"]  # as after a restart that lost it
+            lock_held.set()
+            assert leave.wait(5)
+
+    thread = threading.Thread(target=turn)
+    thread.start()
+    assert taking_back.wait(5)
+    leave.set()
+    thread.join(0.2)
+    assert thread.is_alive(), "the release waits for the take-back"
+    gate.set()
+    thread.join(5)
+    assert primary.holder_of("k") is None  # taken back, then released: not left behind
+    lock.close()

@@ -49,7 +49,7 @@ class MongoLockBackend:
             result = self._locks.update_one(
                 {"_id": key, "holder": holder}, {"$set": {"expires_at": expires_at}}
             )
-        return result.matched_count == 1 or self.try_acquire(key, holder, ttl_s=ttl_s)
+        return result.matched_count == 1
 
     def release(self, key: str, holder: str) -> None:
         with _unavailable():

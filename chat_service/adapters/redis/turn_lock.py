@@ -6,15 +6,10 @@ import redis
 
 from chat_service.core.turn_lock import LockBackendUnavailable
 
-# KEYS: lease. ARGV: holder, ttl ms. Extends the lease of `holder`, or takes it again if it
-# vanished (Redis restarted); 0 if another holder has it.
+# KEYS: lease. ARGV: holder, ttl ms. Extends the lease of `holder`; 0 if it is gone or another
+# holder has it. Never sets a missing key: the holder may have just released it.
 _RENEW = """
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if not current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 _RELEASE = """
