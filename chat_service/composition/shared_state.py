@@ -17,6 +17,7 @@ from chat_service.adapters.memory.rate_limiter import MemoryRateLimiter
 from chat_service.adapters.mongo.idempotency import MongoIdempotencyStore
 from chat_service.adapters.mongo.sessions import MongoSessionStore
 from chat_service.adapters.mongo.turn_lock import MongoLockBackend
+from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
 from chat_service.adapters.redis.rate_limiter import RedisRateLimiter
 from chat_service.adapters.redis.response_cache import RedisResponseCache
 from chat_service.adapters.redis.session_cache import RedisSessionCache
@@ -51,13 +52,18 @@ class SharedState:
     middleware: list[Middleware]
     tool_results: ToolResultCache | None
     _replies: RedisResponseCache
+    _generations: RedisCacheGenerations
     _ttl_s: float
     _volatility: ToolVolatility
 
     def answers(self, assistant: Assistant) -> CachedAnswers:
         """Returns `assistant` behind the response cache (CACHE_TTL_HOURS=0: no cache)."""
         return CachedAnswers(
-            assistant, self._replies, ttl_s=self._ttl_s, volatility=self._volatility
+            assistant,
+            self._replies,
+            ttl_s=self._ttl_s,
+            volatility=self._volatility,
+            generations=self._generations,
         )
 
     def close(self) -> None:
@@ -129,6 +135,7 @@ def build_shared_state(
         ),
         tool_results=tool_results,
         _replies=replies,
+        _generations=RedisCacheGenerations(redis, availability=availability),
         _ttl_s=ttl_s,
         _volatility=volatility,
     )

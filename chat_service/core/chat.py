@@ -1,7 +1,8 @@
-"""The chat use cases: start, continue, list and describe conversations."""
+"""The chat use cases: start, continue, list, describe, rename and delete conversations."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import datetime
@@ -13,6 +14,7 @@ from chat_service.core.idempotency import Claim, Idempotency, TurnOutcome
 from chat_service.core.models import (
     ContinuedConversation,
     ContinueTurn,
+    Conversation,
     ConversationDetail,
     ConversationPage,
     SessionInfo,
@@ -30,6 +32,7 @@ from chat_service.ports.sessions import SessionKey
 Clock = Callable[[], datetime]
 
 LIST_PAGE_SIZE = (20, 100)
+MAX_TITLE_CHARS = 100
 MESSAGE_PAGE_SIZE = (100, 1000)
 
 
@@ -54,6 +57,7 @@ class Chat:
         `turn_lock`, concurrent turns on a conversation all run (and are all kept); without
         `idempotency`, idempotency keys are not honoured."""
         self._repository = repository
+        self._answers = answers
         self._sessions = sessions
         self._idempotency = idempotency
         self._clock = clock
@@ -209,6 +213,38 @@ class Chat:
             conversation_id=conversation_id, page_size=size, page_token=page_token
         )
         return ConversationDetail(conversation, messages)
+
+    def delete(self, *, owner: str, conversation_id: str) -> bool:
+        """Deletes the owner's conversation with everything stored for it and puts the
+        owner's cached answers out of reach; returns False if it was deleted before.
+
+        A turn running on it fails with ConversationNotFound and stores nothing; a session on
+        it starts a new conversation with its next message. Raises InvalidRequest,
+        ConversationNotFound, Unavailable (retrying completes the deletion).
+        """
+        conversation_id = self._checked_id(conversation_id)
+        deleted = self._repository.delete(
+            owner=owner, conversation_id=conversation_id, now=self._clock()
+        )
+        self._answers.forget_owner(owner)
+        return deleted
+
+    def update(self, *, owner: str, conversation_id: str, title: str) -> Conversation:
+        """Changes the conversation's settings (today: its title); returns its header.
+
+        Raises InvalidRequest (nothing to change, a bad title), ConversationNotFound.
+        """
+        conversation_id = self._checked_id(conversation_id)
+        title = title.strip()
+        if not title:
+            raise InvalidRequest("title", "nothing to change: set title")
+        if len(title) > MAX_TITLE_CHARS:
+            raise InvalidRequest("title", f"title is longer than {MAX_TITLE_CHARS} characters")
+        if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in title):
+            raise InvalidRequest("title", "title must not contain control characters")
+        return self._repository.rename(
+            owner=owner, conversation_id=conversation_id, title=title, now=self._clock()
+        )
 
     def _session_key(self, owner: str, session: SessionInfo) -> SessionKey | None:
         return None if self._sessions is None else self._sessions.key(owner, session)

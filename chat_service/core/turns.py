@@ -61,11 +61,12 @@ class TurnRunner:
         Assistant.reply). With a `claim`, its idempotency record is completed in the same
         transaction."""
         platform = session.platform
+        generation = self._answers.generation(owner)
         # The title runs on another thread: give it this request's context (trace, attribution).
         title_future = self._executor.submit(
-            contextvars.copy_context().run, self._title, owner, message, platform
+            contextvars.copy_context().run, self._title, owner, message, platform, generation
         )
-        reply = self._answers.reply(owner, [], message, platform=platform)
+        reply = self._answers.reply(owner, [], message, platform=platform, generation=generation)
         title = title_future.result()
         receipt = None
         if claim is not None:
@@ -89,6 +90,8 @@ class TurnRunner:
         Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), and as Assistant.reply.
         """
         with self.exclusive(f"conversation:{conversation_id}") as check:
+            # Before the conversation is read: see CachedAnswers.generation.
+            generation = self._answers.generation(owner)
             header = self._repository.get(owner=owner, conversation_id=conversation_id)
             stored = header.session
             bind_attribution(owner=owner, platform=stored.platform, user_id=stored.user_id)
@@ -99,7 +102,12 @@ class TurnRunner:
                 first_seq=summary.end_seq if summary else 0,
             )
             reply = self._answers.reply(
-                owner, earlier, message, summary=summary, platform=header.session.platform
+                owner,
+                earlier,
+                message,
+                summary=summary,
+                platform=header.session.platform,
+                generation=generation,
             )
             check()
             self._repository.append(
@@ -124,9 +132,9 @@ class TurnRunner:
         with self._turn_lock.hold(key) as lease:
             yield lease.check
 
-    def _title(self, owner: str, message: str, platform: str) -> str:
+    def _title(self, owner: str, message: str, platform: str, generation: int | None) -> str:
         try:
-            return self._answers.title(owner, message, platform=platform)
+            return self._answers.title(owner, message, platform=platform, generation=generation)
         except Exception:
             # A title is a nicety: the turn goes on with one made from the message itself.
             logger.warning(

@@ -134,6 +134,20 @@ class ChatServiceHandlers:
         )
         return pb.EndSessionResponse(conversation_id=ended)
 
+    def DeleteConversation(
+        self, ctx: Context, request: pb.DeleteConversationRequest
+    ) -> pb.DeleteConversationResponse:
+        deleted = self._chat.delete(owner=_owner(ctx), conversation_id=request.conversation_id)
+        return pb.DeleteConversationResponse(deleted=deleted)
+
+    def UpdateConversation(
+        self, ctx: Context, request: pb.UpdateConversationRequest
+    ) -> pb.UpdateConversationResponse:
+        conversation = self._chat.update(
+            owner=_owner(ctx), conversation_id=request.conversation_id, title=request.title
+        )
+        return pb.UpdateConversationResponse(conversation=_conversation(conversation, ()))
+
 
 def _session(meta: pb.SessionMetadata) -> SessionInfo:
     return SessionInfo(meta.platform, meta.user_id, meta.chat_id)

@@ -104,6 +104,21 @@ class ConversationRepository(Protocol):
         """
         ...
 
+    def delete(self, *, owner: str, conversation_id: str, now: datetime) -> bool:
+        """Removes the conversation with its messages and summaries, and the sessions and
+        idempotency records that name it. Returns True when this call deleted it, False when
+        the owner had deleted it before (the clean-up runs again: a deletion interrupted
+        half-way completes on retry). A turn appending meanwhile fails with
+        ConversationNotFound and stores nothing."""
+        ...
+
+    def rename(
+        self, *, owner: str, conversation_id: str, title: str, now: datetime
+    ) -> Conversation:
+        """Sets the title the owner chose (generated titles never replace it); returns the
+        updated header."""
+        ...
+
     def ping(self) -> None:
         """Returns when the store answers; raises StorageUnavailable otherwise."""
         ...

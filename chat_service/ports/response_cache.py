@@ -34,3 +34,17 @@ class ResponseCache(Protocol):
         Exceptions of `compute` propagate (nothing is cached).
         """
         ...
+
+
+class CacheGenerations(Protocol):
+    """A number per owner that is part of every answer's cache key. Bumping it puts every
+    answer cached for the owner out of reach at once (a deletion does)."""
+
+    def current(self, owner: str) -> int | None:
+        """Returns the owner's generation (0 before the first bump); None when the store
+        cannot say, and then the caller must not use the cache."""
+        ...
+
+    def bump(self, owner: str) -> None:
+        """Moves the owner to a new generation; raises Unavailable when it cannot."""
+        ...

@@ -13,6 +13,8 @@ METHODS = [
     "ListConversations",
     "DescribeConversation",
     "EndSession",
+    "DeleteConversation",
+    "UpdateConversation",
 ]
 
 

@@ -57,3 +57,11 @@ class InMemoryIdempotencyStore:
             record["outcome"] = TurnOutcome(
                 conversation_id, receipt.reply, receipt.title, receipt.new_conversation
             )
+
+    def forget_conversation(self, conversation_id: str) -> None:
+        """Drops the records whose outcome names `conversation_id` (a deletion)."""
+        with self._lock:
+            for record_id, record in list(self.records.items()):
+                outcome = record["outcome"]
+                if outcome is not None and outcome.conversation_id == conversation_id:
+                    del self.records[record_id]

@@ -51,6 +51,7 @@ class InMemoryConversationRepository:
         self._conversations: dict[str, Conversation] = {}
         self._messages: dict[str, list[Message]] = {}
         self._summaries: dict[str, list[Summary]] = {}
+        self._deleted: dict[str, str] = {}  # conversation id -> owner
 
     def create(
         self,
@@ -157,6 +158,31 @@ class InMemoryConversationRepository:
         end_seq = min(first_seq + page_size, len(stored))
         next_token = encode_message_token(end_seq) if end_seq < len(stored) else ""
         return MessagePage(tuple(stored[first_seq:end_seq]), next_token)
+
+    def delete(self, *, owner: str, conversation_id: str, now: datetime) -> bool:
+        with self._lock:
+            try:
+                self._owned(owner, conversation_id)
+            except ConversationNotFound:
+                if self._deleted.get(conversation_id) == owner:
+                    return False
+                raise
+            del self._conversations[conversation_id]
+            self._messages.pop(conversation_id, None)
+            self._summaries.pop(conversation_id, None)
+            self._deleted[conversation_id] = owner
+            self.idempotency.forget_conversation(conversation_id)
+            return True
+
+    def rename(
+        self, *, owner: str, conversation_id: str, title: str, now: datetime
+    ) -> Conversation:
+        with self._lock:
+            conversation = self._owned(owner, conversation_id)
+            updated_at = max(conversation.updated_at, to_stored(now))
+            conversation = replace(conversation, title=title, updated_at=updated_at)
+            self._conversations[conversation_id] = conversation
+            return conversation
 
     def ping(self) -> None:
         self._check_available()

@@ -15,7 +15,7 @@ from pymongo.database import Database
 from chat_service.adapters.mongo import documents as mongo_documents
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.repository import MongoConversationRepository
-from chat_service.core.errors import StorageUnavailable
+from chat_service.core.errors import ConversationNotFound, StorageUnavailable
 from chat_service.core.models import NewMessage, Role, SessionInfo
 from migrations import apply_all
 
@@ -149,3 +149,80 @@ def test_a_transaction_past_its_deadline_is_unavailable(database) -> None:
 
     with pytest.raises(StorageUnavailable):
         repository.create(owner="alice", title="", session=SESSION, messages=TURN, now=T0)
+
+
+def test_delete_removes_everything_that_names_the_conversation(database) -> None:
+    repository = MongoConversationRepository(database)
+    gone = repository.create(owner="alice", title="T", session=SESSION, messages=TURN, now=T0)
+    kept = repository.create(owner="alice", title="T", session=SESSION, messages=TURN, now=T0)
+    gone_id = ObjectId(gone.id)
+    database.summaries.insert_one(
+        {"conversation_id": gone_id, "first_seq": 0, "end_seq": 2, "content": "s", "created_at": T0}
+    )
+    for conversation_id in (gone.id, kept.id):
+        database.sessions.insert_one(
+            {
+                "_id": f"session-{conversation_id}",
+                "owner": "alice",
+                "conversation_id": conversation_id,
+            }
+        )
+        database.idempotency_keys.insert_one(
+            {
+                "_id": f"record-{conversation_id}",
+                "state": "done",
+                "outcome": {
+                    "conversation_id": conversation_id,
+                    "reply": "r",
+                    "title": "t",
+                    "new_conversation": False,
+                },
+            }
+        )
+
+    assert repository.delete(owner="alice", conversation_id=gone.id, now=T0) is True
+
+    assert database.conversations.count_documents({"_id": gone_id}) == 0
+    assert database.messages.count_documents({"conversation_id": gone_id}) == 0
+    assert database.summaries.count_documents({"conversation_id": gone_id}) == 0
+    assert database.sessions.count_documents({"conversation_id": gone.id}) == 0
+    assert database.idempotency_keys.count_documents({"outcome.conversation_id": gone.id}) == 0
+    assert database.deleted_conversations.find_one({"_id": gone_id})["owner"] == "alice"
+    kept_id = ObjectId(kept.id)  # the other conversation keeps all of its records
+    assert database.messages.count_documents({"conversation_id": kept_id}) == 2
+    assert database.sessions.count_documents({"conversation_id": kept.id}) == 1
+    assert database.idempotency_keys.count_documents({"outcome.conversation_id": kept.id}) == 1
+
+
+def test_a_second_delete_completes_an_interrupted_clean_up(database) -> None:
+    repository = MongoConversationRepository(database)
+    created = repository.create(owner="alice", title="T", session=SESSION, messages=TURN, now=T0)
+    repository.delete(owner="alice", conversation_id=created.id, now=T0)
+    # As if the first call had stopped after removing the header: messages left behind.
+    database.messages.insert_one({"conversation_id": ObjectId(created.id), "seq": 0})
+
+    assert repository.delete(owner="alice", conversation_id=created.id, now=T0) is False
+    assert database.messages.count_documents({"conversation_id": ObjectId(created.id)}) == 0
+
+
+def test_appends_racing_a_delete_leave_no_orphan_messages(database) -> None:
+    repository = MongoConversationRepository(database)
+    created = repository.create(owner="alice", title="T", session=SESSION, messages=TURN, now=T0)
+    outcomes: list[str] = []
+
+    def append() -> None:
+        try:
+            repository.append(owner="alice", conversation_id=created.id, messages=TURN, now=T0)
+            outcomes.append("appended")
+        except ConversationNotFound:
+            outcomes.append("not_found")
+
+    threads = [threading.Thread(target=append) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    repository.delete(owner="alice", conversation_id=created.id, now=T0)
+    for thread in threads:
+        thread.join()
+
+    assert len(outcomes) == 8
+    assert database.messages.count_documents({"conversation_id": ObjectId(created.id)}) == 0

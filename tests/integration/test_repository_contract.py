@@ -414,3 +414,59 @@ def test_an_unreachable_store_raises_storage_unavailable(
     assert all(isinstance(error, StorageUnavailable) for error in errors), errors
     if isinstance(repository, MongoConversationRepository):
         assert all(isinstance(e.__cause__, pymongo.errors.PyMongoError) for e in errors if e)
+
+
+def test_delete_removes_the_conversation_and_its_messages(
+    repository: ConversationRepository,
+) -> None:
+    kept = create(repository)
+    gone = create(repository)
+    repository.append(owner="alice", conversation_id=gone.id, messages=turn("more"), now=T0)
+
+    assert repository.delete(owner="alice", conversation_id=gone.id, now=T0) is True
+
+    with pytest.raises(ConversationNotFound):
+        repository.get(owner="alice", conversation_id=gone.id)
+    with pytest.raises(ConversationNotFound):
+        repository.list_messages(conversation_id=gone.id, page_size=10, page_token="")
+    with pytest.raises(ConversationNotFound):
+        repository.append(owner="alice", conversation_id=gone.id, messages=turn("x"), now=T0)
+    listed = repository.list_conversations(owner="alice", page_size=10, page_token="")
+    assert [c.id for c in listed.conversations] == [kept.id]
+    assert repository.get(owner="alice", conversation_id=kept.id).message_count == 2
+
+
+def test_deleting_twice_is_not_an_error(repository: ConversationRepository) -> None:
+    created = create(repository)
+    assert repository.delete(owner="alice", conversation_id=created.id, now=T0) is True
+    assert repository.delete(owner="alice", conversation_id=created.id, now=T0) is False
+
+
+def test_delete_of_another_owners_or_a_missing_conversation_is_not_found(
+    repository: ConversationRepository,
+) -> None:
+    created = create(repository, owner="alice")
+    for owner, conversation_id in (("mallory", created.id), ("alice", MISSING_ID)):
+        with pytest.raises(ConversationNotFound):
+            repository.delete(owner=owner, conversation_id=conversation_id, now=T0)
+    repository.delete(owner="alice", conversation_id=created.id, now=T0)
+    with pytest.raises(ConversationNotFound):  # nor is someone else's deleted one "already gone"
+        repository.delete(owner="mallory", conversation_id=created.id, now=T0)
+    listed = repository.list_conversations(owner="mallory", page_size=10, page_token="")
+    assert listed.conversations == ()
+
+
+def test_rename_sets_the_title_for_the_owner_only(repository: ConversationRepository) -> None:
+    created = create(repository)
+    later = T0 + timedelta(minutes=5)
+
+    renamed = repository.rename(
+        owner="alice", conversation_id=created.id, title="Trip to Lisbon", now=later
+    )
+
+    assert (renamed.title, renamed.message_count) == ("Trip to Lisbon", 2)
+    assert renamed.updated_at > created.updated_at
+    assert repository.get(owner="alice", conversation_id=created.id).title == "Trip to Lisbon"
+    with pytest.raises(ConversationNotFound):
+        repository.rename(owner="mallory", conversation_id=created.id, title="mine", now=later)
+    assert repository.get(owner="alice", conversation_id=created.id).title == "Trip to Lisbon"

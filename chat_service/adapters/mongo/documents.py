@@ -1,11 +1,13 @@
 """BSON document shapes of `conversations` and `messages`, and their domain conversions.
 
 conversations: {_id: ObjectId, owner, title, platform, user_id, chat_id,
-                created_at, updated_at, message_count}
+                created_at, updated_at, message_count,
+                title_source?: "owner" (a title the owner set; absent: generated)}
 messages:      {_id: ObjectId, conversation_id: ObjectId, seq: int,
                 role: "user"|"assistant"|"tool", content, created_at,
                 tool_calls?: [{id, name, arguments}] (assistant), tool_call_id?, tool_name? (tool)}
 summaries:     {_id: ObjectId, conversation_id: ObjectId, first_seq, end_seq, content, created_at}
+deleted_conversations: {_id: ObjectId (the conversation's), owner, deleted_at}
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from chat_service.adapters.mongo.documents import (
     to_message,
     to_summary,
 )
+from chat_service.adapters.mongo.idempotency import COLLECTION as IDEMPOTENCY_COLLECTION
 from chat_service.adapters.mongo.idempotency import complete_in_transaction
 from chat_service.adapters.mongo.page_tokens import (
     decode_conversation_token,
@@ -64,6 +65,7 @@ class MongoConversationRepository:
         self._conversations = database["conversations"]
         self._messages = database["messages"]
         self._summaries = database["summaries"]
+        self._tombstones = database["deleted_conversations"]
         self._transaction_timeout_s = (
             database.client.options.server_selection_timeout
             if transaction_timeout_s is None
@@ -253,6 +255,58 @@ class MongoConversationRepository:
         messages = tuple(to_message(document) for document in documents)
         next_token = encode_message_token(end_seq) if end_seq < message_count else ""
         return MessagePage(messages, next_token)
+
+    def delete(self, *, owner: str, conversation_id: str, now: datetime) -> bool:
+        """Removes the header and leaves a tombstone in one transaction (from then on the
+        conversation is gone for every reader, and a turn's append finds no header), then
+        its messages, summaries, sessions and idempotency records. The clean-up is
+        idempotent and runs again when the owner deletes it a second time."""
+        object_id = conversation_object_id(conversation_id)
+        mine: Document = {"_id": object_id, "owner": owner}
+
+        def remove_header(db_session: ClientSession) -> bool:
+            removed = self._conversations.delete_one(mine, session=db_session)
+            if removed.deleted_count:
+                self._tombstones.insert_one(
+                    {**mine, "deleted_at": to_stored(now)}, session=db_session
+                )
+                return True
+            if self._tombstones.count_documents(mine, limit=1, session=db_session):
+                return False
+            raise ConversationNotFound(conversation_id)
+
+        deadline = time.monotonic() + self._transaction_timeout_s
+        with self._append_locks.hold(conversation_id, deadline=deadline):
+            deleted = run_transaction(self._database.client, remove_header, deadline=deadline)
+        with storage_errors():
+            self._messages.delete_many({"conversation_id": object_id})
+            self._summaries.delete_many({"conversation_id": object_id})
+            self._database["sessions"].delete_many(
+                {"conversation_id": conversation_id, "owner": owner}
+            )
+            self._database[IDEMPOTENCY_COLLECTION].delete_many(
+                {"outcome.conversation_id": conversation_id}
+            )
+        return bool(deleted)
+
+    def rename(
+        self, *, owner: str, conversation_id: str, title: str, now: datetime
+    ) -> Conversation:
+        """Sets the title and marks it as the owner's own (`title_source: "owner"`)."""
+        object_id = conversation_object_id(conversation_id)
+        with storage_errors():
+            header = self._conversations.find_one_and_update(
+                {"_id": object_id, "owner": owner},
+                {
+                    "$set": {"title": title, "title_source": "owner"},
+                    "$max": {"updated_at": to_stored(now)},
+                },
+                projection=CONVERSATION_FIELDS,
+                return_document=ReturnDocument.AFTER,
+            )
+        if header is None:
+            raise ConversationNotFound(conversation_id)
+        return to_conversation(header)
 
     def ping(self) -> None:
         """Returns when the server answers `ping`; raises StorageUnavailable otherwise."""

@@ -12,7 +12,9 @@ from chat_service.core.cache.stats import CacheOutcome
 from chat_service.core.cache.tool_results import ToolVolatility
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
 from chat_service.ports.chat_model import Usage
-from chat_service.ports.response_cache import Computed, ResponseCache
+from chat_service.ports.response_cache import CacheGenerations, Computed, ResponseCache
+
+READ_NOW = -1  # `generation` argument: read the owner's generation at the call
 
 
 class CachedAnswers:
@@ -40,11 +42,29 @@ class CachedAnswers:
         *,
         ttl_s: float,
         volatility: ToolVolatility | None = None,
+        generations: CacheGenerations | None = None,
     ) -> None:
+        """`generations` scopes every key to the owner's cache generation, so that
+        `forget_owner` (a deletion) puts all the owner's cached answers out of reach."""
         self._assistant = assistant
         self._cache = cache if ttl_s > 0 else None
         self._ttl_s = ttl_s
         self._volatility = volatility or ToolVolatility()
+        self._generations = generations
+
+    def generation(self, owner: str) -> int | None:
+        """Returns the owner's cache generation, None when it cannot be read (then nothing
+        is cached). A turn reads it before it reads the conversation: an answer computed
+        from a conversation deleted meanwhile is then stored under a generation the
+        deletion has already left behind."""
+        if self._cache is None or self._generations is None:
+            return 0
+        return self._generations.current(owner)
+
+    def forget_owner(self, owner: str) -> None:
+        """Makes every answer cached for `owner` unreachable; raises Unavailable."""
+        if self._generations is not None:
+            self._generations.bump(owner)
 
     def reply(
         self,
@@ -54,10 +74,14 @@ class CachedAnswers:
         *,
         summary: Summary | None = None,
         platform: str = "",
+        generation: int | None = READ_NOW,
     ) -> Reply:
-        """Returns the reply to `message`; raises as Assistant.reply."""
+        """Returns the reply to `message`; raises as Assistant.reply. `generation` is what
+        `generation(owner)` returned when the turn began (read now by default)."""
         prepared = self._assistant.prepare(history, message, summary=summary, platform=platform)
-        if self._cache is None:
+        if generation == READ_NOW:
+            generation = self.generation(owner)
+        if self._cache is None or generation is None:
             return self._assistant.answer(prepared, owner=owner)
         computed: list[Reply] = []
 
@@ -67,20 +91,31 @@ class CachedAnswers:
             return Computed(_encode(reply), self._reply_ttl_s(reply))
 
         cached = self._cache.get_or_compute(
-            answer_key("reply", owner=owner, basis=prepared.basis), kind="reply", compute=compute
+            answer_key("reply", owner=owner, basis=prepared.basis, generation=generation),
+            kind="reply",
+            compute=compute,
         )
         if computed and cached.outcome in (CacheOutcome.MISS, CacheOutcome.BYPASS):
             return computed[0]
         reply = _decode(cached.value)
         return Reply(reply.content, reply.messages, Usage(), None, reply.tools_used)
 
-    def title(self, owner: str, first_message: str, *, platform: str = "") -> str:
+    def title(
+        self,
+        owner: str,
+        first_message: str,
+        *,
+        platform: str = "",
+        generation: int | None = READ_NOW,
+    ) -> str:
         """Returns a title for a conversation starting with `first_message`."""
         prepared = self._assistant.prepare_title(first_message, platform=platform)
-        if self._cache is None:
+        if generation == READ_NOW:
+            generation = self.generation(owner)
+        if self._cache is None or generation is None:
             return self._assistant.answer_title(prepared)
         cached = self._cache.get_or_compute(
-            answer_key("title", owner=owner, basis=prepared.basis),
+            answer_key("title", owner=owner, basis=prepared.basis, generation=generation),
             kind="title",
             compute=lambda: Computed(self._assistant.answer_title(prepared), self._ttl_s),
         )

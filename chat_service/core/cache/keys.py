@@ -64,9 +64,13 @@ def canonical_json(value: Json) -> bytes:
     ).encode()
 
 
-def answer_key(kind: str, *, owner: str, basis: AnswerBasis) -> str:
-    """Returns the cache key of a model answer ("reply", "title") for `owner`."""
-    return _key(kind, {"owner": owner, "basis": basis.as_json()})
+def answer_key(kind: str, *, owner: str, basis: AnswerBasis, generation: int = 0) -> str:
+    """Returns the cache key of a model answer ("reply", "title") for `owner` at the owner's
+    cache `generation` (a deletion bumps it, so every earlier answer is out of reach)."""
+    payload: dict[str, Json] = {"owner": owner, "basis": basis.as_json()}
+    if generation:  # generation 0 keeps the keys written before generations existed
+        payload["generation"] = generation
+    return _key(kind, payload)
 
 
 def tool_result_key(tool_name: str, *, owner: str, arguments: Mapping[str, Json], day: str) -> str:

@@ -53,6 +53,20 @@ class ChatServiceServer(TwirpServer):
                 input=_sym_db.GetSymbol("acai.chat.EndSessionRequest"),
                 output=_sym_db.GetSymbol("acai.chat.EndSessionResponse"),
             ),
+            "DeleteConversation": Endpoint(
+                service_name="ChatService",
+                name="DeleteConversation",
+                function=getattr(service, "DeleteConversation"),
+                input=_sym_db.GetSymbol("acai.chat.DeleteConversationRequest"),
+                output=_sym_db.GetSymbol("acai.chat.DeleteConversationResponse"),
+            ),
+            "UpdateConversation": Endpoint(
+                service_name="ChatService",
+                name="UpdateConversation",
+                function=getattr(service, "UpdateConversation"),
+                input=_sym_db.GetSymbol("acai.chat.UpdateConversationRequest"),
+                output=_sym_db.GetSymbol("acai.chat.UpdateConversationResponse"),
+            ),
         }
 
 
@@ -101,5 +115,23 @@ class ChatServiceClient(TwirpClient):
             ctx=ctx,
             request=request,
             response_obj=_sym_db.GetSymbol("acai.chat.EndSessionResponse"),
+            **kwargs,
+        )
+
+    def DeleteConversation(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/DeleteConversation",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.DeleteConversationResponse"),
+            **kwargs,
+        )
+
+    def UpdateConversation(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/UpdateConversation",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.UpdateConversationResponse"),
             **kwargs,
         )

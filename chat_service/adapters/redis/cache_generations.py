@@ -1,0 +1,48 @@
+"""RedisCacheGenerations: the CacheGenerations port as one counter per owner in Redis.
+
+`acai:cachegen:v1:<sha256 of the owner>` holds the owner's generation, without expiry. A flush
+loses it together with the cached answers it guards, so starting again at 0 is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import redis
+
+from chat_service.core.availability import RedisAvailability
+from chat_service.core.errors import Unavailable
+
+
+class RedisCacheGenerations:
+    """Reads with GET, bumps with INCR."""
+
+    def __init__(self, client: redis.Redis, *, availability: RedisAvailability) -> None:
+        self._redis = client
+        self._availability = availability
+
+    def current(self, owner: str) -> int | None:
+        if not self._availability.usable:
+            return None
+        try:
+            value = self._redis.get(_key(owner))
+        except redis.RedisError as exc:
+            self._availability.failed(exc)
+            return None
+        self._availability.succeeded()
+        return 0 if value is None else int(value)
+
+    def bump(self, owner: str) -> None:
+        try:
+            self._redis.incr(_key(owner))
+        except redis.RedisError as exc:
+            self._availability.failed(exc)
+            raise Unavailable(
+                "Redis is unavailable, so the replies cached from the deleted conversation "
+                "could not be invalidated; retry the deletion"
+            ) from exc
+        self._availability.succeeded()
+
+
+def _key(owner: str) -> str:
+    return f"acai:cachegen:v1:{hashlib.sha256(owner.encode()).hexdigest()}"
