@@ -6,8 +6,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from chat_service.edge.middleware.response_watch import ResponseWatch
 from chat_service.edge.middleware.routes import RouteLabel
 
 logger = logging.getLogger("chat_service.access")
@@ -36,21 +37,11 @@ class AccessLogMiddleware:
             await self._app(scope, receive, send)
             return
         started = self._clock()
-        status = 500
-        sent = 0
-
-        async def observe(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
+        response = ResponseWatch(send)
         try:
-            await self._app(scope, receive, observe)
+            await self._app(scope, receive, response)
         finally:
-            self._log(scope, status, sent, self._clock() - started)
+            self._log(scope, response.status, response.body_bytes, self._clock() - started)
 
     def _log(self, scope: Scope, status: int, sent: int, seconds: float) -> None:
         state = scope.get("state", {})

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from chat_service.edge.middleware.response_watch import ResponseWatch
 from chat_service.edge.middleware.routes import UNMATCHED, RouteLabel
 from chat_service.observability.metrics import Metrics
 
@@ -39,25 +40,18 @@ class HttpMetricsMiddleware:
             await self._app(scope, receive, send)
             return
         started = self._clock()
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        response = ResponseWatch(send)
         self._metrics.http_in_flight.inc()
         try:
-            await self._app(scope, receive, observe)
+            await self._app(scope, receive, response)
         finally:
             self._metrics.http_in_flight.dec()
             route = self._route_of(scope)
             seconds = self._clock() - started
             self._metrics.http_request(
-                method=scope["method"], route=route, status=status, seconds=seconds
+                method=scope["method"], route=route, status=response.status, seconds=seconds
             )
-            self._count_twirp(scope, route, status, seconds)
+            self._count_twirp(scope, route, response.status, seconds)
 
     def _count_twirp(self, scope: Scope, route: str, status: int, seconds: float) -> None:
         state = scope.get("state", {})

@@ -6,8 +6,9 @@ from collections.abc import Collection
 
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from chat_service.edge.middleware.response_watch import ResponseWatch
 from chat_service.edge.middleware.routes import RouteLabel
 
 
@@ -50,14 +51,7 @@ class TracingMiddleware:
         }
         if scope.get("client"):
             attributes["client.address"] = scope["client"][0]
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        response = ResponseWatch(send)
         with self._tracer.start_as_current_span(
             f"{scope['method']} {route}",
             context=parent,
@@ -65,9 +59,9 @@ class TracingMiddleware:
             attributes=attributes,
         ) as span:
             try:
-                await self._app(scope, receive, observe)
+                await self._app(scope, receive, response)
             finally:
-                span.set_attribute("http.response.status_code", status)
+                span.set_attribute("http.response.status_code", response.status)
                 state = scope.get("state", {})
                 if "twirp_method" in state:
                     service, method = state.get("twirp_service", ""), state["twirp_method"]
@@ -79,5 +73,5 @@ class TracingMiddleware:
                     span.set_attribute("rpc.twirp.error_code", state["twirp_error"])
                 if "owner" in state:
                     span.set_attribute("enduser.id", state["owner"])
-                if status >= 500:
+                if response.status >= 500:
                     span.set_status(StatusCode.ERROR)
