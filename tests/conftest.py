@@ -1,4 +1,5 @@
-"""Session fixtures that start real Redis and Mongo-protocol servers on loopback, lazily."""
+"""Session fixtures that start real Redis and Mongo-protocol servers on loopback, lazily, and
+the fake clock every test shares."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pymongo.errors
 import pytest
 
 from devstack.servers import MongoServer, RedisServer
+from tests.fakes.clock import FakeClock
 from tests.log_audit import LogAudit
 
 _TIERS = {
@@ -56,6 +58,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def log_audit(pytestconfig: pytest.Config) -> LogAudit:
     """The run's log audit; `log_audit.watch(label, secret)` adds a secret to look for."""
     return pytestconfig.stash[_AUDIT]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A FakeClock that stands at 2026-01-01 UTC until the test calls `clock.advance()`."""
+    return FakeClock()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

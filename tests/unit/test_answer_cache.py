@@ -19,6 +19,7 @@ from chat_service.core.models import Message, Role, ToolCall
 from chat_service.core.prompts import SUMMARY_INSTRUCTION
 from chat_service.ports.chat_model import Completion, Usage
 from tests.fakes.assistant_kit import FIXED_NOW, make_assistant
+from tests.fakes.clock import FakeClock
 from tests.fakes.memory_cache import InMemoryResponseCache
 from tests.fakes.scripted_model import ScriptedChatModel
 from tools.registry import ToolError
@@ -194,20 +195,12 @@ def test_without_a_cache_or_with_a_zero_ttl_every_call_reaches_the_model(model):
     assert len(model.calls) == 4
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = FIXED_NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def test_tool_results_are_reused_across_turns_by_volatility_and_day():
     model = ScriptedChatModel(responder=tool_then_answer("get_weather", "get_date_time"))
     weather, clock_tool = FakeTool("get_weather"), FakeTool("get_date_time")
-    clock = Clock()
+    clock = FakeClock(FIXED_NOW)
     tool_cache = InMemoryResponseCache()
-    results = ToolResultCache(tool_cache, volatility=VOLATILITY, max_ttl_s=HOUR, clock=clock)
+    results = ToolResultCache(tool_cache, volatility=VOLATILITY, max_ttl_s=HOUR, clock=clock.wall)
     # No reply cache: each turn reaches the model and runs the loop; only tool results are reused.
     answers = answers_for(model, [weather, clock_tool], ttl_s=0, tool_results=results)
     ask(answers, text="one")
@@ -215,7 +208,7 @@ def test_tool_results_are_reused_across_turns_by_volatility_and_day():
     assert (weather.runs, clock_tool.runs) == (1, 2)
     ask(answers, owner="bob", text="three")
     assert weather.runs == 2  # owners never share
-    clock.now += timedelta(days=1)
+    clock.advance(timedelta(days=1))
     ask(answers, text="four")
     assert weather.runs == 3  # a new day: "today" has moved on
     assert sorted(tool_cache.ttls.values()) == [600, 600, 600]
@@ -226,7 +219,10 @@ def test_a_failed_tool_call_is_not_reused():
     weather = FakeTool("get_weather")
     weather.failing = True
     results = ToolResultCache(
-        InMemoryResponseCache(), volatility=VOLATILITY, max_ttl_s=HOUR, clock=Clock()
+        InMemoryResponseCache(),
+        volatility=VOLATILITY,
+        max_ttl_s=HOUR,
+        clock=FakeClock(FIXED_NOW).wall,
     )
     answers = answers_for(model, [weather], ttl_s=0, tool_results=results)
     ask(answers, text="one")

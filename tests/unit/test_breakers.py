@@ -8,14 +8,6 @@ from chat_service.core.breakers import BreakerBoard, CircuitOpen
 from chat_service.core.errors import ModelUnavailable
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _counts(exc: BaseException) -> bool:
     return isinstance(exc, ModelUnavailable)
 
@@ -25,13 +17,8 @@ def _fail():
 
 
 @pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
 def board(clock):
-    return BreakerBoard(max_failures=3, cooldown_s=30.0, clock=clock)
+    return BreakerBoard(max_failures=3, cooldown_s=30.0, clock=clock.monotonic)
 
 
 def test_opens_after_the_configured_failures_and_then_fails_fast(board):
@@ -58,9 +45,9 @@ def test_half_open_after_the_cooldown_a_successful_probe_closes(board, clock):
     for _ in range(3):
         with pytest.raises(ModelUnavailable):
             breaker.call(_fail)
-    clock.now += 29.9
+    clock.advance(29.9)
     assert breaker.state == "open"
-    clock.now += 0.2
+    clock.advance(0.2)
     assert breaker.state == "half_open"
     assert breaker.call(lambda: "ok") == "ok"
     assert breaker.state == "closed"
@@ -71,13 +58,13 @@ def test_a_failed_probe_opens_again_for_a_whole_cooldown(board, clock):
     for _ in range(3):
         with pytest.raises(ModelUnavailable):
             breaker.call(_fail)
-    clock.now += 31
+    clock.advance(31)
     with pytest.raises(ModelUnavailable):
         breaker.call(_fail)
     assert breaker.state == "open"
-    clock.now += 29
+    clock.advance(29)
     assert breaker.state == "open"
-    clock.now += 2
+    clock.advance(2)
     assert breaker.state == "half_open"
 
 
@@ -110,10 +97,10 @@ def test_listeners_hear_each_change_of_state_in_order(board, clock):
             breaker.call(_fail)
     with pytest.raises(CircuitOpen):
         breaker.call(_fail)
-    clock.now += 30.0
+    clock.advance(30.0)
     with pytest.raises(ModelUnavailable):
         breaker.call(_fail)  # the probe fails: open again
-    clock.now += 30.0
+    clock.advance(30.0)
     assert breaker.call(lambda: "fine") == "fine"
     assert breaker.call(lambda: "again") == "again"
     assert heard == [

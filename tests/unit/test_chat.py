@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -19,17 +19,9 @@ from chat_service.core.models import (
 )
 from chat_service.ports.chat_model import Completion, PromptRole
 from tests.fakes.assistant_kit import make_assistant
+from tests.fakes.clock import FakeClock
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.scripted_model import ScriptedChatModel
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture
@@ -48,7 +40,7 @@ def chat(model, repository):
         yield Chat(
             repository,
             CachedAnswers.uncached(make_assistant(model, system_prompt="be nice")),
-            clock=SteppingClock(),
+            clock=FakeClock(step=timedelta(seconds=1)).wall,
             executor=executor,
             max_message_chars=100,
             history_messages=4,
@@ -90,7 +82,7 @@ def test_a_failing_title_falls_back_to_the_message_and_the_turn_goes_on(reposito
         chat = Chat(
             repository,
             CachedAnswers.uncached(make_assistant(model)),
-            clock=SteppingClock(),
+            clock=FakeClock(step=timedelta(seconds=1)).wall,
             executor=executor,
         )
         started = chat.start(StartTurn(owner="o", message="weather in paris tomorrow"))

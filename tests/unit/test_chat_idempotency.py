@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -21,19 +21,6 @@ from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 from tests.fakes.memory_repository import InMemoryConversationRepository
 from tests.fakes.memory_sessions import InMemorySessionStore
 from tests.fakes.scripted_model import ScriptedChatModel
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture
@@ -54,12 +41,12 @@ def model():
 @pytest.fixture
 def chat(repository, model, store, clock):
     sessions = Sessions(InMemorySessionStore(), None, ttl=timedelta(hours=1))
-    idempotency = Idempotency(store, clock=clock, wait_s=5, poll_s=0.01)
+    idempotency = Idempotency(store, clock=clock.wall, wait_s=5, poll_s=0.01)
     with ThreadPoolExecutor(max_workers=4) as executor:
         yield Chat(
             repository,
             CachedAnswers.uncached(make_assistant(model)),
-            clock=clock,
+            clock=clock.wall,
             executor=executor,
             sessions=sessions,
             idempotency=idempotency,
@@ -138,14 +125,14 @@ def test_concurrent_repeats_wait_for_the_first_and_share_its_result(chat, model,
 
 
 def test_a_repeat_gives_up_waiting_with_key_in_use(repository, model, store, clock):
-    idempotency = Idempotency(store, clock=clock, wait_s=0.05, poll_s=0.01)
+    idempotency = Idempotency(store, clock=clock.wall, wait_s=0.05, poll_s=0.01)
     gate = threading.Event()
     model.responder = lambda messages: (gate.wait(5), Completion("late"))[1]
     with ThreadPoolExecutor(max_workers=4) as executor:
         chat = Chat(
             repository,
             CachedAnswers.uncached(make_assistant(model)),
-            clock=clock,
+            clock=clock.wall,
             executor=executor,
             idempotency=idempotency,
         )
@@ -171,7 +158,7 @@ def test_a_session_turn_replays_its_new_conversation(chat, model):
 
 def test_keys_expire(chat, model, clock):
     chat.start(StartTurn(owner="o", message="hi", idempotency_key="k"))
-    clock.now += timedelta(hours=24)
+    clock.advance(timedelta(hours=24))
     chat.start(StartTurn(owner="o", message="hi", idempotency_key="k"))
     assert reply_calls(model) == 2
 

@@ -1,9 +1,9 @@
-"""Session-addressed turns in the chat use cases (in-memory store, no Redis, a stepping clock)."""
+"""Session-addressed turns in the chat use cases (in-memory store, no Redis, a fake clock)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -21,19 +21,6 @@ TTL = timedelta(minutes=30)
 TELEGRAM = SessionInfo("telegram", "user-1", "chat-1")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def repository():
     return InMemoryConversationRepository()
@@ -49,7 +36,7 @@ def make_chat(repository, model, clock, executor, scope=SessionScope.CHAT) -> Ch
     return Chat(
         repository,
         CachedAnswers.uncached(make_assistant(model)),
-        clock=clock,
+        clock=clock.wall,
         executor=executor,
         sessions=sessions,
     )
@@ -92,11 +79,11 @@ def test_a_session_without_a_conversation_starts_one_with_a_title_and_each_messa
 
 def test_the_expiry_slides_with_each_turn_and_idle_time_starts_a_new_conversation(chat, clock):
     first = say(chat, "one")
-    clock.now += TTL - timedelta(seconds=1)
+    clock.advance(TTL - timedelta(seconds=1))
     assert say(chat, "two").conversation_id == first.conversation_id
-    clock.now += TTL - timedelta(seconds=1)  # an hour after the start, but active all along
+    clock.advance(TTL - timedelta(seconds=1))  # an hour after the start, but active all along
     assert say(chat, "three").conversation_id == first.conversation_id
-    clock.now += TTL
+    clock.advance(TTL)
     later = say(chat, "four")
     assert later.new_conversation
     assert later.conversation_id != first.conversation_id

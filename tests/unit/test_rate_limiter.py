@@ -13,41 +13,28 @@ from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.middleware.rate_limit import RateLimitMiddleware
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 def test_a_burst_passes_then_one_request_per_interval(clock):
-    limiter = MemoryRateLimiter(rps=2, burst=3, clock=clock)
+    limiter = MemoryRateLimiter(rps=2, burst=3, clock=clock.monotonic)
     assert [limiter.hit_now(["a"]).admitted for _ in range(4)] == [True, True, True, False]
     refused = limiter.hit_now(["a"])
     assert refused.retry_after_s == pytest.approx(0.5)
     assert refused.bucket == "a"
-    clock.now += 0.5
+    clock.advance(0.5)
     assert limiter.hit_now(["a"]).admitted
     assert not limiter.hit_now(["a"]).admitted
-    clock.now += 10  # a long pause refills the bucket, but never beyond the burst
+    clock.advance(10)  # a long pause refills the bucket, but never beyond the burst
     assert [limiter.hit_now(["a"]).admitted for _ in range(4)] == [True, True, True, False]
 
 
 def test_buckets_are_independent(clock):
-    limiter = MemoryRateLimiter(rps=1, burst=1, clock=clock)
+    limiter = MemoryRateLimiter(rps=1, burst=1, clock=clock.monotonic)
     assert limiter.hit_now(["a"]).admitted
     assert limiter.hit_now(["b"]).admitted
     assert not limiter.hit_now(["a"]).admitted
 
 
 def test_a_refused_request_consumes_from_no_bucket(clock):
-    limiter = MemoryRateLimiter(rps=1, burst=1, clock=clock)
+    limiter = MemoryRateLimiter(rps=1, burst=1, clock=clock.monotonic)
     assert limiter.hit_now(["ip:1"]).admitted
     refused = limiter.hit_now(["key:k", "ip:1"])
     assert (refused.admitted, refused.bucket) == (False, "ip:1")
@@ -56,7 +43,7 @@ def test_a_refused_request_consumes_from_no_bucket(clock):
 
 
 def test_the_least_recently_used_buckets_are_dropped(clock):
-    limiter = MemoryRateLimiter(rps=1, burst=1, max_buckets=2, clock=clock)
+    limiter = MemoryRateLimiter(rps=1, burst=1, max_buckets=2, clock=clock.monotonic)
     for bucket in ("a", "b", "c"):
         assert limiter.hit_now([bucket]).admitted
     assert limiter.hit_now(["a"]).admitted  # forgotten, so full again
@@ -90,7 +77,7 @@ async def _ok_app(scope, receive, send):
 def test_the_middleware_answers_twirp_resource_exhausted_with_retry_after(clock):
     app = RateLimitMiddleware(
         _ok_app,
-        limiter=MemoryRateLimiter(rps=0.5, burst=1, clock=clock),
+        limiter=MemoryRateLimiter(rps=0.5, burst=1, clock=clock.monotonic),
         trusted_proxies=TrustedProxies(),
     )
     assert asyncio.run(_call(app))[0]["status"] == 200
@@ -109,7 +96,7 @@ def test_the_middleware_answers_twirp_resource_exhausted_with_retry_after(clock)
 def test_keys_and_addresses_are_limited_apart_and_probes_are_exempt(clock):
     app = RateLimitMiddleware(
         _ok_app,
-        limiter=MemoryRateLimiter(rps=1, burst=1, clock=clock),
+        limiter=MemoryRateLimiter(rps=1, burst=1, clock=clock.monotonic),
         trusted_proxies=TrustedProxies(),
     )
     key = [("authorization", "Bearer k1")]
@@ -128,7 +115,7 @@ def test_an_owners_keys_share_one_bucket_and_refusals_are_reported(clock):
     rejected: list[str] = []
     app = RateLimitMiddleware(
         _ok_app,
-        limiter=MemoryRateLimiter(rps=1, burst=1, clock=clock),
+        limiter=MemoryRateLimiter(rps=1, burst=1, clock=clock.monotonic),
         trusted_proxies=TrustedProxies(),
         on_rejected=rejected.append,
     )
