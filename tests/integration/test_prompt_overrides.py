@@ -12,14 +12,6 @@ from chat_service.core.prompt_book import PromptBook
 from migrations import apply_all
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def database(mongo_uri, mongo_database_name):
     client = connect_mongo(mongo_uri, timeout_ms=5000)
@@ -55,14 +47,13 @@ def test_the_newest_active_version_for_the_platform_wins_then_all_then_built_in(
     assert book.title("telegram") == prompts.TITLE_INSTRUCTION
 
 
-def test_overrides_are_cached_for_the_ttl(database):
-    clock = FakeClock()
-    book = PromptBook(MongoPromptStore(database), ttl_s=60, clock=clock)
+def test_overrides_are_cached_for_the_ttl(database, clock):
+    book = PromptBook(MongoPromptStore(database), ttl_s=60, clock=clock.monotonic)
     assert book.system("web") == prompts.DEFAULT_SYSTEM_PROMPT
     database.prompts.insert_one(_prompt("system", "all", 1, "new text"))
-    clock.now = 59
+    clock.advance(59)
     assert book.system("web") == prompts.DEFAULT_SYSTEM_PROMPT
-    clock.now = 61
+    clock.advance(2)  # 61 s after the read
     assert book.system("web") == "new text"
 
 

@@ -16,14 +16,6 @@ from tests.fakes.openai_server import FakeOpenAIServer
 HI = [ChatMessage(PromptRole.USER, "hi")]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class Sleeps(list):
     """Records the waits instead of sleeping."""
 
@@ -123,10 +115,9 @@ def test_a_retry_after_beyond_the_maximum_delay_ends_the_retries(openai_server, 
 
 
 def test_the_breaker_opens_after_the_configured_failures_and_probes_after_the_cooldown(
-    openai_server, openai_model
+    openai_server, openai_model, clock
 ):
-    clock = FakeClock()
-    breakers = BreakerBoard(max_failures=2, cooldown_s=30, clock=clock)
+    breakers = BreakerBoard(max_failures=2, cooldown_s=30, clock=clock.monotonic)
     chain = ProviderChain([_retrying(openai_model, Sleeps(), attempts=1)], breakers=breakers)
     openai_server.responder = lambda request: FakeOpenAIServer.error(503, "down")
     for _ in range(2):
@@ -136,7 +127,7 @@ def test_the_breaker_opens_after_the_configured_failures_and_probes_after_the_co
     with pytest.raises(ModelUnavailable, match=r"openai:gpt-test: circuit open"):
         chain.complete(HI)
     assert len(openai_server.requests) == 2  # the open breaker sent nothing
-    clock.now += 31
+    clock.advance(31)
     assert breakers.states() == {"llm:openai:gpt-test": "half_open"}
     openai_server.responder = lambda request: "back"
     assert chain.complete(HI).content == "back"

@@ -21,22 +21,6 @@ from migrations import apply_all
 from tests.fakes.memory_lock import InMemoryLockBackend
 
 
-class Clock:
-    """Wall time for MongoDB, monotonic seconds for the fake; moved by the tests."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 5, 1, tzinfo=UTC)
-
-    def wall(self) -> datetime:
-        return self.now
-
-    def seconds(self) -> float:
-        return self.now.timestamp()
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def database(mongo_uri, mongo_database_name):
     client = connect_mongo(mongo_uri, timeout_ms=5000)
@@ -44,11 +28,6 @@ def database(mongo_uri, mongo_database_name):
     apply_all(database)
     yield database
     client.close()
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture(params=["redis", "mongo", "memory"])
@@ -60,7 +39,7 @@ def backend(request, clock):
     elif request.param == "mongo":
         yield MongoLockBackend(request.getfixturevalue("database"), clock=clock.wall)
     else:
-        yield InMemoryLockBackend(clock.seconds)
+        yield InMemoryLockBackend(clock.monotonic)
 
 
 def test_a_lease_is_exclusive_until_released(backend):

@@ -16,14 +16,6 @@ from tests.fakes.weather_server import FakeWeatherServer
 from tools.registry import ToolError
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def upstream():
     with FakeWeatherServer() as server:
@@ -41,12 +33,7 @@ def http():
         yield session
 
 
-@pytest.fixture
-def monotonic():
-    return FakeClock()
-
-
-def _registry(upstream, http, monotonic, **overrides):
+def _registry(upstream, http, clock, **overrides):
     settings = Settings(
         open_meteo_geocoding_url=upstream.url,
         open_meteo_forecast_url=upstream.url,
@@ -56,7 +43,7 @@ def _registry(upstream, http, monotonic, **overrides):
         circuit_breaker_cooldown_seconds=10,
         **overrides,
     )
-    breakers = BreakerBoard(max_failures=2, cooldown_s=10, clock=monotonic)
+    breakers = BreakerBoard(max_failures=2, cooldown_s=10, clock=clock.monotonic)
     registry = build_tool_registry(
         settings,
         http=http,
@@ -67,8 +54,8 @@ def _registry(upstream, http, monotonic, **overrides):
     return registry, breakers
 
 
-def test_open_meteo_geocodes_then_forecasts(upstream, http, monotonic):
-    registry, _ = _registry(upstream, http, monotonic)
+def test_open_meteo_geocodes_then_forecasts(upstream, http, clock):
+    registry, _ = _registry(upstream, http, clock)
     body = json.loads(registry.run("get_weather", '{"location": "Barcelona", "days": 2}'))
     assert body["source"] == "open-meteo"
     assert body["place"]["name"] == "Barcelona"
@@ -86,8 +73,8 @@ def test_open_meteo_geocodes_then_forecasts(upstream, http, monotonic):
     assert forecast.query["forecast_days"] == "2"
 
 
-def test_place_names_are_url_encoded(upstream, http, monotonic):
-    registry, _ = _registry(upstream, http, monotonic)
+def test_place_names_are_url_encoded(upstream, http, clock):
+    registry, _ = _registry(upstream, http, clock)
     registry.run("get_weather", json.dumps({"location": "São Paulo"}))
     assert upstream.seen[0].raw_query.startswith("name=S%C3%A3o+Paulo&")
     with pytest.raises(ToolError, match="no place called 'a&b=c' was found"):
@@ -96,11 +83,11 @@ def test_place_names_are_url_encoded(upstream, http, monotonic):
 
 
 def test_weatherapi_is_used_with_a_key_that_never_shows_in_errors_or_logs(
-    upstream, http, monotonic, caplog
+    upstream, http, clock, caplog
 ):
     caplog.set_level(logging.INFO)  # urllib3 logs URLs at DEBUG; the app keeps it at INFO
     registry, _ = _registry(
-        upstream, http, monotonic, weather_api_key=Secret(FakeWeatherServer.API_KEY)
+        upstream, http, clock, weather_api_key=Secret(FakeWeatherServer.API_KEY)
     )
     body = json.loads(registry.run("get_weather", '{"location": "Barcelona"}'))
     assert (body["source"], body["current"]["condition"]) == ("weatherapi", "sunny")
@@ -114,8 +101,8 @@ def test_weatherapi_is_used_with_a_key_that_never_shows_in_errors_or_logs(
         assert FakeWeatherServer.API_KEY not in text
 
 
-def test_the_breaker_opens_after_failures_and_probes_after_the_cooldown(upstream, http, monotonic):
-    registry, breakers = _registry(upstream, http, monotonic)
+def test_the_breaker_opens_after_failures_and_probes_after_the_cooldown(upstream, http, clock):
+    registry, breakers = _registry(upstream, http, clock)
     upstream.fail_with(500)
     for _ in range(2):
         with pytest.raises(ToolError, match="open-meteo-geocoding answered HTTP 500"):
@@ -126,14 +113,14 @@ def test_the_breaker_opens_after_failures_and_probes_after_the_cooldown(upstream
         registry.run("get_weather", '{"location": "Barcelona"}')
     assert len(upstream.seen) == seen  # failed fast, no request
     upstream.fail_with(None)
-    monotonic.now += 10.5
+    clock.advance(10.5)
     assert breakers.states()["tool:open-meteo-geocoding"] == "half_open"
     registry.run("get_weather", '{"location": "Barcelona"}')
     assert breakers.states()["tool:open-meteo-geocoding"] == "closed"
 
 
-def test_a_refused_request_does_not_count_against_the_breaker(upstream, http, monotonic):
-    registry, breakers = _registry(upstream, http, monotonic)
+def test_a_refused_request_does_not_count_against_the_breaker(upstream, http, clock):
+    registry, breakers = _registry(upstream, http, clock)
     upstream.fail_with(404)
     for _ in range(3):
         with pytest.raises(ToolError, match="refused the request"):
@@ -141,12 +128,12 @@ def test_a_refused_request_does_not_count_against_the_breaker(upstream, http, mo
     assert breakers.states()["tool:open-meteo-geocoding"] == "closed"
 
 
-def test_an_unreachable_upstream_is_a_clean_tool_error(http, monotonic):
+def test_an_unreachable_upstream_is_a_clean_tool_error(http, clock):
     settings = Settings(open_meteo_geocoding_url="http://127.0.0.1:9", weather_timeout_s=1.0)
     registry = build_tool_registry(
         settings,
         http=http,
-        breakers=BreakerBoard(max_failures=2, cooldown_s=10, clock=monotonic),
+        breakers=BreakerBoard(max_failures=2, cooldown_s=10, clock=clock.monotonic),
         clock=lambda: datetime(2026, 11, 25, tzinfo=UTC),
         load_plugins=False,
     )
@@ -154,10 +141,8 @@ def test_an_unreachable_upstream_is_a_clean_tool_error(http, monotonic):
         registry.run("get_weather", '{"location": "Barcelona"}')
 
 
-def test_the_calendar_feed_is_parsed_filtered_and_cached(upstream, http, monotonic):
-    registry, _ = _registry(
-        upstream, http, monotonic, calendar_ics_url=upstream.url + "/calendar.ics"
-    )
+def test_the_calendar_feed_is_parsed_filtered_and_cached(upstream, http, clock):
+    registry, _ = _registry(upstream, http, clock, calendar_ics_url=upstream.url + "/calendar.ics")
     body = json.loads(
         registry.run("get_calendar_events", '{"from_date": "2026-11-25", "days": 30}')
     )
@@ -174,10 +159,8 @@ def test_the_calendar_feed_is_parsed_filtered_and_cached(upstream, http, monoton
     assert len(upstream.seen) == 1  # the second call was served from the cache
 
 
-def test_a_broken_feed_is_a_tool_error(upstream, http, monotonic):
-    registry, _ = _registry(
-        upstream, http, monotonic, calendar_ics_url=upstream.url + "/calendar.ics"
-    )
+def test_a_broken_feed_is_a_tool_error(upstream, http, clock):
+    registry, _ = _registry(upstream, http, clock, calendar_ics_url=upstream.url + "/calendar.ics")
     upstream.state.ics = b"this is not a calendar"
     with pytest.raises(ToolError, match="not a valid iCalendar"):
         registry.run("get_calendar_events", "{}")
