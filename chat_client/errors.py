@@ -11,18 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-# Twirp's code for each HTTP status of a response that is not a Twirp error body (a proxy's
-# page, for instance), as the Twirp spec asks clients to map them.
-_CODE_BY_INTERMEDIARY_STATUS = {
-    400: "internal",
-    401: "unauthenticated",
-    403: "permission_denied",
-    404: "bad_route",
-    429: "resource_exhausted",
-    502: "unavailable",
-    503: "unavailable",
-    504: "unavailable",
-}
+from twirp_wire.codes import intermediary_code
 
 
 class ChatClientError(Exception):
@@ -194,7 +183,7 @@ def error_from_response(status: int, body: bytes, *, retry_after: str | None = N
         code, msg, meta = parsed
         error_type = ERROR_TYPES.get(code, Unknown)
         return error_type(msg, meta=meta, http_status=status, retry_after_s=retry_after_s)
-    code = _CODE_BY_INTERMEDIARY_STATUS.get(status, "unknown")
+    code = intermediary_code(status)
     meta = {"http_error_from_intermediary": "true", "status_code": str(status)}
     msg = f"HTTP {status} without a Twirp error body"
     return ERROR_TYPES[code](msg, meta=meta, http_status=status, retry_after_s=retry_after_s)

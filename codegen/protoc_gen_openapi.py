@@ -25,28 +25,10 @@ from google.protobuf.descriptor_pb2 import (
     FileDescriptorProto,
 )
 
+from twirp_wire.codes import STATUS_BY_CODE
+
 PREFIX = "/twirp"  # the server's default TWIRP_PREFIX; the app rewrites it when configured
-ERROR_STATUS = {
-    "canceled": 408,
-    "unknown": 500,
-    "invalid_argument": 400,
-    "malformed": 400,
-    "deadline_exceeded": 408,
-    "not_found": 404,
-    "bad_route": 404,
-    "already_exists": 409,
-    "permission_denied": 403,
-    "unauthenticated": 401,
-    "resource_exhausted": 429,
-    "failed_precondition": 412,
-    "aborted": 409,
-    "out_of_range": 400,
-    "unimplemented": 501,
-    "internal": 500,
-    "unavailable": 503,
-    "data_loss": 500,
-}
-_CODE_WORDS = re.compile(r"\b(" + "|".join(ERROR_STATUS) + r")\b")
+_CODE_WORDS = re.compile(r"\b(" + "|".join(STATUS_BY_CODE) + r")\b")
 
 F = FieldDescriptorProto
 _SCALARS: dict[int, dict[str, Any]] = {
@@ -78,7 +60,7 @@ _TWIRP_ERROR = {
     "description": "A Twirp error: always JSON, whatever the request's content type.",
     "required": ["code", "msg"],
     "properties": {
-        "code": {"type": "string", "enum": list(ERROR_STATUS)},
+        "code": {"type": "string", "enum": list(STATUS_BY_CODE)},
         "msg": {"type": "string"},
         "meta": {
             "type": "object",
@@ -196,7 +178,7 @@ def _responses(output_ref: str, codes: Iterable[str]) -> dict[str, Any]:
     }
     by_status: dict[int, list[str]] = {}
     for code in codes:
-        by_status.setdefault(ERROR_STATUS[code], []).append(code)
+        by_status.setdefault(STATUS_BY_CODE[code], []).append(code)
     for status, names in sorted(by_status.items()):
         responses[str(status)] = {
             "description": "Twirp error: " + ", ".join(names),
@@ -209,7 +191,7 @@ def _responses(output_ref: str, codes: Iterable[str]) -> dict[str, Any]:
 
 def _codes(*texts: str) -> list[str]:
     found = {code for text in texts for code in _CODE_WORDS.findall(text)}
-    return [code for code in ERROR_STATUS if code in found]
+    return [code for code in STATUS_BY_CODE if code in found]
 
 
 def document(file: FileDescriptorProto) -> dict[str, Any]:

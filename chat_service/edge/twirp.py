@@ -23,31 +23,12 @@ from twirp import ctxkeys
 from twirp.context import Context
 from twirp.exceptions import TwirpServerException
 
+from twirp_wire.codes import STATUS_BY_CODE
+
 logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 PROTOBUF = "application/protobuf"
-
-STATUS_BY_CODE = {
-    "canceled": 408,
-    "unknown": 500,
-    "invalid_argument": 400,
-    "malformed": 400,
-    "deadline_exceeded": 408,
-    "not_found": 404,
-    "bad_route": 404,
-    "already_exists": 409,
-    "permission_denied": 403,
-    "unauthenticated": 401,
-    "resource_exhausted": 429,
-    "failed_precondition": 412,
-    "aborted": 409,
-    "out_of_range": 400,
-    "unimplemented": 501,
-    "internal": 500,
-    "unavailable": 503,
-    "data_loss": 500,
-}
 
 
 @dataclass(frozen=True)
