@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 import httpx2
 
@@ -21,7 +21,9 @@ from chat_client.results import (
     StartedConversation,
 )
 from chat_client.retry import RetryPolicy, retrying
-from chat_client.wire import Call, Encoding, answer
+from chat_client.wire import Call, Encoding
+
+T = TypeVar("T")
 
 
 class AsyncChatClient:
@@ -42,8 +44,7 @@ class AsyncChatClient:
         prefix: str = "/twirp",
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._calls = Calls(prefix=prefix, encoding=encoding, api_key=api_key)
+        self._calls = Calls(base_url, prefix=prefix, encoding=encoding, api_key=api_key)
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
         self._owns_http = http_client is None
@@ -62,8 +63,7 @@ class AsyncChatClient:
         idempotency_key: str | None = None,
     ) -> StartedConversation:
         """See `ChatClient.start_conversation`."""
-        call = self._calls.start(message, session, idempotency_key)
-        return results.started_from(await self._send(call))
+        return await self._send(self._calls.start(message, session, idempotency_key))
 
     async def continue_conversation(
         self,
@@ -75,13 +75,13 @@ class AsyncChatClient:
     ) -> Reply:
         """See `ChatClient.continue_conversation`."""
         call = self._calls.continue_(conversation_id, message, session, idempotency_key)
-        return results.reply_from(await self._send(call))
+        return await self._send(call)
 
     async def list_conversations(
         self, *, page_size: int = 0, page_token: str = ""
     ) -> ConversationPage:
         """See `ChatClient.list_conversations`."""
-        return results.page_from(await self._send(self._calls.list(page_size, page_token)))
+        return await self._send(self._calls.list(page_size, page_token))
 
     async def iter_conversations(self, *, page_size: int = 0) -> AsyncIterator[Conversation]:
         """Yields every conversation, newest first, fetching pages as needed."""
@@ -98,8 +98,7 @@ class AsyncChatClient:
         self, conversation_id: str, *, page_size: int = 0, page_token: str = ""
     ) -> ConversationDetail:
         """See `ChatClient.describe_conversation`."""
-        call = self._calls.describe(conversation_id, page_size, page_token)
-        return results.detail_from(await self._send(call))
+        return await self._send(self._calls.describe(conversation_id, page_size, page_token))
 
     async def get_conversation(self, conversation_id: str, *, page_size: int = 0) -> Conversation:
         """See `ChatClient.get_conversation`."""
@@ -116,7 +115,7 @@ class AsyncChatClient:
         """See `ChatClient.health`."""
         try:
             response = await self._http.get(
-                f"{self._base_url}/health", headers=self._calls.headers, timeout=self._timeout_s
+                self._calls.health_url, headers=self._calls.headers, timeout=self._timeout_s
             )
         except httpx2.HTTPError as exc:
             raise _transport_error(exc) from exc
@@ -144,20 +143,16 @@ class AsyncChatClient:
     ) -> None:
         await self.aclose()
 
-    async def _send(self, call: Call) -> Any:
+    async def _send(self, call: Call[T]) -> T:
         @retrying(self._retry, resend_safe=call.resend_safe)
-        async def attempt() -> Any:
+        async def attempt() -> T:
             try:
                 response = await self._http.post(
-                    self._base_url + call.path,
-                    content=call.body,
-                    headers=dict(call.headers),
-                    timeout=self._timeout_s,
+                    call.url, content=call.body, headers=dict(call.headers), timeout=self._timeout_s
                 )
             except httpx2.HTTPError as exc:
                 raise _transport_error(exc) from exc
-            retry_after = response.headers.get("Retry-After")
-            return answer(call, response.status_code, response.content, retry_after=retry_after)
+            return call.result(response.status_code, response.content, response.headers)
 
         return await attempt()
 

@@ -1,31 +1,49 @@
-"""`Calls`: builds the HTTP request of each ChatService method for both clients."""
+"""`Calls`: the I/O-free half of both clients, one `wire.Call` per ChatService method.
+
+A client builds a call here, sends its `url`, `headers` and `body` with its own HTTP library,
+and gives the answer to `Call.result`, under `retry.retrying`; the sync and async clients
+differ only in that sending.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from chat_client import wire
-from chat_client.results import SessionMetadata
+from chat_client import results, wire
+from chat_client.results import (
+    ConversationDetail,
+    ConversationPage,
+    Reply,
+    SessionMetadata,
+    StartedConversation,
+)
 from chat_client.wire import Call, Encoding
 
 USER_AGENT = "chat-client-python/0.1"
 
+T = TypeVar("T")
+
 
 class Calls:
-    """Turns method arguments into `wire.Call`s with the client's prefix, encoding and key."""
+    """Turns method arguments into `wire.Call`s with the client's base URL, prefix, encoding
+    and key. `headers` are those of every request (the /health check's too)."""
 
-    def __init__(self, *, prefix: str, encoding: Encoding, api_key: str | None) -> None:
+    def __init__(
+        self, base_url: str, *, prefix: str, encoding: Encoding, api_key: str | None
+    ) -> None:
         if encoding not in ("json", "protobuf"):
             raise ValueError(f"encoding must be 'json' or 'protobuf', not {encoding!r}")
+        self._base_url = base_url.rstrip("/")
         self._prefix = prefix.rstrip("/")
         self._encoding: Encoding = encoding
         self.headers = {"User-Agent": USER_AGENT, **wire.auth_headers(api_key)}
+        self.health_url = f"{self._base_url}/health"
 
     def start(
         self, message: str, session: SessionMetadata | None, idempotency_key: str | None
-    ) -> Call:
+    ) -> Call[StartedConversation]:
         fields = {"message": message, "session_metadata": wire.session_message(session)}
-        return self._turn("StartConversation", fields, idempotency_key)
+        return self._turn("StartConversation", fields, idempotency_key, results.started_from)
 
     def continue_(
         self,
@@ -33,40 +51,53 @@ class Calls:
         message: str,
         session: SessionMetadata | None,
         idempotency_key: str | None,
-    ) -> Call:
+    ) -> Call[Reply]:
         fields = {
             "conversation_id": conversation_id,
             "message": message,
             "session_metadata": wire.session_message(session),
         }
-        return self._turn("ContinueConversation", fields, idempotency_key)
+        return self._turn("ContinueConversation", fields, idempotency_key, results.reply_from)
 
-    def list(self, page_size: int, page_token: str) -> Call:
-        return self._read("ListConversations", {"page_size": page_size, "page_token": page_token})
+    def list(self, page_size: int, page_token: str) -> Call[ConversationPage]:
+        fields = {"page_size": page_size, "page_token": page_token}
+        return self._read("ListConversations", fields, results.page_from)
 
-    def describe(self, conversation_id: str, page_size: int, page_token: str) -> Call:
+    def describe(
+        self, conversation_id: str, page_size: int, page_token: str
+    ) -> Call[ConversationDetail]:
         fields = {
             "conversation_id": conversation_id,
             "page_size": page_size,
             "page_token": page_token,
         }
-        return self._read("DescribeConversation", fields)
+        return self._read("DescribeConversation", fields, results.detail_from)
 
-    def _turn(self, method: str, fields: dict[str, Any], idempotency_key: str | None) -> Call:
+    def _turn(
+        self,
+        method: str,
+        fields: dict[str, Any],
+        idempotency_key: str | None,
+        parse: wire.Parse[T],
+    ) -> Call[T]:
         message = wire.request(method, fields, if_defined={"idempotency_key": idempotency_key})
         keyed = idempotency_key is not None and wire.defines_field(method, "idempotency_key")
-        return self._call(method, message, resend_safe=keyed)
+        return self._call(method, message, parse, resend_safe=keyed)
 
-    def _read(self, method: str, fields: dict[str, Any]) -> Call:
-        return self._call(method, wire.request(method, fields), resend_safe=True)
+    def _read(self, method: str, fields: dict[str, Any], parse: wire.Parse[T]) -> Call[T]:
+        return self._call(method, wire.request(method, fields), parse, resend_safe=True)
 
-    def _call(self, method: str, message: Any, *, resend_safe: bool) -> Call:
+    def _call(
+        self, method: str, message: Any, parse: wire.Parse[T], *, resend_safe: bool
+    ) -> Call[T]:
         return wire.call(
             method,
             message,
+            base_url=self._base_url,
             prefix=self._prefix,
             encoding=self._encoding,
             headers=self.headers,
+            parse=parse,
             resend_safe=resend_safe,
         )
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 import requests
 import urllib3.exceptions
 
-from chat_client import results, wire
+from chat_client import results
 from chat_client.calls import Calls, sends_idempotency_keys
 from chat_client.errors import ConnectionFailed, TimedOut
 from chat_client.results import (
@@ -22,7 +22,9 @@ from chat_client.results import (
     StartedConversation,
 )
 from chat_client.retry import RetryPolicy, retrying
-from chat_client.wire import Encoding
+from chat_client.wire import Call, Encoding
+
+T = TypeVar("T")
 
 
 class ChatClient:
@@ -49,8 +51,7 @@ class ChatClient:
         prefix: str = "/twirp",
         session: requests.Session | None = None,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._calls = Calls(prefix=prefix, encoding=encoding, api_key=api_key)
+        self._calls = Calls(base_url, prefix=prefix, encoding=encoding, api_key=api_key)
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
         self._owns_session = session is None
@@ -74,8 +75,7 @@ class ChatClient:
         resent turn return the first answer instead of making a second one; it is sent when
         `sends_idempotency_keys`, and ignored otherwise.
         """
-        call = self._calls.start(message, session, idempotency_key)
-        return results.started_from(self._send(call))
+        return self._send(self._calls.start(message, session, idempotency_key))
 
     def continue_conversation(
         self,
@@ -88,11 +88,11 @@ class ChatClient:
         """Adds `message` to the conversation and returns the reply (see `start_conversation`
         for the options). Raises `NotFound` for an unknown conversation."""
         call = self._calls.continue_(conversation_id, message, session, idempotency_key)
-        return results.reply_from(self._send(call))
+        return self._send(call)
 
     def list_conversations(self, *, page_size: int = 0, page_token: str = "") -> ConversationPage:
         """Returns one page of conversations, newest first (page_size 0: the server's default)."""
-        return results.page_from(self._send(self._calls.list(page_size, page_token)))
+        return self._send(self._calls.list(page_size, page_token))
 
     def iter_conversations(self, *, page_size: int = 0) -> Iterator[Conversation]:
         """Yields every conversation, newest first, fetching pages as needed."""
@@ -108,8 +108,7 @@ class ChatClient:
         self, conversation_id: str, *, page_size: int = 0, page_token: str = ""
     ) -> ConversationDetail:
         """Returns the conversation with one page of its messages, oldest first."""
-        call = self._calls.describe(conversation_id, page_size, page_token)
-        return results.detail_from(self._send(call))
+        return self._send(self._calls.describe(conversation_id, page_size, page_token))
 
     def get_conversation(self, conversation_id: str, *, page_size: int = 0) -> Conversation:
         """Returns the conversation with all its messages, fetching every page."""
@@ -124,7 +123,7 @@ class ChatClient:
 
     def health(self) -> Health:
         """Returns the service's /health report (also when it answers 503: unhealthy)."""
-        url = f"{self._base_url}/health"
+        url = self._calls.health_url
         try:
             response = self._session.get(url, headers=self._calls.headers, timeout=self._timeout_s)
         except requests.RequestException as exc:
@@ -153,22 +152,16 @@ class ChatClient:
     ) -> None:
         self.close()
 
-    def _send(self, call: wire.Call) -> Any:
+    def _send(self, call: Call[T]) -> T:
         @retrying(self._retry, resend_safe=call.resend_safe)
-        def attempt() -> Any:
+        def attempt() -> T:
             try:
                 response = self._session.post(
-                    self._base_url + call.path,
-                    data=call.body,
-                    headers=dict(call.headers),
-                    timeout=self._timeout_s,
+                    call.url, data=call.body, headers=dict(call.headers), timeout=self._timeout_s
                 )
             except requests.RequestException as exc:
                 raise _transport_error(exc) from exc
-            retry_after = response.headers.get("Retry-After")
-            return wire.answer(
-                call, response.status_code, response.content, retry_after=retry_after
-            )
+            return call.result(response.status_code, response.content, response.headers)
 
         return attempt()
 

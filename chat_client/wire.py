@@ -2,15 +2,16 @@
 
 Requests are built as the generated protobuf messages (so a misspelt field fails at once)
 and sent as protobuf or JSON; answers of either encoding become one dictionary shape (proto
-field names, default values included) for `results`. No I/O happens here.
+field names, default values included) for `results`, or the call's `TwirpError`. No I/O
+happens here: a client only sends a `Call` and hands its answer to `Call.result`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor
@@ -19,7 +20,7 @@ from google.protobuf.message import Message as ProtoMessage
 from google.protobuf.message_factory import GetMessageClass
 
 from chat_client.errors import Internal, TwirpError, error_from_response
-from chat_client.results import SessionMetadata
+from chat_client.results import SessionMetadata, Wire
 from gen.acai.chat import chat_pb2 as pb
 
 Encoding = Literal["json", "protobuf"]
@@ -30,18 +31,29 @@ _METHODS = pb.DESCRIPTOR.services_by_name["ChatService"].methods_by_name
 # Methods that change nothing: resending them after a broken connection is always safe.
 READ_ONLY = frozenset({"ListConversations", "DescribeConversation"})
 
+T = TypeVar("T")
+Parse = Callable[[Wire], T]  # turns a decoded answer into a method's result
+
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    """One RPC ready to send: where, with which headers and body, and whether resending it
-    can never repeat its effect (`resend_safe`)."""
+class Call(Generic[T]):
+    """One RPC ready to send: where (`url`, which is the base URL and `path`), with which
+    headers and body, whether resending it can never repeat its effect (`resend_safe`), and
+    which result its decoded answer makes (`parse`)."""
 
     method: str
     path: str
+    url: str
     headers: Mapping[str, str]
     body: bytes
     encoding: Encoding
     resend_safe: bool
+    parse: Parse[T]
+
+    def result(self, status: int, body: bytes, headers: Mapping[str, str]) -> T:
+        """Returns the result of the answer (its HTTP status, body and headers), or raises its
+        `TwirpError` (with the Retry-After header's delay)."""
+        return self.parse(answer(self, status, body, retry_after=headers.get("Retry-After")))
 
 
 def defines_field(method: str, field_name: str) -> bool:
@@ -81,11 +93,13 @@ def call(
     method: str,
     message: ProtoMessage,
     *,
+    base_url: str,
     prefix: str,
     encoding: Encoding,
     headers: Mapping[str, str],
+    parse: Parse[T],
     resend_safe: bool = False,
-) -> Call:
+) -> Call[T]:
     """Returns the HTTP request of one RPC; read-only methods are always `resend_safe`."""
     if encoding == "json":
         body = json.dumps(
@@ -94,13 +108,16 @@ def call(
         ).encode()
     else:
         body = message.SerializeToString()
+    path = f"{prefix}/{SERVICE}/{method}"
     return Call(
         method=method,
-        path=f"{prefix}/{SERVICE}/{method}",
+        path=path,
+        url=base_url + path,
         headers={**headers, "Content-Type": _CONTENT_TYPES[encoding]},
         body=body,
         encoding=encoding,
         resend_safe=resend_safe or method in READ_ONLY,
+        parse=parse,
     )
 
 
@@ -109,7 +126,7 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def answer(call: Call, status: int, body: bytes, *, retry_after: str | None = None) -> Any:
+def answer(call: Call[Any], status: int, body: bytes, *, retry_after: str | None = None) -> Any:
     """Returns the decoded answer of `call` as a dictionary, or raises its `TwirpError`."""
     if status != 200:
         raise error_from_response(status, body, retry_after=retry_after)
@@ -126,7 +143,7 @@ def answer(call: Call, status: int, body: bytes, *, retry_after: str | None = No
     )
 
 
-def _undecodable(call: Call, status: int) -> TwirpError:
+def _undecodable(call: Call[Any], status: int) -> TwirpError:
     return Internal(
         f"the {call.encoding} answer of {call.method} could not be decoded",
         meta={},

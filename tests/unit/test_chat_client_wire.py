@@ -15,13 +15,14 @@ from gen.acai.chat import chat_pb2 as pb
 
 
 def _calls(encoding="json", api_key=None) -> Calls:
-    return Calls(prefix="/twirp", encoding=encoding, api_key=api_key)
+    return Calls("http://chat.test/", prefix="/twirp", encoding=encoding, api_key=api_key)
 
 
 def test_json_call_has_route_content_type_key_and_proto_field_names():
     session = SessionMetadata("cli", user_id="u1", chat_id="c1")
     call = _calls(api_key="k-123").continue_("a" * 24, "hi", session, None)
     assert call.path == "/twirp/acai.chat.ChatService/ContinueConversation"
+    assert call.url == "http://chat.test/twirp/acai.chat.ChatService/ContinueConversation"
     assert call.headers["Content-Type"] == "application/json"
     assert call.headers["Authorization"] == "Bearer k-123"
     assert json.loads(call.body) == {
@@ -42,7 +43,7 @@ def test_protobuf_call_serializes_the_generated_message():
 
 def test_unknown_encoding_is_refused():
     with pytest.raises(ValueError, match="encoding"):
-        Calls(prefix="/twirp", encoding="xml", api_key=None)  # type: ignore[arg-type]
+        Calls("http://chat.test", prefix="/twirp", encoding="xml", api_key=None)  # type: ignore[arg-type]
 
 
 def test_reads_are_resend_safe_and_unkeyed_turns_are_not():
@@ -177,3 +178,19 @@ def test_retry_rules(exc, resend_safe, expected):
 def test_negative_retry_settings_are_refused():
     with pytest.raises(ValueError, match="negative"):
         RetryPolicy(retries=-1)
+
+
+def test_a_call_parses_its_answer_into_the_methods_result():
+    call = _calls("protobuf").describe("b" * 24, 0, "")
+    detail = call.result(200, _detail_message().SerializeToString(), {})
+    assert detail == detail_from(wire.answer(call, 200, _detail_message().SerializeToString()))
+    turn = _calls("json").continue_("b" * 24, "hi", None, None)
+    assert turn.result(200, b'{"reply":"hello"}', {}).reply == "hello"
+
+
+def test_a_call_raises_its_error_with_the_retry_after_header():
+    call = _calls().start("x", None, None)
+    body = b'{"code":"resource_exhausted","msg":"slow down"}'
+    with pytest.raises(errors.ResourceExhausted) as raised:
+        call.result(429, body, {"Retry-After": "3"})
+    assert raised.value.retry_after_s == 3.0
