@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import httpx2
 
-from chat_client import results
+from chat_client import results, wire
 from chat_client.calls import Calls, sends_idempotency_keys
 from chat_client.errors import ConnectionFailed, TimedOut
 from chat_client.results import (
@@ -102,14 +102,14 @@ class AsyncChatClient:
 
     async def get_conversation(self, conversation_id: str, *, page_size: int = 0) -> Conversation:
         """See `ChatClient.get_conversation`."""
-        detail = await self.describe_conversation(conversation_id, page_size=page_size)
-        first, messages = detail.conversation, list(detail.conversation.messages)
-        while detail.next_page_token:
-            detail = await self.describe_conversation(
-                conversation_id, page_size=page_size, page_token=detail.next_page_token
+        pages = [await self.describe_conversation(conversation_id, page_size=page_size)]
+        while token := pages[-1].next_page_token:
+            pages.append(
+                await self.describe_conversation(
+                    conversation_id, page_size=page_size, page_token=token
+                )
             )
-            messages.extend(detail.conversation.messages)
-        return Conversation(first.id, first.title, first.timestamp, tuple(messages))
+        return results.joined(pages)
 
     async def health(self) -> Health:
         """See `ChatClient.health`."""
@@ -119,13 +119,7 @@ class AsyncChatClient:
             )
         except httpx2.HTTPError as exc:
             raise _transport_error(exc) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        return results.health_from(
-            body if isinstance(body, dict) else {}, http_status=response.status_code
-        )
+        return wire.health(response.status_code, response.content)
 
     async def aclose(self) -> None:
         """Closes the HTTP client if this client made it."""

@@ -9,7 +9,7 @@ from typing import TypeVar
 import requests
 import urllib3.exceptions
 
-from chat_client import results
+from chat_client import results, wire
 from chat_client.calls import Calls, sends_idempotency_keys
 from chat_client.errors import ConnectionFailed, TimedOut
 from chat_client.results import (
@@ -112,29 +112,22 @@ class ChatClient:
 
     def get_conversation(self, conversation_id: str, *, page_size: int = 0) -> Conversation:
         """Returns the conversation with all its messages, fetching every page."""
-        detail = self.describe_conversation(conversation_id, page_size=page_size)
-        first, messages = detail.conversation, list(detail.conversation.messages)
-        while detail.next_page_token:
-            detail = self.describe_conversation(
-                conversation_id, page_size=page_size, page_token=detail.next_page_token
+        pages = [self.describe_conversation(conversation_id, page_size=page_size)]
+        while token := pages[-1].next_page_token:
+            pages.append(
+                self.describe_conversation(conversation_id, page_size=page_size, page_token=token)
             )
-            messages.extend(detail.conversation.messages)
-        return Conversation(first.id, first.title, first.timestamp, tuple(messages))
+        return results.joined(pages)
 
     def health(self) -> Health:
         """Returns the service's /health report (also when it answers 503: unhealthy)."""
-        url = self._calls.health_url
         try:
-            response = self._session.get(url, headers=self._calls.headers, timeout=self._timeout_s)
+            response = self._session.get(
+                self._calls.health_url, headers=self._calls.headers, timeout=self._timeout_s
+            )
         except requests.RequestException as exc:
             raise _transport_error(exc) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        return results.health_from(
-            body if isinstance(body, dict) else {}, http_status=response.status_code
-        )
+        return wire.health(response.status_code, response.content)
 
     def close(self) -> None:
         """Closes the HTTP session if the client made it."""

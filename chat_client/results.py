@@ -8,7 +8,7 @@ adds later are ignored until a dataclass names them, so an older SDK keeps worki
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -147,6 +147,13 @@ def tool_call_from(wire: Wire) -> ToolCall:
     if not isinstance(arguments, str):  # a Struct arrives as an object
         arguments = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
     return ToolCall(name=str(wire.get("name", "")), arguments=arguments, id=str(wire.get("id", "")))
+
+
+def joined(pages: Sequence[ConversationDetail]) -> Conversation:
+    """Returns the conversation of the first of `pages` with the messages of them all."""
+    first = pages[0].conversation
+    messages = tuple(m for page in pages for m in page.conversation.messages)
+    return Conversation(first.id, first.title, first.timestamp, messages)
 
 
 def health_from(wire: Wire, *, http_status: int) -> Health:

@@ -20,7 +20,7 @@ from google.protobuf.message import Message as ProtoMessage
 from google.protobuf.message_factory import GetMessageClass
 
 from chat_client.errors import Internal, TwirpError, error_from_response
-from chat_client.results import SessionMetadata, Wire
+from chat_client.results import Health, SessionMetadata, Wire, health_from
 from gen.acai.chat import chat_pb2 as pb
 
 Encoding = Literal["json", "protobuf"]
@@ -141,6 +141,16 @@ def answer(call: Call[Any], status: int, body: bytes, *, retry_after: str | None
     return json_format.MessageToDict(
         output, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+
+
+def health(status: int, body: bytes) -> Health:
+    """Returns the /health report of an answer, whatever its status (503: unhealthy); a body
+    that is not a JSON object reads as an empty report."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = {}
+    return health_from(parsed if isinstance(parsed, dict) else {}, http_status=status)
 
 
 def _undecodable(call: Call[Any], status: int) -> TwirpError:

@@ -7,7 +7,7 @@ import json
 import pytest
 from google.protobuf import json_format
 
-from chat_client import errors, wire
+from chat_client import errors, results, wire
 from chat_client.calls import Calls, sends_idempotency_keys
 from chat_client.results import SessionMetadata, detail_from
 from chat_client.retry import RetryPolicy, should_retry
@@ -194,3 +194,29 @@ def test_a_call_raises_its_error_with_the_retry_after_header():
     with pytest.raises(errors.ResourceExhausted) as raised:
         call.result(429, body, {"Retry-After": "3"})
     assert raised.value.retry_after_s == 3.0
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, b'{"status":"healthy","checks":{"mongo":"ok"}}', ("healthy", {"mongo": "ok"})),
+        (503, b'{"status":"unhealthy","checks":[]}', ("unhealthy", {})),
+        (502, b"<html>Bad Gateway</html>", ("unknown", {})),
+        (200, b'["healthy"]', ("unknown", {})),
+    ],
+)
+def test_health_reads_any_answer(status, body, expected):
+    health = wire.health(status, body)
+    assert (health.status, dict(health.checks), health.http_status) == (*expected, status)
+
+
+def test_pages_of_a_conversation_join_into_one():
+    def page(message_id: str, token: str):
+        response = _detail_message()
+        response.next_page_token = token
+        response.conversation.messages[0].id = message_id
+        return detail_from(json_format.MessageToDict(response, preserving_proto_field_name=True))
+
+    joined = results.joined([page("m1", "t"), page("m2", "")])
+    assert (joined.id, joined.title) == ("b" * 24, "Trip")
+    assert [m.id for m in joined.messages] == ["m1", "m2"]
