@@ -36,6 +36,12 @@ class MisbehavingHandlers:
     def EndSession(self, ctx, request):
         raise SecretFailure("not called by these tests")
 
+    def DeleteConversation(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
+    def UpdateConversation(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
 
 @pytest.fixture(scope="module")
 def base_url():
