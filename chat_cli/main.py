@@ -28,6 +28,8 @@ examples:
   chat ask 65f1c2d3e4b5a69788990011         continue a conversation
   chat list --page-size 10                  the newest conversations
   chat show 65f1c2d3e4b5a69788990011 --json
+  chat rename 65f1c2d3e4b5a69788990011 "Trip to Lisbon"
+  chat delete 65f1c2d3e4b5a69788990011
 """
 
 
@@ -94,6 +96,21 @@ def _show(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
     return 0
 
 
+def _rename(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    conversation = client.update_conversation(args.conversation_id, title=args.title)
+    print(render.as_json(conversation) if as_json else f"{conversation.id}  {conversation.title}")
+    return 0
+
+
+def _delete(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    deleted = client.delete_conversation(args.conversation_id)
+    if as_json:
+        print(render.as_json({"conversation_id": args.conversation_id, "deleted": deleted}))
+    else:
+        print(f"{'deleted' if deleted else 'already deleted'}: {args.conversation_id}")
+    return 0
+
+
 def _status(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
     health = client.health()
     print(render.as_json(health) if as_json else render.health_text(health))
@@ -133,6 +150,15 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", parents=[common], help="print a conversation")
     show.add_argument("conversation_id")
     show.set_defaults(run=_show)
+    rename = commands.add_parser("rename", parents=[common], help="set a conversation's title")
+    rename.add_argument("conversation_id")
+    rename.add_argument("title")
+    rename.set_defaults(run=_rename)
+    delete = commands.add_parser(
+        "delete", parents=[common], help="delete a conversation and everything stored for it"
+    )
+    delete.add_argument("conversation_id")
+    delete.set_defaults(run=_delete)
     status = commands.add_parser("status", parents=[common], help="print the service's health")
     status.set_defaults(run=_status)
     return parser

@@ -111,6 +111,14 @@ class AsyncChatClient:
             )
         return results.joined(pages)
 
+    async def update_conversation(self, conversation_id: str, *, title: str) -> Conversation:
+        """See `ChatClient.update_conversation`."""
+        return await self._send(self._calls.update(conversation_id, title))
+
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        """See `ChatClient.delete_conversation`."""
+        return await self._send(self._calls.delete(conversation_id))
+
     async def health(self) -> Health:
         """See `ChatClient.health`."""
         try:

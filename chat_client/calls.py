@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from chat_client import results, wire
 from chat_client.results import (
+    Conversation,
     ConversationDetail,
     ConversationPage,
     Reply,
@@ -72,6 +73,15 @@ class Calls:
             "page_token": page_token,
         }
         return self._read("DescribeConversation", fields, results.detail_from)
+
+    def delete(self, conversation_id: str) -> Call[bool]:
+        # Deleting again answers deleted=false: safe to resend.
+        fields = {"conversation_id": conversation_id}
+        return self._read("DeleteConversation", fields, results.deleted_from)
+
+    def update(self, conversation_id: str, title: str) -> Call[Conversation]:
+        fields = {"conversation_id": conversation_id, "title": title}
+        return self._read("UpdateConversation", fields, results.updated_from)
 
     def _turn(
         self,

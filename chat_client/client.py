@@ -119,6 +119,16 @@ class ChatClient:
             )
         return results.joined(pages)
 
+    def update_conversation(self, conversation_id: str, *, title: str) -> Conversation:
+        """Renames the conversation (a title the owner set is never replaced by a generated
+        one); returns it without messages. Raises InvalidArgument, NotFound."""
+        return self._send(self._calls.update(conversation_id, title))
+
+    def delete_conversation(self, conversation_id: str) -> bool:
+        """Deletes the conversation with everything stored for it; returns False when it was
+        deleted before. Raises InvalidArgument, NotFound (another owner's or no such id)."""
+        return self._send(self._calls.delete(conversation_id))
+
     def health(self) -> Health:
         """Returns the service's /health report (also when it answers 503: unhealthy)."""
         try:

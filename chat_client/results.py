@@ -123,6 +123,14 @@ def detail_from(wire: Wire) -> ConversationDetail:
     )
 
 
+def deleted_from(wire: Wire) -> bool:
+    return bool(wire.get("deleted", False))
+
+
+def updated_from(wire: Wire) -> Conversation:
+    return conversation_from(wire.get("conversation") or {})
+
+
 def conversation_from(wire: Wire) -> Conversation:
     return Conversation(
         id=str(wire.get("id", "")),

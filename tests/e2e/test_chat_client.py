@@ -114,3 +114,19 @@ def test_a_turn_the_model_fails_is_retried_and_stored_once(kind, server_url, fak
     assert started.reply == "echo: try twice"
     conversation = sdk.get_conversation(started.conversation_id)
     assert [m.content for m in conversation.messages] == ["try twice", "echo: try twice"]
+
+
+def test_rename_and_delete(sdk):
+    started = sdk.start_conversation("name me")
+
+    renamed = sdk.update_conversation(started.conversation_id, title="  Lisbon  ")
+    assert (renamed.id, renamed.title, renamed.messages) == (started.conversation_id, "Lisbon", ())
+    assert sdk.describe_conversation(started.conversation_id).conversation.title == "Lisbon"
+    with pytest.raises(InvalidArgument) as raised:
+        sdk.update_conversation(started.conversation_id, title="")
+    assert raised.value.meta == {"argument": "title"}
+
+    assert sdk.delete_conversation(started.conversation_id) is True
+    assert sdk.delete_conversation(started.conversation_id) is False
+    with pytest.raises(NotFound):
+        sdk.describe_conversation(started.conversation_id)

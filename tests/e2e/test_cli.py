@@ -151,3 +151,19 @@ def test_no_command_prints_usage_and_fails(chat):
     done = chat()
     assert done.returncode == 2
     assert "usage: chat" in done.stderr
+
+
+def test_rename_then_delete_a_conversation(chat):
+    cid = _conversation_id(chat("ask", stdin="name me\n").stdout)
+
+    renamed = chat("rename", cid, "Trip to Lisbon")
+    assert (renamed.returncode, renamed.stdout) == (0, f"{cid}  Trip to Lisbon\n"), renamed.stderr
+    assert json.loads(chat("show", cid, "--json").stdout)["title"] == "Trip to Lisbon"
+
+    deleted = chat("delete", cid)
+    assert (deleted.returncode, deleted.stdout) == (0, f"deleted: {cid}\n"), deleted.stderr
+    again = chat("delete", cid, "--json")
+    assert json.loads(again.stdout) == {"conversation_id": cid, "deleted": False}
+    gone = chat("show", cid)
+    assert gone.returncode == 1
+    assert "not_found" in gone.stderr or "not found" in gone.stderr.lower()
