@@ -13,8 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from twirp.context import Context
+from twirp.exceptions import TwirpServerException
 
 from chat_service.core import prompts
+from gen.acai.chat import chat_pb2 as pb
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -134,6 +137,39 @@ def test_a_deep_link_opens_the_conversation(page, server_url):
     assert _assistant_texts(page) == ["echo: remember this"]
 
 
+def test_a_conversation_is_renamed_and_deleted_from_the_page(page, client):
+    from playwright.sync_api import expect  # the module is skipped without playwright
+
+    page.goto("/")
+    assert page.locator("#conversation-actions").is_hidden()  # nothing to rename in a new chat
+    _send(page, "name me")
+    _wait_assistant_count(page, 1)
+    conversation_id = page.evaluate("location.hash.slice(1)")
+    item = page.locator(f'[data-conversation-id="{conversation_id}"]')
+
+    page.once("dialog", lambda dialog: dialog.accept("Trip to Lisbon"))
+    page.click("#rename")
+    expect(page.locator("#title")).to_have_text("Trip to Lisbon")
+    expect(item.locator(".name")).to_have_text("Trip to Lisbon")
+    stored = client.DescribeConversation(
+        ctx=Context(), request=pb.DescribeConversationRequest(conversation_id=conversation_id)
+    )
+    assert stored.conversation.title == "Trip to Lisbon"
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # a cancelled delete deletes nothing
+    page.click("#delete")
+    expect(item).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete")
+    expect(item).to_have_count(0)
+    expect(page.locator("#title")).to_have_text("New chat")
+    with pytest.raises(TwirpServerException) as raised:
+        client.DescribeConversation(
+            ctx=Context(), request=pb.DescribeConversationRequest(conversation_id=conversation_id)
+        )
+    assert raised.value.code.value == "not_found"
+
+
 def test_errors_are_shown_plainly_and_the_draft_is_kept(page):
     page.goto("/")
     too_long = "x" * 2001  # the e2e server allows 2000 characters
@@ -242,13 +278,8 @@ def test_the_api_docs_render_every_method_without_a_cdn(page, server_url, artifa
     page.wait_for_selector(".opblock-summary-path")
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     methods = sorted(p.rsplit("/", 1)[-1] for p in paths)
-    assert methods == [
-        "ContinueConversation",
-        "DescribeConversation",
-        "EndSession",
-        "ListConversations",
-        "StartConversation",
-    ]
+    assert methods == sorted(m.name for m in pb.DESCRIPTOR.services_by_name["ChatService"].methods)
+    assert "DeleteConversation" in methods
     page.screenshot(path=str(artifacts / "api-docs.png"))
     assert all(url.startswith(server_url) for url in requests_seen), requests_seen
 

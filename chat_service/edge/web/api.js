@@ -60,6 +60,14 @@ export class ChatApi {
     return this.call("ListConversations", { page_size: pageSize, page_token: pageToken });
   }
 
+  rename(conversationId, title) {
+    return this.call("UpdateConversation", { conversation_id: conversationId, title });
+  }
+
+  remove(conversationId) {
+    return this.call("DeleteConversation", { conversation_id: conversationId });
+  }
+
   // The conversation with all its messages (every page).
   async conversation(conversationId) {
     let token = "";

@@ -1,4 +1,4 @@
-// The chat page: conversation list, new chat, continue, tool calls, plain errors.
+// The chat page: conversation list, new chat, continue, rename, delete, tool calls, plain errors.
 import { ChatApi, TwirpError, apiKey, setApiKey } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -114,11 +114,45 @@ async function loadConversations({ reset = false } = {}) {
   }
 }
 
+function showActions() {
+  $("conversation-actions").hidden = !state.conversationId;
+}
+
+async function renameConversation() {
+  const current = $("title").textContent;
+  const title = window.prompt("New title for this conversation", current);
+  if (title === null || !title.trim() || title.trim() === current) return;
+  clearError();
+  try {
+    const { conversation } = await api.rename(state.conversationId, title);
+    $("title").textContent = conversation.title;
+    renderConversationItem(conversation);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function deleteConversation() {
+  if (!window.confirm("Delete this conversation and everything stored for it? This cannot be undone.")) return;
+  clearError();
+  const conversationId = state.conversationId;
+  try {
+    await api.remove(conversationId);
+    document.querySelector(`[data-conversation-id="${conversationId}"]`)?.closest("li")?.remove();
+    $("no-conversations").hidden = $("conversations").children.length > 0;
+    history.replaceState(null, "", location.pathname);
+    newChat();
+  } catch (err) {
+    showError(err);
+  }
+}
+
 function newChat() {
   state.conversationId = "";
   $("title").textContent = "New chat";
   $("messages").replaceChildren();
   markCurrent();
+  showActions();
   $("message").focus();
 }
 
@@ -126,6 +160,7 @@ async function openConversation(conversationId) {
   clearError();
   state.conversationId = conversationId;
   markCurrent();
+  showActions();
   $("messages").replaceChildren();
   $("title").textContent = "Loading…";
   try {
@@ -142,6 +177,8 @@ function setBusy(busy) {
   state.busy = busy;
   $("send").disabled = busy;
   $("new-chat").disabled = busy;
+  $("rename").disabled = busy;
+  $("delete").disabled = busy;
 }
 
 async function send(text) {
@@ -155,6 +192,7 @@ async function send(text) {
       const started = await api.start(text, session);
       state.conversationId = started.conversation_id;
       history.replaceState(null, "", `#${started.conversation_id}`);
+      showActions();
       $("title").textContent = started.title || "(untitled)";
       pending.replaceWith(messageNode({ role: "ASSISTANT", content: started.reply, timestamp: new Date().toISOString() }));
       renderConversationItem({ id: started.conversation_id, title: started.title, timestamp: new Date().toISOString() }, { atTop: true });
@@ -213,6 +251,8 @@ function setUp() {
     newChat();
   });
   $("more").addEventListener("click", () => loadConversations());
+  $("rename").addEventListener("click", renameConversation);
+  $("delete").addEventListener("click", deleteConversation);
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("message").value.trim();
