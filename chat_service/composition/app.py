@@ -143,6 +143,7 @@ def create_app(
             functools.partial(executor.shutdown, wait=False, cancel_futures=True),
             shared.close,
             parts.close,
+            repository.close,  # before the client it uses
             stores.close,
             telemetry.metrics.close,
             tracer_provider.force_flush,

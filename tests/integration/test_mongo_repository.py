@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,10 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from chat_service.adapters.mongo import documents as mongo_documents
+from chat_service.adapters.mongo.abandoned_transactions import AbandonedTransactions
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.repository import MongoConversationRepository
+from chat_service.adapters.mongo.transactions import run_transaction
 from chat_service.core.errors import ConversationNotFound, StorageUnavailable
 from chat_service.core.models import NewMessage, Role, SessionInfo
 from migrations import apply_all
@@ -226,3 +229,40 @@ def test_appends_racing_a_delete_leave_no_orphan_messages(database) -> None:
 
     assert len(outcomes) == 8
     assert database.messages.count_documents({"conversation_id": ObjectId(created.id)}) == 0
+
+
+def _write_then_overrun(database, conversation_id: str) -> Callable[[Any], None]:
+    """A transaction body that writes the header, then outlasts its deadline: pymongo sends
+    nothing after the deadline, not even abortTransaction, so the transaction stays open on
+    the server with the header locked, as when a stall swallowed the client's abort."""
+
+    def body(session: Any) -> None:
+        header = {"_id": ObjectId(conversation_id)}
+        database.conversations.update_one(header, {"$set": {"title": "held"}}, session=session)
+        time.sleep(0.4)
+        database.conversations.find_one(header, session=session)
+
+    return body
+
+
+def test_a_transaction_given_up_mid_write_is_aborted_and_the_next_turn_succeeds(database) -> None:
+    repository = MongoConversationRepository(database, transaction_timeout_s=3)
+    created = repository.create(owner="a", title="", session=SESSION, messages=[], now=T0)
+    abandoned = AbandonedTransactions(database.conversations)
+    with pytest.raises(StorageUnavailable):
+        run_transaction(
+            database.client,
+            _write_then_overrun(database, created.id),
+            deadline=time.monotonic() + 0.2,
+            abandoned=abandoned,
+        )
+
+    began = time.monotonic()
+    appended = repository.append(owner="a", conversation_id=created.id, messages=TURN, now=T0)
+
+    assert time.monotonic() - began < 1.5  # not the server's 60 s transaction lifetime
+    assert appended.message_count == 2
+    assert database.conversations.find_one({"_id": ObjectId(created.id)})["title"] == ""
+    assert abandoned.pending() == 0
+    abandoned.close()
+    repository.close()

@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from chat_service.adapters.mongo.abandoned_transactions import AbandonedTransactions
 from chat_service.adapters.mongo.documents import (
     CONVERSATION_FIELDS,
     Document,
@@ -55,7 +56,9 @@ class MongoConversationRepository:
     Writes that touch both collections run in one multi-document transaction. Every
     transaction, including its retries after write conflicts, is bounded by
     `transaction_timeout_s` (default: the client's server selection timeout); past it,
-    and whenever the server cannot be reached, methods raise StorageUnavailable.
+    and whenever the server cannot be reached, methods raise StorageUnavailable. Transactions
+    given up while the server did not answer are aborted once it answers again (see
+    AbandonedTransactions); `close` stops that.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class MongoConversationRepository:
         # (0.8 s in all) without this lock, 1 attempt each (0.1 s) with it. Transactions from
         # other processes can still conflict; with_transaction retries those.
         self._append_locks = KeyedLocks()
+        self._abandoned = AbandonedTransactions(self._conversations)
 
     def create(
         self,
@@ -108,7 +112,9 @@ class MongoConversationRepository:
                 complete_in_transaction(self._database, receipt, str(conversation_id), db_session)
 
         deadline = time.monotonic() + self._transaction_timeout_s
-        run_transaction(self._database.client, insert_all, deadline=deadline)
+        run_transaction(
+            self._database.client, insert_all, deadline=deadline, abandoned=self._abandoned
+        )
         return to_conversation(header)
 
     def append(
@@ -167,7 +173,12 @@ class MongoConversationRepository:
 
         deadline = time.monotonic() + self._transaction_timeout_s
         with self._append_locks.hold(conversation_id, deadline=deadline):
-            header = run_transaction(self._database.client, reserve_and_insert, deadline=deadline)
+            header = run_transaction(
+                self._database.client,
+                reserve_and_insert,
+                deadline=deadline,
+                abandoned=self._abandoned,
+            )
         return to_conversation(header)
 
     def get(self, *, owner: str, conversation_id: str) -> Conversation:
@@ -277,7 +288,12 @@ class MongoConversationRepository:
 
         deadline = time.monotonic() + self._transaction_timeout_s
         with self._append_locks.hold(conversation_id, deadline=deadline):
-            deleted = run_transaction(self._database.client, remove_header, deadline=deadline)
+            deleted = run_transaction(
+                self._database.client,
+                remove_header,
+                deadline=deadline,
+                abandoned=self._abandoned,
+            )
         with storage_errors():
             self._messages.delete_many({"conversation_id": object_id})
             self._summaries.delete_many({"conversation_id": object_id})
@@ -307,6 +323,10 @@ class MongoConversationRepository:
         if header is None:
             raise ConversationNotFound(conversation_id)
         return to_conversation(header)
+
+    def close(self) -> None:
+        """Stops aborting abandoned transactions; call before closing the client."""
+        self._abandoned.close()
 
     def ping(self) -> None:
         """Returns when the server answers `ping`; raises StorageUnavailable otherwise."""

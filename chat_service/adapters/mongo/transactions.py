@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 import pymongo
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import PyMongoError
 from pymongo.write_concern import WriteConcern
 
+from chat_service.adapters.mongo.abandoned_transactions import AbandonedTransactions, unreachable
 from chat_service.core.errors import StorageUnavailable
 
 _T = TypeVar("_T")
@@ -29,26 +30,47 @@ def storage_errors() -> Iterator[None]:
     try:
         yield
     except PyMongoError as exc:
-        if isinstance(exc, ConnectionFailure) or exc.timeout:
+        if unreachable(exc):
             raise StorageUnavailable("MongoDB is unavailable") from exc
         raise
 
 
 def run_transaction(
-    client: MongoClient[Any], callback: Callable[[ClientSession], _T], *, deadline: float
+    client: MongoClient[Any],
+    callback: Callable[[ClientSession], _T],
+    *,
+    deadline: float,
+    abandoned: AbandonedTransactions,
 ) -> _T:
     """Runs `callback` in a transaction, retrying write conflicts until `deadline` (monotonic).
 
     Returns what `callback` returns; exceptions it raises abort the transaction and propagate.
-    Raises StorageUnavailable when the server is out of reach or the deadline passes.
+    Raises StorageUnavailable when the server is out of reach or the deadline passes. A
+    transaction given up on a timeout or a lost connection goes to `abandoned`,
+    which aborts it on the server once the server answers again.
     """
     # pymongo.timeout bounds with_transaction's retries, which otherwise go on for 120 s
     # (a down server raises errors labelled TransientTransactionError, which it retries).
     remaining_s = deadline - time.monotonic()
     if remaining_s <= 0:
         raise StorageUnavailable("MongoDB transaction timed out")
-    with storage_errors(), pymongo.timeout(remaining_s), client.start_session() as session:
-        return session.with_transaction(callback, write_concern=_MAJORITY)
+    session = client.start_session()
+    try:
+        with pymongo.timeout(remaining_s):
+            result = session.with_transaction(callback, write_concern=_MAJORITY)
+    except PyMongoError as exc:
+        if not unreachable(exc):
+            session.end_session()
+            raise
+        # Its last statement may still be on the server's side of a stall; when it is not,
+        # aborting an aborted transaction costs one read.
+        abandoned.adopt(session)
+        raise StorageUnavailable("MongoDB is unavailable") from exc
+    except BaseException:
+        session.end_session()
+        raise
+    session.end_session()
+    return result
 
 
 class KeyedLocks:
