@@ -73,8 +73,9 @@ class RepeatedToolCall(ToolLoopAborted):
 
 
 class TurnAborted(ChatError):
-    """The turn could not run or commit because of another turn on the same conversation;
-    nothing was stored and the client may retry. `reason` is a stable machine-readable code.
+    """The turn could not run or commit because of another turn or write on the same
+    conversation; nothing was stored and the client may retry. `reason` is a stable
+    machine-readable code.
     """
 
     reason = "turn_aborted"
@@ -96,3 +97,13 @@ class TurnConflict(TurnAborted):
 
     def __init__(self) -> None:
         super().__init__("the conversation changed during this turn; retry")
+
+
+class WriteConflict(TurnAborted):
+    """The database answered, but another transaction kept writing the same documents until
+    this one's deadline passed."""
+
+    reason = "write_conflict"
+
+    def __init__(self) -> None:
+        super().__init__("the conversation is busy with another write; retry")

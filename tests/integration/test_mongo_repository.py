@@ -18,8 +18,14 @@ from chat_service.adapters.mongo.abandoned_transactions import AbandonedTransact
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.adapters.mongo.transactions import run_transaction
-from chat_service.core.errors import ConversationNotFound, StorageUnavailable
+from chat_service.core.errors import (
+    ConversationNotFound,
+    StorageUnavailable,
+    TurnAborted,
+    WriteConflict,
+)
 from chat_service.core.models import NewMessage, Role, SessionInfo
+from chat_service.edge.handlers import twirp_error_for
 from migrations import apply_all
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
@@ -231,6 +237,18 @@ def test_appends_racing_a_delete_leave_no_orphan_messages(database) -> None:
     assert database.messages.count_documents({"conversation_id": ObjectId(created.id)}) == 0
 
 
+class _KeepUnaborted(AbandonedTransactions):
+    """Keeps the sessions run_transaction gives up and aborts nothing, as before abandoned
+    transactions were aborted (the server's lifetime limit alone would)."""
+
+    def __init__(self, database) -> None:
+        super().__init__(database.conversations)
+        self.sessions: list[Any] = []
+
+    def adopt(self, session: Any) -> None:
+        self.sessions.append(session)
+
+
 def _write_then_overrun(database, conversation_id: str) -> Callable[[Any], None]:
     """A transaction body that writes the header, then outlasts its deadline: pymongo sends
     nothing after the deadline, not even abortTransaction, so the transaction stays open on
@@ -243,6 +261,36 @@ def _write_then_overrun(database, conversation_id: str) -> Callable[[Any], None]
         database.conversations.find_one(header, session=session)
 
     return body
+
+
+def test_a_write_conflict_that_outlasts_the_deadline_is_aborted_not_unavailable(database) -> None:
+    repository = MongoConversationRepository(database, transaction_timeout_s=0.5)
+    created = repository.create(owner="a", title="", session=SESSION, messages=[], now=T0)
+    kept = _KeepUnaborted(database)
+    try:
+        with pytest.raises(StorageUnavailable):
+            run_transaction(
+                database.client,
+                _write_then_overrun(database, created.id),
+                deadline=time.monotonic() + 0.2,
+                abandoned=kept,
+            )
+
+        with pytest.raises(WriteConflict) as conflict:
+            repository.append(owner="a", conversation_id=created.id, messages=TURN, now=T0)
+    finally:
+        # An open transaction would block dropping the test's database (secantusd waits).
+        cleanup = AbandonedTransactions(database.conversations)
+        for session in kept.sessions:
+            cleanup.adopt(session)
+        _wait_until(lambda: cleanup.pending() == 0)
+        cleanup.close()
+
+    assert isinstance(conflict.value, TurnAborted)
+    error = twirp_error_for(conflict.value)
+    assert error is not None
+    assert (error.code, error.status, error.meta) == ("aborted", 409, {"reason": "write_conflict"})
+    assert error.msg == "the conversation is busy with another write; retry"
 
 
 def test_a_transaction_given_up_mid_write_is_aborted_and_the_next_turn_succeeds(database) -> None:
@@ -266,3 +314,10 @@ def test_a_transaction_given_up_mid_write_is_aborted_and_the_next_turn_succeeds(
     assert abandoned.pending() == 0
     abandoned.close()
     repository.close()
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

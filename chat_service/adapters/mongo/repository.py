@@ -56,7 +56,8 @@ class MongoConversationRepository:
     Writes that touch both collections run in one multi-document transaction. Every
     transaction, including its retries after write conflicts, is bounded by
     `transaction_timeout_s` (default: the client's server selection timeout); past it,
-    and whenever the server cannot be reached, methods raise StorageUnavailable. Transactions
+    methods raise WriteConflict if other transactions still held the documents, and
+    StorageUnavailable otherwise and whenever the server cannot be reached. Transactions
     given up while the server did not answer are aborted once it answers again (see
     AbandonedTransactions); `close` stops that.
     """
