@@ -98,9 +98,12 @@ class Settings:
     calendar_ics_url: str = ""
     calendar_cache_ttl_s: float = 900.0
     prompt_cache_ttl_s: float = 60.0
-    # Serving: uvicorn worker processes, and how long a stop waits for in-flight requests.
+    # Serving: uvicorn worker processes, how long a stop waits for in-flight requests, and the
+    # most bytes and seconds a request's line and headers may take (chat_service.http_protocol).
     workers: int = 1
     shutdown_grace_s: int = 30
+    max_header_bytes: int = 65_536
+    header_timeout_s: float = 10.0
     # Shared state in Redis: response cache, sessions, rate limits, turn locks, idempotency.
     cache_ttl_hours: float = 24.0
     session_ttl_minutes: float = 30.0
@@ -144,6 +147,8 @@ class Settings:
             "max_body_bytes",
             "max_message_chars",
             "history_messages",
+            "max_header_bytes",
+            "header_timeout_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -1,7 +1,8 @@
 """`python -m chat_service.launcher`: runs the service under uvicorn as the settings say.
 
-The one place that turns WORKERS and SHUTDOWN_GRACE_S into uvicorn options: the container image,
-the Kubernetes Deployment and `make run` all start the service through `uvicorn_argv`.
+The one place that turns WORKERS and SHUTDOWN_GRACE_S into uvicorn options and selects the HTTP
+protocol that enforces MAX_HEADER_BYTES and HEADER_TIMEOUT_S: the container image, the Kubernetes
+Deployment and `make run` all start the service through `uvicorn_argv`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from chat_service.config import Settings, SettingsError
 from chat_service.observability.logs import UVICORN_LOG_CONFIG
 
 APP_FACTORY = "chat_service.composition.app:create_app"
+HTTP_PROTOCOL = "chat_service.edge.http_protocol:HeaderLimitedHttpToolsProtocol"
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def uvicorn_argv(settings: Settings, *, python: str = sys.executable) -> list[str]:
     """Returns the command line that serves the app on the configured host and port, with
     WORKERS processes and SHUTDOWN_GRACE_S seconds for in-flight requests when stopped.
+
+    Requests go through HTTP_PROTOCOL, which takes MAX_HEADER_BYTES and HEADER_TIMEOUT_S from
+    the app (uvicorn's own protocols read headers of any size for any time).
 
     uvicorn logs at LOG_LEVEL in the app's JSON format from the start (its supervisor too),
     without its access log: the app writes one structured line per request.
@@ -32,6 +37,7 @@ def uvicorn_argv(settings: Settings, *, python: str = sys.executable) -> list[st
     argv = [
         *(python, "-m", "uvicorn", "--factory", APP_FACTORY),
         *("--host", settings.host, "--port", str(settings.port)),
+        *("--http", HTTP_PROTOCOL),
         # uvicorn's own access log costs ~90 µs a request; the app writes its own lines.
         "--no-access-log",
         *("--log-config", str(UVICORN_LOG_CONFIG), "--log-level", settings.log_level.lower()),

@@ -1,6 +1,10 @@
 """The composition root: `create_app(settings)` builds every collaborator and the ASGI app.
 
-Run it with `uvicorn --factory chat_service.composition.app:create_app`.
+Run it with `python -m chat_service.launcher`, or with uvicorn's own command as the launcher does:
+`uvicorn --factory chat_service.composition.app:create_app --http
+chat_service.edge.http_protocol:HeaderLimitedHttpToolsProtocol`. Without that `--http`, uvicorn
+reads request headers of any size for as long as a client takes: MAX_HEADER_BYTES and
+HEADER_TIMEOUT_S would not apply.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +46,7 @@ from chat_service.core.breakers import BreakerBoard
 from chat_service.core.chat import Chat
 from chat_service.edge.handlers import ChatServiceHandlers, twirp_error_for
 from chat_service.edge.health import Health, probe_routes
+from chat_service.edge.http_protocol import HEADER_LIMITS_STATE, HeaderLimits
 from chat_service.edge.middleware.routes import RouteLabels
 from chat_service.edge.twirp import TwirpEdge
 from chat_service.edge.web_pages import web_routes
@@ -149,6 +154,13 @@ def create_app(
             tracer_provider.force_flush,
         ],
         async_closing=[stores.async_redis.aclose],
+        # uvicorn hands the lifespan state to each connection's protocol: this is how the
+        # header limits reach chat_service.edge.http_protocol.
+        state={
+            HEADER_LIMITS_STATE: HeaderLimits(
+                max_bytes=settings.max_header_bytes, timeout_s=settings.header_timeout_s
+            )
+        },
     )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.telemetry = telemetry  # the hooks, for code that extends the app
@@ -231,16 +243,17 @@ def _lifespan(
     starting: Sequence[Callable[[], object]],
     closing: Sequence[Callable[[], object]],
     async_closing: Sequence[Callable[[], Awaitable[object]]],
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """Runs `starting` on a thread before serving; `closing` always, even after a failed
-    start-up, so that the clients are closed."""
+    state: Mapping[str, object],
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[Mapping[str, object]]]:
+    """Runs `starting` on a thread before serving, then serves with `state` as the lifespan
+    state; runs `closing` always, even after a failed start-up, so that the clients are closed."""
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, object]]:
         try:
             for step in starting:
                 await anyio.to_thread.run_sync(step)
-            yield
+            yield state
         finally:
             for close in closing:
                 close()

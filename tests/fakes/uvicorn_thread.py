@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+from chat_service.edge.http_protocol import HeaderLimitedHttpToolsProtocol
+
 
 def free_port() -> int:
     """Returns a TCP port on 127.0.0.1 that was free a moment ago."""
@@ -34,6 +36,7 @@ def serve(app: Any, *, port: int | None = None, timeout_s: float = 30.0) -> Iter
         access_log=False,
         lifespan="auto",
         proxy_headers=False,  # as the app is run: TRUSTED_PROXIES alone decides
+        http=HeaderLimitedHttpToolsProtocol,  # as the launcher serves it: headers bounded
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -8,11 +8,15 @@ import logging.config
 from pathlib import Path
 
 import pytest
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
 from uvicorn.main import main as uvicorn_command
 
 from chat_service.config import Settings, SettingsError
+from chat_service.edge.http_protocol import HeaderLimitedHttpToolsProtocol
 from chat_service.launcher import (
     APP_FACTORY,
+    HTTP_PROTOCOL,
     MULTIPROCESS_DIR_VARIABLE,
     prepare_multiprocess_dir,
     uvicorn_argv,
@@ -28,13 +32,31 @@ def _uvicorn_options(argv: list[str]) -> dict:
 
 
 def test_serving_settings_defaults_and_environment():
-    assert (Settings().workers, Settings().shutdown_grace_s) == (1, 30)
-    settings = Settings.from_env({"WORKERS": "4", "SHUTDOWN_GRACE_S": "5"})
+    defaults = Settings()
+    assert (defaults.workers, defaults.shutdown_grace_s) == (1, 30)
+    assert (defaults.max_header_bytes, defaults.header_timeout_s) == (65_536, 10.0)
+    settings = Settings.from_env(
+        {
+            "WORKERS": "4",
+            "SHUTDOWN_GRACE_S": "5",
+            "MAX_HEADER_BYTES": "16384",
+            "HEADER_TIMEOUT_S": "2.5",
+        }
+    )
     assert (settings.workers, settings.shutdown_grace_s) == (4, 5)
+    assert (settings.max_header_bytes, settings.header_timeout_s) == (16384, 2.5)
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("WORKERS", "0"), ("WORKERS", "two"), ("SHUTDOWN_GRACE_S", "-1")]
+    ("name", "value"),
+    [
+        ("WORKERS", "0"),
+        ("WORKERS", "two"),
+        ("SHUTDOWN_GRACE_S", "-1"),
+        ("MAX_HEADER_BYTES", "0"),
+        ("HEADER_TIMEOUT_S", "0"),
+        ("HEADER_TIMEOUT_S", "soon"),
+    ],
 )
 def test_unusable_serving_settings_name_the_variable(name, value):
     with pytest.raises(SettingsError, match=name):
@@ -54,6 +76,16 @@ def test_one_worker_runs_the_factory_with_the_grace_period_and_default_loop():
     assert options["proxy_headers"] is False
     assert options["workers"] is None
     assert options["loop"] == "auto"
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_requests_go_through_the_protocol_that_bounds_headers(workers):
+    options = _uvicorn_options(uvicorn_argv(Settings(workers=workers)))
+    assert options["http"] == HTTP_PROTOCOL
+    # uvicorn resolves --http the way it does in each worker.
+    assert import_from_string(HTTP_PROTOCOLS.get(HTTP_PROTOCOL, HTTP_PROTOCOL)) is (
+        HeaderLimitedHttpToolsProtocol
+    )
 
 
 def test_several_workers_use_uvloop():
