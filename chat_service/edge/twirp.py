@@ -23,6 +23,7 @@ from twirp import ctxkeys
 from twirp.context import Context
 from twirp.exceptions import TwirpServerException
 
+from chat_service.edge.json_requests import MalformedJson, parse_json_request
 from twirp_wire.codes import STATUS_BY_CODE
 
 logger = logging.getLogger(__name__)
@@ -215,12 +216,9 @@ def _decode(body: bytes, content_type: str, message_type: type[ProtoMessage]) ->
         except Exception:
             raise TwirpError("malformed", "the protobuf request could not be decoded") from None
         return message
-    # Go's protojson accepts only a JSON object; json_format alone would take `[]`.
-    if not body.lstrip().startswith(b"{"):
-        raise TwirpError("malformed", "the json request could not be decoded")
     try:
-        json_format.Parse(body, message, ignore_unknown_fields=True)
-    except Exception:
+        parse_json_request(body, message)
+    except MalformedJson:
         raise TwirpError("malformed", "the json request could not be decoded") from None
     return message
 

@@ -221,6 +221,27 @@ def test_bad_json_is_malformed(server_url, http, body):
     _error(response, 400, "malformed")
 
 
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("StartConversation", {"message": "hi", "session_metadata": "telegram"}),
+        ("StartConversation", {"message": "hi", "sessionMetadata": []}),
+        ("StartConversation", {"message": ["hi"]}),
+        (
+            "ContinueConversation",
+            {"conversation_id": "0" * 24, "message": "hi", "session_metadata": "x"},
+        ),
+        ("EndSession", {"session_metadata": "telegram"}),
+        ("EndSession", {"session_metadata": 7}),
+        ("ListConversations", {"page_size": "ten"}),
+        ("ListConversations", {"page_token": {}}),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_malformed(rpc, method, body):
+    # A string or a list where an object is expected is a wrong type like any other.
+    _error(rpc(method, body), 400, "malformed")
+
+
 def test_undecodable_protobuf_is_malformed_and_answered_in_json(server_url, http):
     response = http.post(
         server_url + ROUTE + "StartConversation", data=b"\xff\xff\xff\xff", headers=PROTOBUF
