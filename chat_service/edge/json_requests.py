@@ -3,7 +3,8 @@
 `json_format` alone is laxer than protojson in two ways that matter here: it accepts any JSON
 value at the top (`[]`), and it takes a string or a list where a message is expected (iterating
 over it and, with unknown fields ignored, leaving the message empty). Both are a wrong type, and
-a wrong type is `malformed`.
+a wrong type is `malformed`. Unlike protojson, a leading UTF-8 byte order mark is skipped (RFC
+8259 lets a parser ignore one; some Windows tools write it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+BYTE_ORDER_MARK = "\ufeff"
 # Messages whose JSON form is not an object of their fields; json_format checks these itself.
 _OWN_JSON_FORMS = frozenset(
     f"google.protobuf.{name}"
@@ -35,7 +37,9 @@ def parse_json_request(body: bytes, message: Message) -> None:
     """Fills `message` from the JSON object in `body`: proto or lowerCamelCase names, unknown
     fields ignored, `null` as the default. Raises MalformedJson."""
     try:
-        value = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+        value = json.loads(
+            body.decode("utf-8").removeprefix(BYTE_ORDER_MARK), object_pairs_hook=_unique_keys
+        )
         # The upb runtime's descriptors have the API of descriptor.Descriptor.
         _check_message(value, cast(Descriptor, message.DESCRIPTOR))
         json_format.ParseDict(value, message, ignore_unknown_fields=True)

@@ -242,6 +242,13 @@ def test_a_value_of_the_wrong_json_type_is_malformed(rpc, method, body):
     _error(rpc(method, body), 400, "malformed")
 
 
+def test_a_json_body_may_start_with_a_byte_order_mark(server_url, http):
+    body = b"\xef\xbb\xbf" + b'{"conversation_id": "507f1f77bcf86cd799439011"}'
+    response = http.post(server_url + ROUTE + "DescribeConversation", data=body, headers=JSON)
+    # The id was read: an unknown conversation, not a malformed body or a missing id.
+    _error(response, 404, "not_found")
+
+
 def test_undecodable_protobuf_is_malformed_and_answered_in_json(server_url, http):
     response = http.post(
         server_url + ROUTE + "StartConversation", data=b"\xff\xff\xff\xff", headers=PROTOBUF
