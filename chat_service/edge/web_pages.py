@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
@@ -24,8 +24,9 @@ WEB_DIR = Path(__file__).parent / "web"
 OPENAPI_PATH = Path(gen.acai.chat.chat_pb2.__file__).parent / "chat.openapi.json"
 _GENERATED_PREFIX = "/twirp"  # the prefix codegen/protoc_gen_openapi.py writes
 
-# Served without an API key: the pages ask for the key and send it with each call.
-PUBLIC_PATHS = ("/", "/docs", "/docs/", "/docs/openapi.json")
+# Served without an API key: the pages ask for the key and send it with each call. Browsers
+# ask for /favicon.ico by themselves, without a key.
+PUBLIC_PATHS = ("/", "/docs", "/docs/", "/docs/openapi.json", "/favicon.ico")
 PUBLIC_PREFIXES = ("/static/", "/docs/assets/")
 # The pages load only their own files and call only this origin (Swagger UI's stylesheet
 # draws its icons from data: URLs). A browser test checks that nothing is refused.
@@ -47,8 +48,9 @@ def openapi_document(*, twirp_prefix: str) -> dict[str, Any]:
 
 
 def web_routes(*, twirp_prefix: str) -> list[BaseRoute]:
-    """Returns the routes of the chat page and the API docs; the page calls the Twirp API
-    under `twirp_prefix`. Files are read once, here."""
+    """Returns the routes of the chat page and the API docs (and a plain 404 for the icon
+    browsers ask for); the page calls the Twirp API under `twirp_prefix`. Files are read
+    once, here."""
     index = (WEB_DIR / "index.html").read_text(encoding="utf-8")
     index = index.replace("{{TWIRP_PREFIX}}", html.escape(twirp_prefix, quote=True))
     docs = (WEB_DIR / "docs.html").read_text(encoding="utf-8")
@@ -66,6 +68,10 @@ def web_routes(*, twirp_prefix: str) -> list[BaseRoute]:
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(spec)
 
+    async def no_icon(request: Request) -> PlainTextResponse:
+        # There is no icon; without this route the Twirp edge would answer `bad_route`.
+        return PlainTextResponse("Not Found", status_code=404)
+
     return [
         Route("/", chat_page, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=WEB_DIR), name="static"),
@@ -73,4 +79,5 @@ def web_routes(*, twirp_prefix: str) -> list[BaseRoute]:
         Route("/docs/", docs_slash, methods=["GET", "HEAD"]),
         Route("/docs/openapi.json", openapi, methods=["GET", "HEAD"]),
         Mount("/docs/assets", app=StaticFiles(directory=str(swagger_ui_path)), name="docs-assets"),
+        Route("/favicon.ico", no_icon, methods=["GET", "HEAD"]),
     ]

@@ -40,3 +40,18 @@ def test_twirp_routes_still_answer_next_to_the_pages(rpc):
     response = rpc("ListConversations", {"page_size": 1})
     assert response.status_code == 200
     assert set(response.json()) == {"conversations", "next_page_token"}
+
+
+def test_the_browser_s_icon_request_is_a_plain_not_found(http, server_url):
+    for method in ("GET", "HEAD"):
+        response = http.request(method, server_url + "/favicon.ico", timeout=10)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/plain")
+    assert http.get(server_url + "/favicon.ico", timeout=10).text == "Not Found"
+
+
+def test_the_pages_and_the_icon_answer_without_an_api_key(secured_app, http):
+    # Browsers fetch the icon without the key the page asks for: not a 401 either.
+    for path in ("/", "/docs", "/docs/openapi.json"):
+        assert http.get(secured_app.url + path, timeout=10).status_code == 200, path
+    assert http.get(secured_app.url + "/favicon.ico", timeout=10).status_code == 404
