@@ -126,11 +126,10 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
                 extra={"client": _address(self.client), "timeout_s": self._limits.timeout_s},
             )
             self._answer(
-                408,
                 TwirpError(
                     "deadline_exceeded",
                     f"the request headers did not arrive within {self._limits.timeout_s:g} s",
-                ),
+                )
             )
         self.transport.close()
 
@@ -142,15 +141,16 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
-        self._answer(
-            431,
+        # HTTP's own status for it (proxies and browsers know it), the body limit's code.
+        answered = self._answer(
             TwirpError(
                 "invalid_argument",
                 f"the request line and headers are larger than the limit of {limit} bytes",
                 {"max_bytes": str(limit)},
             ),
+            status=431,
         )
-        if not self.transport.can_write_eof():
+        if not answered or not self.transport.can_write_eof():
             self.transport.close()
             return
         # Half-close: the client reads the answer and an end of stream, then closes itself
@@ -159,17 +159,19 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         self._dropping = True
         self._linger = self.loop.call_later(LINGER_S, self.transport.close)
 
-    def _answer(self, status: int, error: TwirpError) -> None:
-        """Writes `error` with `status` unless a response to an earlier request is still being
-        written on this connection (bytes of two responses must not mix)."""
+    def _answer(self, error: TwirpError, *, status: int | None = None) -> bool:
+        """Writes `error` (with `status` instead of its code's) and returns True, or returns
+        False while a response to an earlier request is still being written on this connection
+        (the bytes of two responses must not mix)."""
         if self.cycle is not None and not self.cycle.response_complete:
-            return
-        _, headers, body = twirp_error_response(error)
-        lines = [STATUS_LINE[status]]
+            return False
+        code_status, headers, body = twirp_error_response(error)
+        lines = [STATUS_LINE[status or code_status]]
         for name, value in [*self.server_state.default_headers, *headers]:
             lines += [name, b": ", value, b"\r\n"]
         lines += [b"connection: close\r\n\r\n", body]
         self.transport.write(b"".join(lines))
+        return True
 
 
 def _address(client: tuple[str, int] | None) -> str:
