@@ -2,12 +2,14 @@
 
 One service started by `python -m chat_service.launcher` (the image's and `make run`'s command)
 with MAX_HEADER_BYTES=32768 and HEADER_TIMEOUT_S=1, both unlike the defaults (64 KiB, 10 s), so
-the tests also show that the settings reach the HTTP protocol. The timing assertions give the
-server five times its timeout: only a connection left open far too long fails them.
+the tests also show that the settings reach the HTTP protocol (the answers name them). The
+timing assertions give the server ten times its timeout (a loaded machine may run its timer
+late): only a connection left open for good fails them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -21,7 +23,7 @@ from tests.e2e.test_serving import launched
 
 MAX_HEADER_BYTES = 32_768
 HEADER_TIMEOUT_S = 1.0
-PATIENCE_S = 5 * HEADER_TIMEOUT_S
+PATIENCE_S = 10 * HEADER_TIMEOUT_S
 LIST = "/twirp/acai.chat.ChatService/ListConversations"
 
 
@@ -119,7 +121,9 @@ def test_half_a_request_is_answered_408_and_closed_after_the_timeout(service):
         response = _read_all(sock)
         waited = time.monotonic() - started
     assert _status(response) == 408
-    assert _twirp_body(response)["code"] == "deadline_exceeded"
+    body = _twirp_body(response)
+    assert body["code"] == "deadline_exceeded"
+    assert body["msg"] == f"the request headers did not arrive within {HEADER_TIMEOUT_S:g} s"
     assert waited >= HEADER_TIMEOUT_S * 0.9
 
 
@@ -133,8 +137,13 @@ def test_headers_trickled_line_by_line_still_end_at_the_deadline(service):
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
-                sock.sendall(b"X-A: b\r\n")  # nothing came back yet: one more header line
+                # Nothing came back yet: one more header line. If the server closed just now,
+                # the send fails and the next read still gets what it answered before.
+                with contextlib.suppress(ConnectionError):
+                    sock.sendall(b"X-A: b\r\n")
                 continue
+            except ConnectionError:
+                break  # a line sent after the close was reset; the answer was read already
             if not chunk:
                 break
             response += chunk
