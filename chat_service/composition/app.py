@@ -310,17 +310,12 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def _warn_if_open(authenticator: Authenticator) -> None:
-    """Says loudly when the service runs without API keys (anyone may call it)."""
+    """Asks at start-up whether the service runs open, so that it says so loudly at once (the
+    authenticator logs the warning)."""
     try:
-        is_open = authenticator.is_open()
+        authenticator.is_open()
     except Exception:
-        return  # MongoDB trouble was reported already; requests will answer `unavailable`
-    if is_open:
-        logger.warning(
-            "SECURITY WARNING: no API key is configured, so every request is served as owner "
-            "'anonymous' without authentication. Fine on a laptop, never on a network: set "
-            "API_KEY or run `python -m chat_service.keys create --owner NAME`."
-        )
+        return  # MongoDB trouble was reported already; the first request will ask again
 
 
 def _check_dependencies(repository: MongoConversationRepository, health: Health) -> None:

@@ -49,8 +49,8 @@ class ApiKeyStore(Protocol):
         """Returns the owner of the active key with this digest, None if there is none."""
         ...
 
-    def has_active_keys(self) -> bool:
-        """Returns whether at least one key is active (not revoked)."""
+    def has_keys(self) -> bool:
+        """Returns whether any key was ever stored, revoked ones included."""
         ...
 
     def list_keys(self, *, owner: str | None = None) -> list[ApiKeyRecord]:

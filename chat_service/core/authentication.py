@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -41,8 +42,10 @@ UNKNOWN = _Unknown()
 class Authenticator:
     """Maps a presented key to its owner.
 
-    The service runs open (every request is `anonymous`) only while no key exists at all:
-    no static key, no active key in the store, and `require_key` off.
+    The service runs open (a request without a key is `anonymous`) only while no key has
+    ever existed: no static key, no key in the store, revoked ones included, and
+    `require_key` off. Once keys are in use it fails closed for good: revoking the last key
+    does not open it again. A request that presents a key needs a valid one, open or not.
     """
 
     def __init__(
@@ -62,17 +65,16 @@ class Authenticator:
         self._lock = threading.Lock()
         self._owners: dict[str, tuple[str | None, float]] = {}
         self._open: tuple[bool, float] | None = None
+        self._warned_open = False
 
     def cached(self, presented: str | None) -> str | _Unknown | None:
         """Returns what `authenticate` would, if the cache knows; UNKNOWN otherwise. Never blocks."""
         now = self._clock()
         with self._lock:
-            if self._open is None or self._open[1] <= now:
-                return UNKNOWN
-            if self._open[0]:
-                return ANONYMOUS
             if presented is None:
-                return None
+                if self._open is None or self._open[1] <= now:
+                    return UNKNOWN
+                return ANONYMOUS if self._open[0] else None
             digest = key_digest(presented)
             if self._static and hmac.compare_digest(digest, self._static.digest):
                 return self._static.owner
@@ -82,12 +84,11 @@ class Authenticator:
             return entry[0]
 
     def authenticate(self, presented: str | None) -> str | None:
-        """Returns the owner of `presented`, ANONYMOUS when the service runs open, None when
-        the key is missing or unknown. May query the store: raises StorageUnavailable."""
-        if self.is_open():
-            return ANONYMOUS
+        """Returns the owner of `presented`; without a key, ANONYMOUS when the service runs
+        open. Returns None when the key is missing (and the service closed) or not valid.
+        May query the store: raises StorageUnavailable."""
         if presented is None:
-            return None
+            return ANONYMOUS if self.is_open() else None
         digest = key_digest(presented)
         if self._static and hmac.compare_digest(digest, self._static.digest):
             return self._static.owner
@@ -98,10 +99,14 @@ class Authenticator:
             if len(self._owners) >= _MAX_CACHED_KEYS:
                 self._owners.clear()  # a flood of made-up keys must not grow memory
             self._owners[digest] = (owner, self._clock() + self._ttl_s)
+            if owner is not None:
+                self._open = (False, math.inf)  # a valid key exists: closed from now on
         return owner
 
     def is_open(self) -> bool:
-        """Returns whether no key is configured (the answer is cached). Raises StorageUnavailable."""
+        """Returns whether no key has ever existed, so requests without a key are served as
+        ANONYMOUS (logs a warning the first time it finds so). An open answer is cached for
+        `cache_ttl_s`, a closed one for good. Raises StorageUnavailable."""
         now = self._clock()
         with self._lock:
             if self._open is not None and self._open[1] > now:
@@ -109,8 +114,18 @@ class Authenticator:
         is_open = not (
             self._require_key
             or self._static is not None
-            or (self._store is not None and self._store.has_active_keys())
+            or (self._store is not None and self._store.has_keys())
         )
         with self._lock:
-            self._open = (is_open, now + self._ttl_s)
+            # Stored keys are never deleted, only revoked: once closed, the service stays so.
+            self._open = (is_open, now + self._ttl_s if is_open else math.inf)
+            warn = is_open and not self._warned_open
+            self._warned_open = self._warned_open or is_open
+        if warn:
+            logger.warning(
+                "SECURITY WARNING: no API key has ever been configured or stored, so requests "
+                "without a key are served as owner 'anonymous'. Fine on a laptop, never on a "
+                "network: set API_KEY, or run `python -m chat_service.keys create --owner NAME`, "
+                "or set REQUIRE_API_KEY to true."
+            )
         return is_open

@@ -31,9 +31,9 @@ class MemoryApiKeyStore:
         record = self._records.get(digest)
         return record.owner if record and record.revoked_at is None else None
 
-    def has_active_keys(self) -> bool:
+    def has_keys(self) -> bool:
         self._check()
-        return any(r.revoked_at is None for r in self._records.values())
+        return bool(self._records)
 
     def list_keys(self, *, owner: str | None = None) -> list[ApiKeyRecord]:
         self._check()

@@ -96,10 +96,16 @@ def test_health_is_public_but_metrics_needs_a_key(store, alice_key):
     )
 
 
-def test_open_mode_serves_everyone_as_anonymous(store):
+def test_open_mode_serves_callers_without_a_key_as_anonymous(store):
     client = _client(store)
     assert client.post("/rpc").json()["owner"] == "anonymous"
     assert client.get("/metrics").status_code == 200
+
+
+def test_open_mode_refuses_a_key_that_does_not_exist(store):
+    response = _client(store).post("/rpc", headers={"X-API-Key": "acai_made-up-123456789012"})
+    assert response.status_code == 401
+    assert response.json() == {"code": "unauthenticated", "msg": "the API key is not valid"}
 
 
 def test_a_down_key_store_is_unavailable_not_open(store, alice_key):

@@ -35,11 +35,47 @@ def test_keys_look_random_and_only_their_digest_is_kept(store):
     assert key not in repr(record)
 
 
-def test_without_any_key_the_service_is_open(store, clock):
+def test_without_any_key_the_service_is_open_to_callers_without_a_key(store, clock):
     auth = _authenticator(store, clock)
     assert auth.is_open()
     assert auth.authenticate(None) == ANONYMOUS
-    assert auth.authenticate("whatever") == ANONYMOUS
+    assert auth.cached(None) == ANONYMOUS
+    assert auth.authenticate("whatever") is None  # a key that does not exist is refused
+    assert auth.cached("whatever") is None
+
+
+def test_an_open_service_warns_once(store, clock, caplog):
+    auth = _authenticator(store, clock)
+    for _ in range(3):
+        assert auth.is_open()
+        clock.advance(31)
+    warnings = [r for r in caplog.records if "SECURITY WARNING" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelname == "WARNING"
+
+
+def test_revoking_the_last_key_leaves_the_service_closed(store, clock):
+    key = new_api_key()
+    record = store.add(digest=key_digest(key), owner="alice", name="", now=NOW)
+    auth = _authenticator(store, clock)
+    assert auth.authenticate(key) == "alice"
+    store.revoke(record.key_id, now=NOW)
+    clock.advance(31)
+    assert auth.authenticate(key) is None
+    assert auth.authenticate(None) is None
+    assert not auth.is_open()
+    fresh = _authenticator(store, clock)  # a restarted service
+    assert not fresh.is_open()
+    assert fresh.authenticate(None) is None
+
+
+def test_a_valid_key_closes_an_open_service_at_once(store, clock):
+    auth = _authenticator(store, clock)
+    assert auth.authenticate(None) == ANONYMOUS
+    key = new_api_key()
+    store.add(digest=key_digest(key), owner="alice", name="", now=NOW)
+    assert auth.authenticate(key) == "alice"
+    assert auth.cached(None) is None  # no need to wait for the cached "open" to expire
 
 
 def test_require_key_closes_the_service_even_without_keys(store, clock):

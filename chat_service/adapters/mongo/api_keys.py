@@ -44,9 +44,9 @@ class MongoApiKeyStore:
             return None
         return str(document["owner"])
 
-    def has_active_keys(self) -> bool:
+    def has_keys(self) -> bool:
         with storage_errors():
-            return self._keys.find_one({"revoked_at": None}, {"_id": True}) is not None
+            return self._keys.find_one({}, {"_id": True}) is not None
 
     def list_keys(self, *, owner: str | None = None) -> list[ApiKeyRecord]:
         query = {} if owner is None else {"owner": owner}
