@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -49,6 +50,17 @@ def client_ip(peer: str | None, forwarded_for: Iterable[str], trusted: TrustedPr
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+def request_client_ip(scope: Mapping[str, Any], trusted: TrustedProxies) -> str:
+    """Returns `client_ip` of an ASGI HTTP request: its peer and X-Forwarded-For headers."""
+    peer = scope.get("client")
+    forwarded = [
+        value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name.lower() == b"x-forwarded-for"
+    ]
+    return client_ip(peer[0] if peer else None, forwarded, trusted)
 
 
 def api_key_digest(headers: Mapping[str, str]) -> str | None:

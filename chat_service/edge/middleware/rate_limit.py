@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chat_service.edge.client_identity import TrustedProxies, api_key_digest, client_ip
+from chat_service.edge.client_identity import TrustedProxies, api_key_digest, request_client_ip
 from chat_service.edge.middleware.auth import OWNER_STATE_KEY
 from chat_service.edge.middleware.twirp_reply import send_twirp_error
 from chat_service.edge.twirp import TwirpError
@@ -60,16 +60,11 @@ class RateLimitMiddleware:
         await send_twirp_error(scope, send, error, headers=[(b"retry-after", retry_after.encode())])
 
     def _buckets(self, scope: Scope) -> list[str]:
-        headers: dict[str, str] = {}
-        forwarded: list[str] = []
-        for raw_name, raw_value in scope["headers"]:
-            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-            if name == "x-forwarded-for":
-                forwarded.append(value)
-            else:
-                headers[name] = value
-        peer = scope.get("client")
-        buckets = [f"ip:{client_ip(peer[0] if peer else None, forwarded, self._trusted)}"]
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope["headers"]
+        }
+        buckets = [f"ip:{request_client_ip(scope, self._trusted)}"]
         key = api_key_digest(headers)
         if key is not None:
             # Without a key every caller is the same open-service owner: the IP limit is theirs.
