@@ -64,6 +64,9 @@ class Settings:
     api_key_owner: str = "default"
     require_api_key: bool = False
     api_key_cache_s: float = 30.0
+    # Wrong keys one client address may send per window (0: no limit), across all workers.
+    auth_failure_limit: int = 10
+    auth_failure_window_s: float = 60.0
     cors_origins: str = ""
     hsts_max_age_s: int = 31_536_000
     # Observability: metrics and traces (the OTEL_* names are OpenTelemetry's own)
@@ -157,6 +160,10 @@ class Settings:
             raise SettingsError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if self.api_key_cache_s < 0 or self.hsts_max_age_s < 0:
             raise SettingsError("API_KEY_CACHE_S and HSTS_MAX_AGE_S must not be negative")
+        if self.auth_failure_limit < 0:
+            raise SettingsError("AUTH_FAILURE_LIMIT must not be negative (0 turns the limit off)")
+        if self.auth_failure_window_s <= 0:
+            raise SettingsError("AUTH_FAILURE_WINDOW_S must be positive")
         if self.metrics_user_cap < 0:
             raise SettingsError("METRICS_USER_CAP must not be negative")
         try:

@@ -138,6 +138,7 @@ def create_app(
         authenticator=authenticator,
         telemetry=telemetry,
         rate_limit=shared.middleware,
+        auth_failures=shared.auth_failures,
     )
     lifespan = _lifespan(
         starting=[

@@ -8,8 +8,10 @@ from starlette.middleware import Middleware
 
 from chat_service.config import Settings
 from chat_service.core.authentication import Authenticator
+from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.middleware.access_log import AccessLogMiddleware
 from chat_service.edge.middleware.auth import AuthMiddleware
+from chat_service.edge.middleware.auth_failures import AuthFailureLimitMiddleware
 from chat_service.edge.middleware.cors import cors_middleware
 from chat_service.edge.middleware.metrics import HttpMetricsMiddleware
 from chat_service.edge.middleware.request_id import RequestIdMiddleware
@@ -18,6 +20,7 @@ from chat_service.edge.middleware.security_headers import SecurityHeadersMiddlew
 from chat_service.edge.middleware.tracing import TracingMiddleware
 from chat_service.edge.web_pages import PUBLIC_PATHS, PUBLIC_PREFIXES
 from chat_service.observability.telemetry import Telemetry
+from chat_service.ports.auth_failures import AuthFailureLimiter
 
 # Probes answer without a key; so do the web pages and their files (the page asks for the
 # key and sends it with each call).
@@ -32,12 +35,28 @@ def middleware_stack(
     authenticator: Authenticator,
     telemetry: Telemetry,
     rate_limit: Sequence[Middleware] = (),
+    auth_failures: AuthFailureLimiter | None = None,
 ) -> list[Middleware]:
     """Returns the middleware, outermost first: each sees what the ones inside it answer.
 
-    `rate_limit` (chat_service.composition.shared_state) goes inside the authentication, so it limits
-    each authenticated owner; its refusals are logged, traced and counted like any answer.
+    `auth_failures` (chat_service.composition.shared_state) wraps the authentication, so a client address
+    that sent too many wrong keys is refused before its next key is checked; `rate_limit` goes
+    inside the authentication, so it limits each authenticated owner. Their refusals are
+    logged, traced and counted like any answer.
     """
+    public_paths = (*PROBE_PATHS, *PUBLIC_PATHS)
+    failure_limit = []
+    if auth_failures is not None:
+        failure_limit.append(
+            Middleware(
+                AuthFailureLimitMiddleware,
+                limiter=auth_failures,
+                trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+                public_paths=public_paths,
+                public_prefixes=PUBLIC_PREFIXES,
+                on_rejected=telemetry.metrics.rate_limited,
+            )
+        )
     return [
         Middleware(RequestIdMiddleware),
         Middleware(TracingMiddleware, tracer=telemetry.tracer, route_of=route_of),
@@ -50,10 +69,11 @@ def middleware_stack(
         ),
         Middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s),
         *cors_middleware(settings.cors_origin_list()),
+        *failure_limit,
         Middleware(
             AuthMiddleware,
             authenticator=authenticator,
-            public_paths=(*PROBE_PATHS, *PUBLIC_PATHS),
+            public_paths=public_paths,
             public_prefixes=PUBLIC_PREFIXES,
         ),
         *rate_limit,

@@ -1,5 +1,6 @@
 """Builds the state that workers share through Redis (response and tool caches, sessions, turn
-locks, rate limits) and MongoDB (idempotency records), each with its Redis-down fallback."""
+locks, rate limits, failed-authentication limits) and MongoDB (idempotency records), each with
+its Redis-down fallback."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from starlette.middleware import Middleware
 
+from chat_service.adapters.memory.auth_failures import MemoryAuthFailureLimiter
 from chat_service.adapters.memory.rate_limiter import MemoryRateLimiter
 from chat_service.adapters.mongo.idempotency import MongoIdempotencyStore
 from chat_service.adapters.mongo.sessions import MongoSessionStore
 from chat_service.adapters.mongo.turn_lock import MongoLockBackend
+from chat_service.adapters.redis.auth_failures import RedisAuthFailureLimiter
 from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
 from chat_service.adapters.redis.rate_limiter import RedisRateLimiter
 from chat_service.adapters.redis.response_cache import RedisResponseCache
@@ -33,6 +36,7 @@ from chat_service.core.sessions import Sessions, SessionScope
 from chat_service.core.turn_lock import TurnLock
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.middleware.rate_limit import RateLimitMiddleware
+from chat_service.ports.auth_failures import AuthFailureLimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,8 @@ class SharedState:
 
     `tool_results` goes to the tool runner (None when caching is off); `answers` puts an
     assistant behind the response cache; `middleware` is the rate limit (empty when off);
-    `cache_counters` are this process's cache hits and misses, for metrics.
+    `auth_failures` counts wrong keys per client address (None when off); `cache_counters`
+    are this process's cache hits and misses, for metrics.
     """
 
     availability: RedisAvailability
@@ -50,6 +55,7 @@ class SharedState:
     turn_lock: TurnLock
     idempotency: Idempotency
     middleware: list[Middleware]
+    auth_failures: AuthFailureLimiter | None
     tool_results: ToolResultCache | None
     _replies: RedisResponseCache
     _generations: RedisCacheGenerations
@@ -133,6 +139,7 @@ def build_shared_state(
         middleware=rate_limit_middleware(
             settings, async_redis, availability, on_rejected=on_rate_limited
         ),
+        auth_failures=auth_failure_limiter(settings, async_redis, availability),
         tool_results=tool_results,
         _replies=replies,
         _generations=RedisCacheGenerations(redis, availability=availability),
@@ -169,3 +176,20 @@ def rate_limit_middleware(
             on_rejected=on_rejected,
         )
     ]
+
+
+def auth_failure_limiter(
+    settings: Settings, client: AsyncRedis, availability: RedisAvailability
+) -> AuthFailureLimiter | None:
+    """Returns the limit of failed authentications per client address, shared by all workers
+    through Redis (None when AUTH_FAILURE_LIMIT is 0)."""
+    if settings.auth_failure_limit <= 0:
+        return None
+    limit, window_s = settings.auth_failure_limit, settings.auth_failure_window_s
+    return RedisAuthFailureLimiter(
+        client,
+        limit=limit,
+        window_s=window_s,
+        availability=availability,
+        fallback=MemoryAuthFailureLimiter(limit=limit, window_s=window_s),
+    )

@@ -164,7 +164,7 @@ class Metrics:
         self.cache_requests.labels(kind, result).inc()
 
     def rate_limited(self, scope: str) -> None:
-        """Records one request refused by the rate limit `scope` ("key", "ip"...)."""
+        """Records one request refused by the rate limit `scope` ("key", "ip", "auth_failures")."""
         self.rate_limit_rejections.labels(scope).inc()
 
     def dependency_checked(self, dependency: str, up: bool) -> None:

@@ -63,6 +63,7 @@ def app_settings(redis_url, mongo_uri, fake_openai, fake_weather):
         # Tests of this shared app script the provider per test: no answer may come from a cache.
         cache_ttl_hours=0,
         api_rate_limit_rps=0,  # many quick requests from one address; limits are tested apart
+        auth_failure_limit=0,
     )
     with pymongo.MongoClient(mongo_uri) as client:
         migrations.apply_all(client[settings.mongo_database])
@@ -141,6 +142,9 @@ def secured_app(redis_url, mongo_uri, fake_openai, log_audit):
         api_key=Secret(canaries.API_KEY),
         api_key_owner="default",
         cors_origins="https://chat.example",
+        # On, but loose: every app of the run shares loopback's bucket of wrong keys (the
+        # limit itself is tested in test_auth_failure_limit.py, on addresses of its own).
+        auth_failure_limit=1000,
         llm_prices='{"gpt-test": {"input": 1.0, "output": 2.0}}',
         llm_timeout_s=10.0,
     )

@@ -35,6 +35,7 @@ def settings(redis_url, mongo_uri):
         mongo_database=f"e2e_keys_{uuid.uuid4().hex[:12]}",
         api_key_cache_s=CACHE_S,
         api_rate_limit_rps=0,
+        auth_failure_limit=0,  # tested apart: loopback's bucket is shared by the run's apps
     )
     with pymongo.MongoClient(mongo_uri) as client:
         migrations.apply_all(client[settings.mongo_database])

@@ -45,6 +45,7 @@ def fuzz_settings(redis_url, mongo_uri, fake_openai, fake_weather) -> Iterator[S
         open_meteo_geocoding_url=fake_weather.url,
         open_meteo_forecast_url=fake_weather.url,
         api_rate_limit_rps=0,  # thousands of quick requests from one address
+        auth_failure_limit=0,  # some of them with made-up keys
     )
     with pymongo.MongoClient(mongo_uri) as client:
         migrations.apply_all(client[settings.mongo_database])

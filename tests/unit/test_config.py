@@ -102,3 +102,12 @@ def test_shared_state_settings_are_read_and_checked():
 def test_shared_state_settings_out_of_range_name_the_variable(env):
     with pytest.raises(SettingsError, match=next(iter(env))):
         Settings.from_env(env)
+
+
+def test_the_failed_authentication_limit_is_read_and_checked():
+    settings = Settings.from_env({"AUTH_FAILURE_LIMIT": "5", "AUTH_FAILURE_WINDOW_S": "30"})
+    assert (settings.auth_failure_limit, settings.auth_failure_window_s) == (5, 30.0)
+    assert Settings.from_env({"AUTH_FAILURE_LIMIT": "0"}).auth_failure_limit == 0  # off
+    for env in ({"AUTH_FAILURE_LIMIT": "-1"}, {"AUTH_FAILURE_WINDOW_S": "0"}):
+        with pytest.raises(SettingsError, match=next(iter(env))):
+            Settings.from_env(env)
