@@ -35,8 +35,8 @@ pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
 
 .PHONY: help install browser go run servers test test-unit test-integration test-e2e test-faults test-fuzz generate \
-	gen-check lint typecheck format migrate-up migrate-down migrate-status backup restore smoke bench \
-	clean
+	gen-check lint typecheck format migrate-up migrate-down migrate-status backup restore owner-export \
+	owner-erase smoke bench clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET   (each target creates .venv and installs the project when needed)"
@@ -151,6 +151,18 @@ restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default d
 	@[[ "$(RESTORE_MODE)" == drop || "$(RESTORE_MODE)" == merge ]] || \
 		{ echo "RESTORE_MODE must be drop or merge, not '$(RESTORE_MODE)'" >&2; exit 2; }
 	$(PY) -m ops.restore "$(BACKUP_PATH)" --$(RESTORE_MODE)
+
+# OWNER is the owner as its API keys name it (python -m chat_service.keys list). The export's
+# command is not echoed: without OUTPUT its JSON Lines are make's standard output.
+owner-export: $(STAMP) ## Export OWNER=x's conversations as JSON Lines (OUTPUT=file, default stdout; needs MONGO_URI)
+	@$(require_mongo)
+	@[[ -n "$(OWNER)" ]] || { echo "usage: make owner-export OWNER=owner [OUTPUT=file.jsonl]" >&2; exit 2; }
+	@$(PY) -m ops.owner export --owner "$(OWNER)"$(if $(OUTPUT), --output "$(OUTPUT)")
+
+owner-erase: $(STAMP) ## Erase everything of OWNER=x (KEYS=1 its API keys too, YES=1 without asking; needs MONGO_URI)
+	@$(require_mongo)
+	@[[ -n "$(OWNER)" ]] || { echo "usage: make owner-erase OWNER=owner [KEYS=1] [YES=1]" >&2; exit 2; }
+	$(PY) -m ops.owner erase --owner "$(OWNER)"$(if $(KEYS), --keys)$(if $(YES), --yes)
 
 smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the local one)
 	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
