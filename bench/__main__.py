@@ -1,4 +1,4 @@
-"""`python -m bench [--only a|b|concurrency|length|cache|cpu|memory ...] [options]`; see --help."""
+"""`python -m bench [--only a|b|concurrency|length|cache|cpu|memory|owner ...] [options]`; see --help."""
 
 import sys
 

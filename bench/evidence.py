@@ -7,6 +7,7 @@
 | cache               | cache hit vs miss latency and provider calls saved, 500 ms  |
 | cpu                 | app CPU per turn vs a bare uvicorn app, instant provider    |
 | memory              | worker RSS over 10,000 turns and its fitted trend           |
+| owner               | peak memory and time of one owner's export and erasure      |
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from bench import (
     conversation_length,
     cpu_per_turn,
     memory_growth,
+    owner_memory,
     plots,
 )
 from bench.processes import ROOT
 from bench.stack import App, Stack
 
-NAMES = ("concurrency", "length", "cache", "cpu", "memory")
+NAMES = ("concurrency", "length", "cache", "cpu", "memory", "owner")
 OUT_DIR = ROOT / "docs" / "benchmarks"
 
 
@@ -70,6 +72,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=10_000,
         help="memory: turns served (default: %(default)s)",
+    )
+    group.add_argument(
+        "--owner-sizes",
+        type=int,
+        nargs="+",
+        default=list(owner_memory.SIZES),
+        help="owner: the owner's conversations, one run each (default: %(default)s)",
+    )
+    group.add_argument(
+        "--owner-long-messages",
+        type=int,
+        default=owner_memory.LONG_MESSAGES,
+        help="owner: messages of the owner's one long conversation (default: %(default)s)",
     )
     group.add_argument(
         "--out-dir",
@@ -133,12 +148,24 @@ def _memory(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         return memory_growth.run(app.url, pid=app.pid, turns=args.memory_turns)
 
 
+def _owner(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    assert stack.redis is not None
+    return owner_memory.run(
+        stack.mongo_uri,
+        stack.redis.url,
+        sizes=tuple(args.owner_sizes),
+        long_messages=args.owner_long_messages,
+        scratch=stack.dir,
+    )
+
+
 RUNNERS: dict[str, Callable[[Stack, argparse.Namespace], dict[str, Any]]] = {
     "concurrency": _concurrency,
     "length": _length,
     "cache": _cache,
     "cpu": _cpu,
     "memory": _memory,
+    "owner": _owner,
 }
 PLOTS = plots.DRAWERS
 

@@ -145,6 +145,37 @@ def memory(result: dict[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
+def owner(result: dict[str, Any], path: Path) -> Path:
+    """Peak Python heap and peak RSS of the export and the erasure, by the owner's size."""
+    rows = result["rows"]
+    sizes = sorted({r["conversations"] for r in rows})
+    operations = ["floor", "export", "erase"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    width = 0.8 / len(sizes)
+    for n, size in enumerate(sizes):
+        by_op = {r["operation"]: r for r in rows if r["conversations"] == size}
+        offsets = [i - 0.4 + width * (n + 0.5) for i in range(len(operations))]
+        for axes, key, fmt in (
+            (left, "python_heap_peak_mib", "%.1f"),
+            (right, "max_rss_mib", "%.0f"),
+        ):
+            values = [by_op[op][key] for op in operations]
+            bars = axes.bar(offsets, values, width, label=f"{size:,} conversations")
+            axes.bar_label(bars, fmt=fmt)
+    for axes, label in ((left, "Python heap peak (MiB)"), (right, "peak RSS (MiB)")):
+        axes.set_xticks(range(len(operations)), ["imports + ping", "export", "erase"])
+        axes.set(ylabel=label, ylim=(0, axes.get_ylim()[1] * 1.3))  # room for labels, legend
+    left.legend(loc="upper left")
+    left.set_title("Python heap peak (tracemalloc)")
+    right.set_title("Peak resident set (interpreter and imports included)")
+    long = result["long_conversation_messages"]
+    figure.suptitle(
+        f"One owner's export and erasure; each size also holds one conversation of {long:,} "
+        "messages"
+    )
+    return _save(figure, path)
+
+
 Drawer = Callable[[dict[str, Any], Path], Path]
 DRAWERS: dict[str, Drawer] = {
     "concurrency": concurrency,
@@ -152,6 +183,7 @@ DRAWERS: dict[str, Drawer] = {
     "cache": cache,
     "cpu": cpu,
     "memory": memory,
+    "owner": owner,
 }
 
 
