@@ -6,8 +6,9 @@ each, plus a summary, a session and an idempotency record for one in a hundred),
 conversation of `--long-messages` ~1 KiB messages, an API key, and another owner's 1,000
 conversations. Then `python -m ops.owner export --output FILE` and `erase --yes --keys` run, each
 in a fresh child process that reports its Python heap peak (tracemalloc) and its peak resident
-set (ru_maxrss, which includes the interpreter and imports); a child that only imports the tool
-and pings the servers gives the floor. The export is then read back line by line, and the
+set (VmHWM, which includes the interpreter and imports); a child that only imports the tool and
+pings the servers gives the floor. (Not ru_maxrss: on Linux a child's starts at its parent's
+high-water mark, carried over fork and exec, so a large bench process would hide the child.) The export is then read back line by line, and the
 other owner's documents counted: flat figures across sizes, a complete export and an untouched
 other owner are the result.
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -153,8 +153,16 @@ def measure(operation: str, uri: str, redis_url: str, database: str, path: str) 
         "status": status,
         "seconds": round(seconds, 2),
         "python_heap_peak_mib": round(peak / 2**20, 2),
-        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(peak_rss_kib() / 1024, 1),
     }
+
+
+def peak_rss_kib() -> int:
+    """Returns this process's peak resident set (VmHWM) in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def in_child(*args: str) -> dict:
@@ -195,7 +203,7 @@ def run(
     owner lost anything."""
     rows = []
     print(
-        f"{'conversations':>13} {'messages':>8}  {'op':<6} {'heap peak':>10} {'max RSS':>9} "
+        f"{'conversations':>13} {'messages':>8}  {'op':<6} {'heap peak':>10} {'peak RSS':>9} "
         f"{'seconds':>8}",
         flush=True,
     )
@@ -225,7 +233,7 @@ def run(
                 rows.append(row)
                 print(
                     f"{size:>13} {owned['messages']:>8}  {op:<6} "
-                    f"{row['python_heap_peak_mib']:>6} MiB {row['max_rss_mib']:>5} MiB "
+                    f"{row['python_heap_peak_mib']:>6} MiB {row['peak_rss_mib']:>5} MiB "
                     f"{row['seconds']:>8}",
                     flush=True,
                 )

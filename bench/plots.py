@@ -157,7 +157,7 @@ def owner(result: dict[str, Any], path: Path) -> Path:
         offsets = [i - 0.4 + width * (n + 0.5) for i in range(len(operations))]
         for axes, key, fmt in (
             (left, "python_heap_peak_mib", "%.1f"),
-            (right, "max_rss_mib", "%.0f"),
+            (right, "peak_rss_mib", "%.0f"),
         ):
             values = [by_op[op][key] for op in operations]
             bars = axes.bar(offsets, values, width, label=f"{size:,} conversations")
