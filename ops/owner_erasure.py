@@ -27,10 +27,10 @@ from pymongo.database import Database
 from chat_service.ports.sessions import SessionCache, SessionKey
 
 Document = dict[str, Any]
-DEFAULT_BATCH_SIZE = 100
+DEFAULT_BATCH_SIZE = 50
 # At most this many messages go in one delete: a long conversation is cut into seq windows
 # on the (conversation_id, seq) index, so no single operation outlasts the client's timeout.
-MESSAGES_PER_DELETE = 5000
+MESSAGES_PER_DELETE = 1000
 
 _T = TypeVar("_T")
 
