@@ -118,8 +118,9 @@ def export_to_file(database: Db, owner: str, path: Path, *, batch_size: int) -> 
 
 def _exported(report: ExportReport, where: str) -> str:
     return (
-        f"exported {report.conversations} conversations with {report.messages} messages "
-        f"({report.bytes} bytes) of owner {report.owner!r} to {where}"
+        f"exported {_count(report.conversations, 'conversation')} with "
+        f"{_count(report.messages, 'message')} ({report.bytes} bytes) of owner {report.owner!r} "
+        f"to {where}"
     )
 
 
@@ -168,7 +169,7 @@ def _new_cache_generation(client: redis.Redis, availability: RedisAvailability, 
 
 
 def _confirmed(owner: str, conversations: int, keys: int, stdin: TextIO) -> bool:
-    what = f"{conversations} conversations" + (f" and {keys} API keys" if keys else "")
+    what = _count(conversations, "conversation") + (f", {_count(keys, 'API key')}" if keys else "")
     sys.stderr.write(
         f"This erases everything of owner {owner!r} ({what} now) and cannot be undone.\n"
         "Type the owner to confirm: "
@@ -208,6 +209,10 @@ def _one_line(exc: BaseException) -> str:
     for tail in (", Timeout: ", " (configured timeouts: "):
         text = text.split(tail, 1)[0]
     return text[:300] or type(exc).__name__
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _fail(message: str, *, status: int = 1) -> int:

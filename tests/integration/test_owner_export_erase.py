@@ -437,7 +437,7 @@ def test_erase_asks_on_a_terminal_and_refuses_elsewhere_without_yes(database, en
     )
     assert owner.main(args, environ=environ, stdin=Terminal("bob\n")) == 1
     err = capsys.readouterr().err
-    assert "This erases everything of owner 'alice' (3 conversations and 1 API keys now)" in err
+    assert "This erases everything of owner 'alice' (3 conversations, 1 API key now)" in err
     assert err.endswith("owner: not confirmed: nothing was erased\n")
     assert snapshot(database, alice) == before
 
