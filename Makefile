@@ -167,7 +167,7 @@ owner-erase: $(STAMP) ## Erase everything of OWNER=x (KEYS=1 its API keys too, Y
 smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the local one)
 	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
 
-bench: $(STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~10 min)
+bench: $(STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~11 min)
 	$(PY) -m bench
 
 clean: ## Remove var/ (dev server data) and caches; keeps .venv
