@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,9 @@ from chat_client import (
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+# The status of a process killed by SIGPIPE, which is what `chat ... | head` would get from a C
+# program; Python ignores SIGPIPE and raises BrokenPipeError instead.
+BROKEN_PIPE_STATUS = 128 + signal.SIGPIPE
 EPILOG = f"""\
 environment: CHAT_URL (server, default {DEFAULT_URL}), CHAT_API_KEY (API key), CHAT_TIMEOUT_S.
 examples:
@@ -54,6 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout is gone (`| head`): stop quietly. Later writes, including the
+        # interpreter's final flush, go to /dev/null instead of raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE_STATUS
     return 1
 
 
@@ -82,7 +93,7 @@ def _list(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
     print(render.as_json(page) if as_json else _table(page.conversations))
     if page.next_page_token and not as_json:
         more = f"chat list --page-size {args.page_size} --page-token {page.next_page_token}"
-        print(f"more: {more}", file=sys.stderr)
+        print(f"more: {more}")
     return 0
 
 

@@ -46,6 +46,25 @@ def chat(server_url):
     return run
 
 
+@pytest.fixture
+def chat_process(server_url):
+    """Starts `chat ARGS` with pipes for stdin, stdout and stderr; returns the Popen."""
+
+    def start(*args: str):
+        environment = {**os.environ, "PYTHONPATH": str(ROOT), "CHAT_URL": server_url}
+        environment.pop("CHAT_API_KEY", None)
+        return subprocess.Popen(
+            [*_command(), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+
+    return start
+
+
 def _conversation_id(stdout: str) -> str:
     first = stdout.splitlines()[0]
     assert first.startswith("Conversation "), stdout
@@ -101,17 +120,33 @@ def test_list_prints_a_page_and_the_command_for_the_next(chat):
     ids = [_conversation_id(chat("ask", stdin=f"topic {n}\n").stdout) for n in range(2)]
     page = chat("list", "--page-size", "1")
     assert page.returncode == 0, page.stderr
-    header, row = page.stdout.splitlines()
+    header, row, more = page.stdout.splitlines()
     assert header.split() == ["ID", "UPDATED", "(UTC)", "TITLE"]
     assert row.startswith(ids[-1])
-    assert "more: chat list --page-size 1 --page-token " in page.stderr
-    token = page.stderr.split("--page-token ")[1].split()[0]
+    # The hint is part of the listing, on stdout: `chat list | less` shows it too.
+    assert more.startswith("more: chat list --page-size 1 --page-token ")
+    assert page.stderr == ""
+    token = more.split("--page-token ")[1].split()[0]
     second = chat("list", "--page-size", "1", "--page-token", token)
     assert second.stdout.splitlines()[1].startswith(ids[-2])
 
     listed = json.loads(chat("--json", "list", "--all").stdout)
     listed_ids = [c["id"] for c in listed]
     assert listed_ids.index(ids[1]) < listed_ids.index(ids[0])
+
+
+def test_a_reader_that_stops_early_ends_the_session_quietly(chat, chat_process):
+    # `chat ask ID | head -1`: head exits after the first line; the next turn's reply meets a
+    # closed pipe. The CLI stops without a traceback, with the status of a SIGPIPE death.
+    cid = _conversation_id(chat("ask", stdin="first question\n").stdout)
+    process = chat_process("ask", cid)
+    assert process.stdout.readline().startswith(f"Conversation {cid}")
+    process.stdout.close()
+    process.stdin.write("another question\nand one more\n")
+    process.stdin.close()
+    with process.stderr:
+        stderr = process.stderr.read()
+    assert (process.wait(timeout=60), stderr) == (141, "")
 
 
 def test_ask_json_prints_one_object_per_turn(chat):
