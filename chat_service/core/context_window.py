@@ -32,7 +32,10 @@ class TokenCounter(Protocol):
 
 
 class ContextOverflow(ModelRejected):
-    """Even without any history the request does not fit MAX_CONTEXT_TOKENS."""
+    """Even without any history the request does not fit MAX_CONTEXT_TOKENS.
+
+    Its message names the settings involved: the service's operator is the one who can fix it.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,8 @@ class ContextWindow:
         if max_tokens <= reply_tokens:
             raise ValueError("max_tokens must be larger than reply_tokens")
         self._counter = counter
+        self._max_tokens = max_tokens
+        self._reply_tokens = reply_tokens
         self._budget = max_tokens - reply_tokens
 
     @property
@@ -126,7 +131,10 @@ class ContextWindow:
         used = self._counter.messages([*pinned, *current]) + self._counter.tools(tools)
         if used > self._budget:
             raise ContextOverflow(
-                f"the request needs about {used} tokens, more than the {self._budget} allowed"
+                f"the request needs about {used} tokens, more than the {self._budget} allowed:"
+                f" MAX_CONTEXT_TOKENS ({self._max_tokens}) minus REPLY_MAX_TOKENS"
+                f" ({self._reply_tokens}). Send a shorter message, or raise MAX_CONTEXT_TOKENS;"
+                " MAX_MESSAGE_CHARS counts characters, and one character can take several tokens"
             )
         cut = len(groups)
         while cut > 0:
