@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from chat_service.adapters.llm.offline import OfflineChatModel
 from chat_service.core.models import Role
@@ -87,3 +89,27 @@ def test_other_questions_and_unoffered_tools_get_the_not_configured_reply():
         model.complete([ChatMessage(PromptRole.USER, "tell me a joke")], tools=offered).tool_calls
         == ()
     )
+
+
+def _readme_first_message() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    using = readme[readme.index("## Using the API") :]
+    body = re.search(r"-d '(\{[^']*\})'", using)
+    assert body is not None, "no curl example with a JSON body in 'Using the API'"
+    return str(json.loads(body.group(1))["message"])
+
+
+def test_the_readmes_first_example_is_answered_without_the_network():
+    # A fresh clone, no provider key, no internet: the weather upstream is unreachable.
+    reply = _assistant(DownProvider()).reply([], _readme_first_message())
+
+    assert reply.messages[0].tool_calls, "the offline model answers it through a tool"
+    assert "Offline mode: answered from" in reply.content
+    assert "could not get" not in reply.content
+    assert "tool failed" not in reply.content
+
+
+def test_the_not_configured_note_names_both_providers():
+    reply = _assistant().reply([], "Tell me a joke")
+    assert "OPENAI_API_KEY" in reply.content
+    assert "ANTHROPIC_API_KEY" in reply.content

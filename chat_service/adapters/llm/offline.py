@@ -28,8 +28,10 @@ TITLE_WORDS = 6
 
 NOT_CONFIGURED = (
     "No language model is configured, so this is the service's built-in offline reply. "
-    "To get real answers, set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible "
-    "server such as vLLM, llama.cpp or Ollama) and restart the service."
+    "To get real answers, set OPENAI_API_KEY or ANTHROPIC_API_KEY (or OPENAI_BASE_URL for an "
+    "OpenAI-compatible server such as vLLM, llama.cpp or Ollama) and restart the service. "
+    "Until then, direct questions about the date and time, public holidays or the weather are "
+    "still answered from the tools."
 )
 
 
