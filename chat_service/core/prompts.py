@@ -48,10 +48,6 @@ _SOURCE_CLOSE = "\n</message>"
 _EDGE_CHARS = "\"'`“”‘’«»„‚‹›*_#~-–—•· \t"
 _TRAILING_PUNCTUATION = ".,;:!?…。．，、；：！？"
 _TITLE_LABEL = re.compile(r"^\s*(?:\*\*)?title(?:\*\*)?\s*:\s*", re.IGNORECASE)
-_MINOR_WORDS = frozenset(
-    {"a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "nor", "of"}
-    | {"on", "or", "per", "the", "to", "via", "vs", "with"}
-)
 
 
 def render_system_prompt(template: str, *, now: datetime, tools: Sequence[ToolSpec]) -> str:
@@ -156,20 +152,6 @@ def clean_title(raw: str) -> str:
     return title or DEFAULT_TITLE
 
 
-def title_case(text: str) -> str:
-    """Returns `text` in Title Case; words that already hold a capital (NASA, iPhone) keep theirs.
-
-    Short English function words stay lower case unless they come first or last.
-    """
-    words = text.split()
-    out = []
-    for i, word in enumerate(words):
-        has_capital = any(c.isupper() for c in word)
-        minor = 0 < i < len(words) - 1 and word in _MINOR_WORDS
-        out.append(word if has_capital or minor else _capitalise_first_letter(word))
-    return " ".join(out)
-
-
 def clip(text: str, max_chars: int) -> str:
     """Returns `text` cut to at most `max_chars` characters (code points), on a word boundary.
 
@@ -192,11 +174,3 @@ def _strip_edges(text: str) -> str:
         previous = text
         text = text.strip(_EDGE_CHARS).rstrip(_TRAILING_PUNCTUATION)
     return text
-
-
-def _capitalise_first_letter(word: str) -> str:
-    # Only a word's leading letter: "(quoted)" -> "(Quoted)", but "1960s" stays.
-    for i, c in enumerate(word):
-        if c.isalnum():
-            return word[:i] + c.upper() + word[i + 1 :] if c.isalpha() else word
-    return word

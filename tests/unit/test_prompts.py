@@ -12,7 +12,6 @@ from chat_service.core.prompts import (
     TITLE_SOURCE_MAX_CHARS,
     clean_title,
     clip,
-    title_case,
     title_prompt,
     title_source,
 )
@@ -83,22 +82,6 @@ def test_clip_keeps_short_text_and_cuts_long_words():
     assert clip("short", 10) == "short"
     assert clip("a" * 20, 10) == "a" * 10
     assert clip("one two three", 9) == "one two"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("weather in paris", "Weather in Paris"),
-        ("what NASA did in the 1960s", "What NASA Did in the 1960s"),
-        ("my iPhone won't charge", "My iPhone Won't Charge"),
-        ("the end of it", "The End of It"),
-        ("élan vital", "Élan Vital"),
-        ("(quoted) words", "(Quoted) Words"),
-        ("東京 weather", "東京 Weather"),
-    ],
-)
-def test_title_case_keeps_acronyms(text, expected):
-    assert title_case(text) == expected
 
 
 def test_title_prompt_round_trips_through_title_source():

@@ -6,14 +6,8 @@ from collections.abc import Sequence
 
 from chat_service.adapters.llm.offline_answers import answer
 from chat_service.adapters.llm.offline_intents import intent_of
-from chat_service.core.prompts import (
-    DEFAULT_TITLE,
-    clean_title,
-    clip,
-    summary_source,
-    title_case,
-    title_source,
-)
+from chat_service.adapters.llm.offline_titles import offline_title
+from chat_service.core.prompts import clip, summary_source, title_source
 from chat_service.ports.chat_model import (
     ChatMessage,
     Completion,
@@ -24,7 +18,6 @@ from chat_service.ports.chat_model import (
 )
 
 QUOTE_MAX_CHARS = 80
-TITLE_WORDS = 6
 
 NOT_CONFIGURED = (
     "No language model is configured, so this is the service's built-in offline reply. "
@@ -79,14 +72,6 @@ class OfflineChatModel:
 
     def _completion(self, content: str) -> Completion:
         return Completion(content=content, usage=Usage(), model=self.name)
-
-
-def offline_title(message: str) -> str:
-    """Returns a title made of the first TITLE_WORDS words of `message`, cleaned."""
-    cleaned = clean_title(message)
-    if cleaned == DEFAULT_TITLE:
-        return cleaned
-    return clean_title(title_case(" ".join(cleaned.split()[:TITLE_WORDS])))
 
 
 def _answer_from_tools(messages: Sequence[ChatMessage]) -> str:
