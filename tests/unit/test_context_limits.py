@@ -25,8 +25,9 @@ def test_a_message_within_max_message_chars_that_needs_too_many_tokens_names_the
     message,
 ):
     assert len(message) <= DEFAULTS.max_message_chars
+    model = ScriptedChatModel()
     assistant = make_assistant(
-        ScriptedChatModel([]),
+        model,
         max_context_tokens=DEFAULTS.max_context_tokens,
         reply_max_tokens=DEFAULTS.reply_max_tokens,
     )
@@ -34,6 +35,7 @@ def test_a_message_within_max_message_chars_that_needs_too_many_tokens_names_the
     with pytest.raises(ContextOverflow) as raised:
         assistant.reply([], message)
 
+    assert model.calls == []  # refused before anything is sent
     text = str(raised.value)
     assert f"MAX_CONTEXT_TOKENS ({DEFAULTS.max_context_tokens})" in text
     assert f"REPLY_MAX_TOKENS ({DEFAULTS.reply_max_tokens})" in text
