@@ -26,10 +26,6 @@ protoc = PYTHON=$(PY) $(PY) -m grpc_tools.protoc -Iproto --python_out=$(1) --pyi
 	--plugin=protoc-gen-twirp=codegen/protoc-gen-twirp --twirp_out=$(1) \
 	--plugin=protoc-gen-openapi=codegen/protoc-gen-openapi --openapi_out=$(1) $(PROTO)
 
-# Fails with a clear message unless MONGO_URI (or MONGODB_URI) is in the environment.
-require_mongo = [[ -n "$${MONGO_URI:-}$${MONGODB_URI:-}" ]] || { echo "MONGO_URI is not set:" \
-	"start servers with 'make servers' and export the lines it prints" >&2; exit 2; }
-
 # $(call pytest,DIRS): pytest over DIRS; a tier with no tests yet (exit status 5) is not a failure.
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
@@ -79,10 +75,10 @@ go: ## Install Debian's Go and Go protobuf sources for the Go client test (apt-g
 	else echo "no apt-get here: install Go and google.golang.org/protobuf in $(GO_PROTOBUF_SRC)" \
 		"(GO_PROTOBUF_GOPATH=dir for another GOPATH tree); the Go client test skips without them" >&2; fi
 
-run: $(STAMP) ## Run the app (reads .env; Redis/Mongo in var/ unless REDIS_URL/MONGO_URI; WORKERS=N)
+run: $(STAMP) ## Run the app (reads .env; REDIS_URL/MONGO_URI, else make servers', else its own in var/; WORKERS=N)
 	$(if $(WORKERS),WORKERS=$(WORKERS) )$(PY) -m devstack run
 
-servers: $(STAMP) ## Start Redis and secantusd-py (data in var/), print export lines, wait for Ctrl-C
+servers: $(STAMP) ## Start Redis and secantusd-py (data in var/) for make run and the CLIs; Ctrl-C stops
 	$(PY) -m devstack servers
 
 test: $(STAMP) ## Run every test tier (unit, integration, e2e, faults, fuzz); PYTEST_ARGS='-k x' passes options
@@ -126,26 +122,22 @@ format: $(STAMP) ## ruff format, then ruff check --fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The migrate-* targets need a running Mongo server: MONGO_URI (and optionally MONGO_DATABASE)
-# in the environment, e.g. from the export lines that `make servers` prints in another terminal.
-migrate-up: $(STAMP) ## Apply pending migrations (needs MONGO_URI, e.g. from make servers)
-	@$(require_mongo)
+# The migrate-*, backup and restore targets (like the keys CLI) use MONGO_URI and MONGO_DATABASE
+# when set, else the servers of the `make run` or `make servers` running in another terminal
+# (recorded in var/stack/). Without either they say so in one line.
+migrate-up: $(STAMP) ## Apply pending migrations (MONGO_URI, else the running make run/servers)
 	$(PY) -m migrations up
 
-migrate-down: $(STAMP) ## Revert the last migration (needs MONGO_URI)
-	@$(require_mongo)
+migrate-down: $(STAMP) ## Revert the last migration (MONGO_URI, else the running stack)
 	$(PY) -m migrations down
 
-migrate-status: $(STAMP) ## Show applied and pending migrations (needs MONGO_URI)
-	@$(require_mongo)
+migrate-status: $(STAMP) ## Show applied and pending migrations (MONGO_URI, else the running stack)
 	$(PY) -m migrations status
 
-backup: $(STAMP) ## Dump every collection to backups/backup-<UTC time>/ (BACKUP_DIR=; needs MONGO_URI)
-	@$(require_mongo)
+backup: $(STAMP) ## Dump every collection to backups/backup-<UTC time>/ (BACKUP_DIR=; MONGO_URI, else the running stack)
 	$(PY) -m ops.backup --out-dir "$(BACKUP_DIR)"
 
-restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default drop; needs MONGO_URI)
-	@$(require_mongo)
+restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default drop; MONGO_URI, else the running stack)
 	@[[ -n "$(BACKUP_PATH)" ]] || { echo "usage: make restore BACKUP_PATH=$(BACKUP_DIR)/backup-YYYYmmdd-HHMMSS" \
 		"[RESTORE_MODE=drop|merge]" >&2; exit 2; }
 	@[[ "$(RESTORE_MODE)" == drop || "$(RESTORE_MODE)" == merge ]] || \
@@ -154,17 +146,15 @@ restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default d
 
 # OWNER is the owner as its API keys name it (python -m chat_service.keys list). The export's
 # command is not echoed: without OUTPUT its JSON Lines are make's standard output.
-owner-export: $(STAMP) ## Export OWNER=x's conversations as JSON Lines (OUTPUT=file, default stdout; needs MONGO_URI)
-	@$(require_mongo)
+owner-export: $(STAMP) ## Export OWNER=x's conversations as JSON Lines (OUTPUT=file, default stdout; MONGO_URI, else the running stack)
 	@[[ -n "$(OWNER)" ]] || { echo "usage: make owner-export OWNER=owner [OUTPUT=file.jsonl]" >&2; exit 2; }
 	@$(PY) -m ops.owner export --owner "$(OWNER)"$(if $(OUTPUT), --output "$(OUTPUT)")
 
-owner-erase: $(STAMP) ## Erase everything of OWNER=x (KEYS=1 its API keys too, YES=1 without asking; needs MONGO_URI)
-	@$(require_mongo)
+owner-erase: $(STAMP) ## Erase everything of OWNER=x (KEYS=1 its API keys too, YES=1 without asking; MONGO_URI, else the running stack)
 	@[[ -n "$(OWNER)" ]] || { echo "usage: make owner-erase OWNER=owner [KEYS=1] [YES=1]" >&2; exit 2; }
 	$(PY) -m ops.owner erase --owner "$(OWNER)"$(if $(KEYS), --keys)$(if $(YES), --yes)
 
-smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the local one)
+smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the one make run serves)
 	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
 
 bench: $(STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~11 min)

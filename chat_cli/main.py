@@ -20,13 +20,15 @@ from chat_client import (
     TimedOut,
     Unauthenticated,
 )
+from devstack.stack_record import RUN, live_record
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 # The status of a process killed by SIGPIPE, which is what `chat ... | head` would get from a C
 # program; Python ignores SIGPIPE and raises BrokenPipeError instead.
 BROKEN_PIPE_STATUS = 128 + signal.SIGPIPE
 EPILOG = f"""\
-environment: CHAT_URL (server, default {DEFAULT_URL}), CHAT_API_KEY (API key), CHAT_TIMEOUT_S.
+environment: CHAT_URL (server; default: the one `make run` is serving, else {DEFAULT_URL}),
+  CHAT_API_KEY (API key), CHAT_TIMEOUT_S.
 examples:
   chat ask                                  start a conversation; type messages, Ctrl-D ends
   chat ask 65f1c2d3e4b5a69788990011         continue a conversation
@@ -40,7 +42,7 @@ examples:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command in `argv` (default: sys.argv); returns the exit status."""
     args = _parser().parse_args(argv)
-    url = getattr(args, "url", None) or os.environ.get("CHAT_URL") or DEFAULT_URL
+    url = getattr(args, "url", None) or os.environ.get("CHAT_URL") or default_url()
     api_key = getattr(args, "api_key", None) or os.environ.get("CHAT_API_KEY") or None
     timeout_s = getattr(args, "timeout_s", None) or float(os.environ.get("CHAT_TIMEOUT_S", 120))
     as_json = bool(getattr(args, "json", False))
@@ -66,6 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.close(devnull)
         return BROKEN_PIPE_STATUS
     return 1
+
+
+def default_url() -> str:
+    """Returns the URL of the app a running `make run` serves (from ./var/stack/), else
+    DEFAULT_URL."""
+    record = live_record(kinds=(RUN,))
+    return record.app_url if record is not None and record.app_url else DEFAULT_URL
 
 
 def _ask(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
@@ -138,7 +147,7 @@ def _user() -> str:
 def _parser() -> argparse.ArgumentParser:
     # Options are accepted before and after the command (`chat --json list`, `chat list --json`).
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    common.add_argument("--url", help=f"server URL (env CHAT_URL, default {DEFAULT_URL})")
+    common.add_argument("--url", help="server URL (env CHAT_URL; default: see below)")
     common.add_argument("--api-key", help="API key, sent as a Bearer token (env CHAT_API_KEY)")
     common.add_argument("--timeout-s", type=float, help="seconds to wait per request (120)")
     common.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -1,19 +1,21 @@
 """`python -m chat_service.keys create|list|revoke`: manages API keys in MongoDB.
 
-Uses MONGO_URI and MONGO_DATABASE like the service. `create` prints the new key once, on
-standard output (only its SHA-256 digest is stored); keep it then, it cannot be shown again.
+Uses MONGO_URI and MONGO_DATABASE like the service, else the dev stack that `make run` or
+`make servers` started (chat_service.cli_mongo). `create` prints the new key once, on standard
+output (only its SHA-256 digest is stored); keep it then, it cannot be shown again.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
-from chat_service.adapters.mongo.client import connect_mongo
-from chat_service.config import Settings, SettingsError
+from chat_service.cli_mongo import MongoUnreachable, cli_database, first_error
+from chat_service.config import SettingsError
 from chat_service.core.api_keys import ApiKeyStore, key_digest, key_id, new_api_key
 from chat_service.core.errors import StorageUnavailable
 
@@ -22,19 +24,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     """Runs one command; returns the process exit status (0 ok, 1 failure, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env(environ)
+        with cli_database(os.environ if environ is None else environ) as cli:
+            store = MongoApiKeyStore(cli.database)
+            return int(args.run(store, args, lambda: datetime.now(UTC)))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    client = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
-    try:
-        store = MongoApiKeyStore(client[settings.mongo_database])
-        return int(args.run(store, args, lambda: datetime.now(UTC)))
-    except StorageUnavailable as exc:
-        print(f"error: {exc}: {exc.__cause__}", file=sys.stderr)
+    except MongoUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    finally:
-        client.close()
+    except StorageUnavailable as exc:
+        print(f"error: {exc}: {first_error(exc.__cause__)}", file=sys.stderr)
+        return 1
 
 
 def create(store: ApiKeyStore, args: argparse.Namespace, now: Callable[[], datetime]) -> int:
@@ -55,8 +56,9 @@ def create(store: ApiKeyStore, args: argparse.Namespace, now: Callable[[], datet
 
 def list_keys(store: ApiKeyStore, args: argparse.Namespace, now: Callable[[], datetime]) -> int:
     """Prints one line per key: id, owner, name, created, revoked (or 'active')."""
+    records = store.list_keys(owner=args.owner)  # read whole before the header is printed
     print(f"{'KEY ID':<14}{'OWNER':<20}{'NAME':<20}{'CREATED':<22}STATUS")
-    for record in store.list_keys(owner=args.owner):
+    for record in records:
         status = f"revoked {record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "active"
         created = f"{record.created_at:%Y-%m-%d %H:%M:%S}"
         print(f"{record.key_id:<14}{record.owner:<20}{record.name:<20}{created:<22}{status}")

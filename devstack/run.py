@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from chat_service.config import Settings
 from chat_service.launcher import MULTIPROCESS_DIR_VARIABLE, prepare_multiprocess_dir, uvicorn_argv
@@ -18,9 +17,20 @@ from devstack.envfile import read_env_file
 from devstack.process import ServerProcess
 from devstack.servers import MongoServer, RedisServer
 from devstack.shutdown import Stopped, stop_on_signals
+from devstack.stack_record import (
+    RUN,
+    SERVERS,
+    STACK_DIR,
+    live_record,
+    new_record,
+    recorded,
+    redact,
+    with_stack_defaults,
+)
 
 CHILD_STOP_TIMEOUT_S = 20.0
 CHILD_STOP_MARGIN_S = 10.0
+_MONGO = ("MONGO_URI", "MONGODB_URI")
 
 _Server = TypeVar("_Server", bound=ServerProcess)
 
@@ -28,26 +38,37 @@ _Server = TypeVar("_Server", bound=ServerProcess)
 def run(*, root: Path, environ: Mapping[str, str]) -> int:
     """Runs the app under uvicorn until it exits or SIGINT/SIGTERM stops it.
 
-    `root/.env` supplies variables missing from `environ`. Starts Redis unless REDIS_URL or
-    REDIS_ADDR is set, and secantusd-py unless MONGO_URI or MONGODB_URI is set, with data under
-    `root/var`; applies migrations first; stops all it started. With WORKERS > 1 the workers share
-    a fresh PROMETHEUS_MULTIPROC_DIR (`root/var/prometheus-multiproc`, emptied at each start)
-    unless one is set. A stop gives uvicorn SHUTDOWN_GRACE_S seconds, plus a margin, before it is
-    killed. Returns uvicorn's (or the failed migration's) exit status, 0 after a signal. Raises
+    `root/.env` supplies variables missing from `environ`. Redis is REDIS_URL or REDIS_ADDR,
+    else the one a running `make servers` recorded under `root/var/stack/`, else one it starts;
+    MongoDB likewise (MONGO_URI or MONGODB_URI), with secantusd-py. Started servers keep their
+    data under `root/var`. Applies migrations first; records the stack's addresses and the app's
+    URL in `root/var/stack/<pid>.json` (for the CLIs) while it runs; stops all it started.
+    With WORKERS > 1 the workers share a fresh PROMETHEUS_MULTIPROC_DIR
+    (`root/var/prometheus-multiproc`, emptied at each start) unless one is set. A stop gives
+    uvicorn SHUTDOWN_GRACE_S seconds, plus a margin, before it is killed. Returns uvicorn's (or the failed migration's) exit status, 0 after a signal. Raises
     SettingsError for unusable settings and ServerStartError if a server does not start.
     """
-    env = {**read_env_file(root / ".env"), **environ}
+    stack_dir = root / STACK_DIR
+    configured = {**read_env_file(root / ".env"), **environ}
+    servers_record = live_record(directory=stack_dir, kinds=(SERVERS,))
+    env = with_stack_defaults(configured, servers_record)
     settings = Settings.from_env(env)
+    source = {
+        what: "the environment"
+        if servers_record is None or _is_set(configured, *names)
+        else f"make servers (pid {servers_record.pid})"
+        for what, names in (("Redis", ("REDIS_URL", "REDIS_ADDR")), ("MongoDB", _MONGO))
+    }
     data_dir = root / "var"
     with stop_on_signals():
         try:
             with ExitStack() as stack:
                 if _is_set(env, "REDIS_URL", "REDIS_ADDR"):
-                    redis_url = _using("Redis", settings.redis_url)
+                    redis_url = _using("Redis", settings.redis_url, source["Redis"])
                 else:
                     redis_url = _start(stack, RedisServer(data_dir / "redis")).url
-                if _is_set(env, "MONGO_URI", "MONGODB_URI"):
-                    mongo_uri = _using("MongoDB", settings.mongo_uri)
+                if _is_set(env, *_MONGO):
+                    mongo_uri = _using("MongoDB", settings.mongo_uri, source["MongoDB"])
                 else:
                     mongo_uri = _start(stack, MongoServer(data_dir / "mongo")).uri
                 child_env = {
@@ -56,6 +77,16 @@ def run(*, root: Path, environ: Mapping[str, str]) -> int:
                     "MONGO_URI": mongo_uri,
                     "MONGO_DATABASE": settings.mongo_database,
                 }
+                record = new_record(
+                    RUN,
+                    redis_url=redis_url,
+                    mongo_uri=mongo_uri,
+                    mongo_database=settings.mongo_database,
+                    app_url=app_url(settings),
+                )
+                _say(
+                    f"addresses recorded in {stack.enter_context(recorded(record, directory=stack_dir))}"
+                )
                 _say(f"applying migrations to database {settings.mongo_database!r}")
                 status = run_child([sys.executable, "-m", "migrations", "up"], child_env)
                 if status != 0:
@@ -82,7 +113,8 @@ def run(*, root: Path, environ: Mapping[str, str]) -> int:
 
 def servers(*, data_dir: Path) -> int:
     """Starts Redis and secantusd-py with data under `data_dir`, prints `export` lines for
-    REDIS_URL and MONGO_URI on stdout, and keeps them up.
+    REDIS_URL and MONGO_URI on stdout, records them in `data_dir/stack/<pid>.json` (where
+    `make run` and the CLIs look), and keeps them up.
 
     Returns 0 once SIGINT or SIGTERM stopped them, 1 if one of them exited by itself.
     """
@@ -91,9 +123,13 @@ def servers(*, data_dir: Path) -> int:
             with ExitStack() as stack:
                 redis = _start(stack, RedisServer(data_dir / "redis"))
                 mongo = _start(stack, MongoServer(data_dir / "mongo"))
+                record = new_record(SERVERS, redis_url=redis.url, mongo_uri=mongo.uri)
+                path = stack.enter_context(recorded(record, directory=data_dir / STACK_DIR.name))
                 print(f"export REDIS_URL={redis.url}", f"export MONGO_URI={mongo.uri}", sep="\n")
                 sys.stdout.flush()
-                _say("servers are up; Ctrl-C stops them")
+                _say(
+                    f"servers are up, recorded in {path} for make run and the CLIs; Ctrl-C stops them"
+                )
                 while redis.running and mongo.running:
                     time.sleep(0.5)
                 for dead in (s for s in (redis, mongo) if not s.running):
@@ -128,14 +164,12 @@ def run_child(
         raise
 
 
-def redact(url: str) -> str:
-    """Returns `url` with its password, if any, replaced by `***`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, _, hosts = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
+def app_url(settings: Settings) -> str:
+    """Returns the URL a local client reaches the app at (loopback when it listens on all)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(settings.host)
+    if host is None:
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{settings.port}"
 
 
 def _fresh_dir(path: Path) -> Path:
@@ -152,8 +186,8 @@ def _start(stack: ExitStack, server: _Server) -> _Server:
     return server
 
 
-def _using(what: str, url: str) -> str:
-    _say(f"{what}: using {redact(url)} from the environment")
+def _using(what: str, url: str, source: str) -> str:
+    _say(f"{what}: using {redact(url)} from {source}")
     return url
 
 

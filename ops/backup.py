@@ -1,12 +1,13 @@
 """Backs up every collection of a database, streaming, in mongodump's layout (no mongodump needed).
 
 `python -m ops.backup [--out-dir backups] [--name NAME] [--batch-size 1000]` dumps the database of
-MONGO_URI / MONGO_DATABASE into `<out-dir>/backup-<UTC time>/`.
+MONGO_URI / MONGO_DATABASE (else of the running dev stack) into `<out-dir>/backup-<UTC time>/`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -20,8 +21,8 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from chat_service.adapters.mongo.client import connect_mongo
-from chat_service.config import Settings, SettingsError
+from chat_service.cli_mongo import MongoUnreachable, cli_database, first_error
+from chat_service.config import SettingsError
 from ops.dump_layout import (
     VIEW,
     CollectionMetadata,
@@ -134,22 +135,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", help="directory name (default: backup-YYYYmmdd-HHMMSS, UTC)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args(argv)
+    name = args.name or datetime.now(UTC).strftime("backup-%Y%m%d-%H%M%S")
     try:
-        settings = Settings.from_env()
+        with cli_database(os.environ) as cli:
+            report = dump_database(cli.database, args.out_dir / name, batch_size=args.batch_size)
     except SettingsError as exc:
         print(f"backup: error: {exc}", file=sys.stderr)
         return 2
-    name = args.name or datetime.now(UTC).strftime("backup-%Y%m%d-%H%M%S")
-    client = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
-    try:
-        report = dump_database(
-            client[settings.mongo_database], args.out_dir / name, batch_size=args.batch_size
-        )
-    except (PyMongoError, OSError) as exc:
+    except MongoUnreachable as exc:
+        print(f"backup: error: {exc}", file=sys.stderr)
+        return 1
+    except PyMongoError as exc:
+        print(f"backup: failed: {first_error(exc)}", file=sys.stderr)
+        return 1
+    except OSError as exc:
         print(f"backup: failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        client.close()
     for c in report.collections:
         what = "view" if c.type == VIEW else f"{c.documents} documents, {c.indexes} indexes"
         print(f"  {report.database}.{c.name}: {what}")

@@ -9,7 +9,8 @@
                                          Redis if Redis answers. Asks first on a terminal;
                                          anywhere else it needs --yes. Safe to run again.
 
-Uses MONGO_URI, MONGO_DATABASE and REDIS_URL like the service. Counts go to standard error.
+Uses MONGO_URI, MONGO_DATABASE and REDIS_URL like the service, else the servers of the running
+`make run` or `make servers` (chat_service.cli_mongo). Counts go to standard error.
 Exit status: 0 done, 1 failed (or not confirmed), 2 usage or configuration error.
 """
 
@@ -27,10 +28,10 @@ import redis
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
 from chat_service.adapters.redis.client import connect_redis
 from chat_service.adapters.redis.session_cache import RedisSessionCache
+from chat_service.cli_mongo import MongoUnreachable, cli_database
 from chat_service.config import Settings, SettingsError
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.errors import Unavailable
@@ -60,26 +61,20 @@ def main(
     if args.batch < 1:
         return _fail("error: --batch-size must be at least 1", status=2)
     try:
-        settings = Settings.from_env(environ)
+        with cli_database(os.environ if environ is None else environ) as cli:
+            if args.command == "export":
+                return _export(cli.database, args)
+            return _erase(cli.database, cli.settings, args, sys.stdin if stdin is None else stdin)
     except SettingsError as exc:
         return _fail(f"error: {exc}", status=2)
-    try:
-        client = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
-    except (PyMongoError, ValueError) as exc:
-        return _fail(f"error: MONGO_URI is not a usable MongoDB URI: {_one_line(exc)}", status=2)
-    try:
-        database = client[settings.mongo_database]
-        if args.command == "export":
-            return _export(database, args)
-        return _erase(database, settings, args, sys.stdin if stdin is None else stdin)
+    except MongoUnreachable as exc:
+        return _fail(f"error: {exc}")
     except Refused as exc:
         return _fail(str(exc), status=2)
     except ConnectionFailure as exc:
         return _fail(f"failed: MongoDB is unreachable: {_one_line(exc)}")
     except (PyMongoError, OSError) as exc:
         return _fail(f"failed: {_one_line(exc)}")
-    finally:
-        client.close()
 
 
 def _export(database: Db, args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Restores a backup in mongodump's layout (ours or mongodump's), streaming, then checks the counts.
 
 `python -m ops.restore BACKUP_PATH (--drop | --merge) [--db NAME] [--batch-size 1000]` restores
-into MONGO_DATABASE (or `--db`) of MONGO_URI. BACKUP_PATH is a backup's root or its `<db>/`.
+into MONGO_DATABASE (or `--db`) of MONGO_URI (else of the running dev stack). BACKUP_PATH is a
+backup's root or its `<db>/`.
 
 --drop   each collection in the backup is dropped, then restored: it ends up exactly as backed up.
          Collections that are not in the backup are left alone.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +22,8 @@ from pathlib import Path
 
 from pymongo.errors import PyMongoError
 
-from chat_service.adapters.mongo.client import connect_mongo
-from chat_service.config import Settings, SettingsError
+from chat_service.cli_mongo import MongoUnreachable, cli_database, first_error
+from chat_service.config import SettingsError
 from ops.collection_restore import CollectionRestore, Db, restore_collection, restore_view
 from ops.dump_layout import (
     BSON_SUFFIX,
@@ -139,23 +141,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
+        with cli_database(os.environ) as cli:
+            database = args.db or cli.settings.mongo_database
+            source = find_database_dir(args.path, database=database)
+            print(f"restoring {source} into database {database!r} ({args.mode.value})")
+            report = restore_database(
+                cli.client[database], source, mode=args.mode, batch_size=args.batch_size
+            )
     except SettingsError as exc:
         print(f"restore: error: {exc}", file=sys.stderr)
         return 2
-    database = args.db or settings.mongo_database
-    client = connect_mongo(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
-    try:
-        source = find_database_dir(args.path, database=database)
-        print(f"restoring {source} into database {database!r} ({args.mode.value})")
-        report = restore_database(
-            client[database], source, mode=args.mode, batch_size=args.batch_size
-        )
-    except (DumpFormatError, PyMongoError, OSError) as exc:
+    except MongoUnreachable as exc:
+        print(f"restore: error: {exc}", file=sys.stderr)
+        return 1
+    except PyMongoError as exc:
+        print(f"restore: failed: {first_error(exc)}", file=sys.stderr)
+        return 1
+    except (DumpFormatError, OSError) as exc:
         print(f"restore: failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        client.close()
     for c in report.collections:
         print(f"  {'ok      ' if c.verified else 'MISMATCH'} {c.describe()}")
     if not report.verified:

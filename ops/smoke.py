@@ -5,8 +5,9 @@ the generated client in protobuf and again in JSON. Prints a one-screen report a
 any deviation. A /metrics that is not served (404) or wants a key that was not given (401) is
 reported as a warning, not a failure. Each run makes two conversations (four model turns).
 
-The URL defaults to SMOKE_URL, else http://127.0.0.1:$PORT (from the environment or `.env`);
-the key to SMOKE_API_KEY, else API_KEY; it is sent as `Authorization: Bearer`.
+The URL defaults to SMOKE_URL, else the app a running `make run` serves (var/stack/), else
+http://127.0.0.1:$PORT (from the environment or `.env`); the key to SMOKE_API_KEY, else API_KEY;
+it is sent as `Authorization: Bearer`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chat_service.config import Settings, SettingsError
 from devstack.envfile import read_env_file
+from devstack.stack_record import RUN, STACK_DIR, live_record
 from ops.smoke_conversation import (
     SmokeFailure,
     Step,
@@ -155,10 +157,14 @@ def print_report(base_url: str, checks: Sequence[Check], out: TextIO) -> bool:
     return not failed
 
 
-def default_url(environ: Mapping[str, str], env_file: Path) -> str:
-    """Returns SMOKE_URL, else the local server's URL from PORT (environment, then `.env`)."""
+def default_url(environ: Mapping[str, str], env_file: Path, *, stack_dir: Path = STACK_DIR) -> str:
+    """Returns SMOKE_URL, else the URL of the app `make run` serves, else the local server's
+    URL from PORT (environment, then `.env`)."""
     if environ.get("SMOKE_URL"):
         return environ["SMOKE_URL"]
+    record = live_record(directory=stack_dir, kinds=(RUN,))
+    if record is not None and record.app_url:
+        return record.app_url
     settings = Settings.from_env({**read_env_file(env_file), **environ})
     return f"http://127.0.0.1:{settings.port}"
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 from devstack.servers import MongoServer, RedisServer
 from tests.fakes.clock import FakeClock
 from tests.log_audit import LogAudit
+from tests.stack_environ import without_stack_settings
 
 _TIERS = {
     "integration": pytest.mark.integration,
@@ -127,3 +131,34 @@ def mongo_database_name(mongo_uri: str) -> Iterator[str]:
             client.drop_database(name)
     except pymongo.errors.PyMongoError:
         pass
+
+
+@pytest.fixture
+def dev_servers(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """`make servers` as a developer runs it, from `tmp_path` as the repository root; yields
+    the process and the variables of its export lines. Stopped (SIGINT) afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "servers"],
+        cwd=tmp_path,
+        env=without_stack_settings(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        exports = {}
+        for _ in range(2):
+            name, _, value = (
+                process.stdout.readline().removeprefix("export ").strip().partition("=")
+            )
+            exports[name] = value
+        assert set(exports) == {"REDIS_URL", "MONGO_URI"}, exports
+        yield process, exports
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+        if process.stdout is not None:
+            process.stdout.close()

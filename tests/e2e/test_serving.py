@@ -33,6 +33,7 @@ import migrations
 from ops import smoke
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import free_port
+from tests.stack_environ import without_stack_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 START = "/twirp/acai.chat.ChatService/StartConversation"
@@ -271,3 +272,53 @@ def test_make_run_with_two_workers_passes_the_smoke_test(redis_url, mongo_uri, t
             with pymongo.MongoClient(mongo_uri) as client:
                 client.drop_database(database)
     assert "(2 workers)" in log.read_text()
+
+
+def test_make_run_uses_make_servers_and_the_clis_find_it(dev_servers, tmp_path):
+    """`make servers`, then `make run` and the CLIs with nothing configured, from one root."""
+    servers, exports = dev_servers
+    port = free_port()
+    env = without_stack_settings(PORT=str(port), LOG_LEVEL="WARNING")
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "CHAT_URL", "SMOKE_URL"):
+        env.pop(name, None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tmp_path / "devstack.log"
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_ready(url, process, log)
+            records = {
+                json.loads(p.read_text())["kind"]: json.loads(p.read_text())
+                for p in (tmp_path / "var/stack").glob("*.json")
+            }
+            assert set(records) == {"servers", "run"}
+            assert records["run"]["app_url"] == url
+            assert records["run"]["mongo_uri"] == exports["MONGO_URI"]
+            assert f"from make servers (pid {servers.pid})" in log.read_text()
+
+            status = subprocess.run(
+                [sys.executable, "-m", "chat_cli", "status"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert status.returncode == 0, status.stderr
+            assert status.stdout.startswith("healthy")
+            assert smoke.default_url({}, tmp_path / ".env", stack_dir=tmp_path / "var/stack") == url
+
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=STOP_TIMEOUT_S) == 0
+        finally:
+            _stop_group(process)
+    left = [json.loads(p.read_text())["kind"] for p in (tmp_path / "var/stack").glob("*.json")]
+    assert left == ["servers"]

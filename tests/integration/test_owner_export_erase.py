@@ -461,7 +461,12 @@ def test_erase_without_redis_still_erases_and_says_what_it_could_not_do(database
     ("uri", "status", "message"),
     [
         ("mongodb://[::1", 2, "owner: error: MONGO_URI is not a usable MongoDB URI: "),
-        ("mongodb://127.0.0.1:1", 1, "owner: failed: MongoDB is unreachable: 127.0.0.1:1: "),
+        (
+            "mongodb://127.0.0.1:1",
+            1,
+            "owner: error: cannot reach MongoDB at mongodb://127.0.0.1:1 within 0.3 s"
+            " (MONGO_URI): 127.0.0.1:1: ",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["export", "erase"])

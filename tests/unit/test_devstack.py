@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devstack.envfile import read_env_file
-from devstack.run import redact
+from devstack.stack_record import redact
 
 
 def test_env_file_pairs_comments_quotes_and_export(tmp_path):
