@@ -1,9 +1,11 @@
 """`python -m ops.smoke [--url URL] [--api-key KEY]`: checks a running service end to end.
 
-Health, readiness, metrics, then a whole conversation (Start, Continue, Describe, List) through
+Health, readiness, metrics, then a whole conversation (Start, Continue, Describe, List, Delete) through
 the generated client in protobuf and again in JSON. Prints a one-screen report and exits 1 on
 any deviation. A /metrics that is not served (404) or wants a key that was not given (401) is
-reported as a warning, not a failure. Each run makes two conversations (four model turns).
+reported as a warning, not a failure. Each run makes two conversations (four model turns) and
+deletes them again with DeleteConversation, also when a step in between failed; `--keep` keeps
+them.
 
 The URL defaults to SMOKE_URL, else the app a running `make run` serves (var/stack/), else
 http://127.0.0.1:$PORT (from the environment or `.env`); the key to SMOKE_API_KEY, else API_KEY;
@@ -28,6 +30,7 @@ from chat_service.config import Settings, SettingsError
 from devstack.envfile import read_env_file
 from devstack.stack_record import RUN, STACK_DIR, live_record
 from ops.smoke_conversation import (
+    DELETE,
     SmokeFailure,
     Step,
     conversation_steps,
@@ -61,9 +64,11 @@ def run_checks(
     prefix: str = "/twirp",
     timeout_s: float = 60.0,
     clock: Callable[[], float] = time.perf_counter,
+    keep: bool = False,
 ) -> list[Check]:
     """Runs every step against `base_url` and returns their outcomes, in order. A failed step
-    of a conversation ends that conversation (its later steps depend on it)."""
+    of a conversation ends that conversation (its later steps depend on it), but for its
+    DeleteConversation: a conversation that was started is deleted, unless `keep`."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     base_url = base_url.rstrip("/")
 
@@ -93,9 +98,14 @@ def run_checks(
         ),
     }
     for wire, call in transports.items():
-        for method, step in conversation_steps(call):
+        made: list[str] = []
+        steps = dict(conversation_steps(call, made, keep=keep))
+        for method, step in steps.items():
             checks.append(_timed(f"{wire} {method}", step, clock))
             if checks[-1].status == FAIL:
+                # Nothing later can pass; a conversation that was started is still deleted.
+                if made and method != DELETE and DELETE in steps:
+                    checks.append(_timed(f"{wire} {DELETE}", steps[DELETE], clock))
                 break
     return checks
 
@@ -169,8 +179,16 @@ def default_url(environ: Mapping[str, str], env_file: Path, *, stack_dir: Path =
     return f"http://127.0.0.1:{settings.port}"
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout) -> int:
-    """Runs the smoke test; returns 0 when every check passed (warnings allowed), else 1."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO = sys.stdout,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Runs the smoke test; returns 0 when every check passed (warnings allowed), else 1.
+
+    `environ` (default: os.environ) supplies SMOKE_URL, the keys and TWIRP_PREFIX."""
+    env = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(
         prog="python -m ops.smoke",
         description=__doc__,
@@ -180,20 +198,28 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--api-key", help="API key (default: SMOKE_API_KEY, else API_KEY)")
     parser.add_argument(
         "--prefix",
-        default=os.environ.get("TWIRP_PREFIX", "/twirp"),
+        default=env.get("TWIRP_PREFIX", "/twirp"),
         help="Twirp path prefix (default: TWIRP_PREFIX, else /twirp)",
     )
     parser.add_argument("--timeout-s", type=float, default=60.0, help="per request")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the two conversations instead of deleting them"
+    )
     args = parser.parse_args(argv)
     try:
-        url = args.url or default_url(os.environ, Path(".env"))
+        url = args.url or default_url(env, Path(".env"))
     except (SettingsError, ValueError) as exc:
         print(f"smoke: error: {exc}", file=sys.stderr)
         return 2
-    api_key = args.api_key or os.environ.get("SMOKE_API_KEY") or os.environ.get("API_KEY", "")
+    api_key = args.api_key or env.get("SMOKE_API_KEY") or env.get("API_KEY", "")
     with requests.Session() as session:
         checks = run_checks(
-            url, session=session, api_key=api_key, prefix=args.prefix, timeout_s=args.timeout_s
+            url,
+            session=session,
+            api_key=api_key,
+            prefix=args.prefix,
+            timeout_s=args.timeout_s,
+            keep=args.keep,
         )
     return 0 if print_report(url, checks, out) else 1
 

@@ -1,4 +1,4 @@
-"""The smoke test's conversation: Start, Continue, Describe, List through one wire format.
+"""The smoke test's conversation: Start, Continue, Describe, List, Delete through one wire format.
 
 `Transport` is a Twirp call: the generated client for protobuf, a JSON caller built on the
 generated message types for JSON. Each step checks what a client relies on and raises
@@ -20,6 +20,7 @@ from gen.acai.chat import chat_pb2 as pb
 from gen.acai.chat.chat_twirp import ChatServiceClient
 
 SERVICE = "acai.chat.ChatService"
+DELETE = "DeleteConversation"
 FIRST_MESSAGE = "Smoke test: please answer with a short greeting."
 SECOND_MESSAGE = "Smoke test: and one more short sentence, please."
 
@@ -87,8 +88,15 @@ def json_transport(
     return call
 
 
-def conversation_steps(call: Transport) -> list[tuple[str, Step]]:
-    """Returns the named steps of one conversation; each returns a short detail or raises."""
+def conversation_steps(
+    call: Transport, made: list[str], *, keep: bool = False
+) -> list[tuple[str, Step]]:
+    """Returns the named steps of one conversation; each returns a short detail or raises.
+
+    The id of the conversation Start made is appended to `made`. The last step,
+    DeleteConversation, deletes it again (the smoke test leaves nothing behind) and checks it
+    is gone; with `keep` there is no such step.
+    """
     started = pb.StartConversationResponse()
 
     def start() -> str:
@@ -97,6 +105,8 @@ def conversation_steps(call: Transport) -> list[tuple[str, Step]]:
             session_metadata=pb.SessionMetadata(platform="api", user_id="smoke-test"),
         )
         started.CopyFrom(call("StartConversation", request, pb.StartConversationResponse))
+        if started.conversation_id:
+            made.append(started.conversation_id)
         _expect(len(started.conversation_id) == 24, f"conversation_id {started.conversation_id!r}")
         _expect(bool(started.title.strip()), "empty title")
         _expect(bool(started.reply.strip()), "empty reply")
@@ -133,12 +143,25 @@ def conversation_steps(call: Transport) -> list[tuple[str, Step]]:
         _expect(all(not c.messages for c in listed), "listed conversations carry messages")
         return f"{len(ids)} on the first page, new one included"
 
-    return [
+    def delete() -> str:
+        request = pb.DeleteConversationRequest(conversation_id=started.conversation_id)
+        deleted = call("DeleteConversation", request, pb.DeleteConversationResponse).deleted
+        _expect(deleted, "deleted is false: it was gone already")
+        describe = pb.DescribeConversationRequest(conversation_id=started.conversation_id)
+        try:
+            call("DescribeConversation", describe, pb.DescribeConversationResponse)
+        except SmokeFailure as failure:
+            _expect("not_found" in str(failure), f"Describe after the delete: {failure}")
+            return "deleted; Describe answers not_found"
+        raise SmokeFailure("Describe still finds it after the delete")
+
+    steps = [
         ("StartConversation", start),
         ("ContinueConversation", continue_),
         ("DescribeConversation", describe),
         ("ListConversations", list_),
     ]
+    return steps if keep else [*steps, (DELETE, delete)]
 
 
 def _expect(condition: bool, seen: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -18,6 +19,7 @@ CONVERSATION_STEPS = [
         "ContinueConversation",
         "DescribeConversation",
         "ListConversations",
+        "DeleteConversation",
     )
 ]
 
@@ -34,7 +36,7 @@ def _statuses(report: str) -> dict[str, str]:
 def test_a_healthy_service_passes_every_check(server_url):
     out = io.StringIO()
 
-    assert smoke.main(["--url", server_url], out=out) == 0
+    assert smoke.main(["--url", server_url], out=out, environ={}) == 0
 
     report = out.getvalue()
     statuses = _statuses(report)
@@ -42,8 +44,51 @@ def test_a_healthy_service_passes_every_check(server_url):
     assert all(statuses[name] == "PASS" for name in statuses if name != "metrics")
     # Served once the metrics land; until then a missing /metrics is a warning.
     assert statuses["metrics"] in ("PASS", "WARN")
-    assert report.splitlines()[-1].startswith("smoke test ok: 11 checks")
+    assert report.splitlines()[-1].startswith("smoke test ok: 13 checks")
     assert len(report.splitlines()) <= 24  # one screen
+
+
+def _started(report: str) -> list[str]:
+    return re.findall(r"StartConversation .* id ([0-9a-f]{24})", report)
+
+
+def test_the_smoke_test_deletes_the_conversations_it_made(server_url, rpc):
+    out = io.StringIO()
+
+    assert smoke.main(["--url", server_url], out=out, environ={}) == 0
+
+    made = _started(out.getvalue())
+    assert len(set(made)) == 2, out.getvalue()
+    for conversation_id in made:
+        described = rpc("DescribeConversation", {"conversation_id": conversation_id})
+        assert described.status_code == 404, described.text
+
+
+def test_keep_leaves_them(server_url, rpc):
+    out = io.StringIO()
+
+    assert smoke.main(["--url", server_url, "--keep"], out=out, environ={}) == 0
+
+    assert "protobuf DeleteConversation" not in _statuses(out.getvalue())
+    made = _started(out.getvalue())
+    assert len(made) == 2
+    for conversation_id in made:
+        assert rpc("DescribeConversation", {"conversation_id": conversation_id}).status_code == 200
+
+
+def test_a_conversation_whose_step_failed_is_still_deleted(server_url, fake_openai, rpc):
+    # Start's reply and title, then a refusal for the first Continue (not retried: a 400).
+    fake_openai.script("Hello.", "Smoke Test", fake_openai.error(400, "refused on purpose"))
+    out = io.StringIO()
+
+    assert smoke.main(["--url", server_url], out=out, environ={}) == 1
+
+    statuses = _statuses(out.getvalue())
+    assert statuses["protobuf ContinueConversation"] == "FAIL"
+    assert statuses["protobuf DeleteConversation"] == "PASS"
+    assert "protobuf DescribeConversation" not in statuses
+    for conversation_id in _started(out.getvalue()):
+        assert rpc("DescribeConversation", {"conversation_id": conversation_id}).status_code == 404
 
 
 def test_the_command_line_runs_against_the_service(server_url):
@@ -56,6 +101,7 @@ def test_the_command_line_runs_against_the_service(server_url):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"smoke test of {server_url}" in result.stdout
+    assert "PASS  json DeleteConversation" in result.stdout
 
 
 def test_a_service_that_is_not_there_fails_every_check():
