@@ -9,7 +9,12 @@ MAKEFLAGS += --no-builtin-rules --no-print-directory
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-STAMP := $(VENV)/.installed
+# Two installs: the app with its local servers (run, servers, the ops targets), and everything
+# (tests, linters, the code generator, the browser driver, the bot, the bench plots).
+RUN_EXTRAS := devstack
+DEV_EXTRAS := dev,devstack,bot,browser,bench
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 TIERS := tests/unit tests/integration tests/e2e tests/faults tests/fuzz
 PYTEST_ARGS ?=
 BACKUP_DIR ?= backups
@@ -46,11 +51,19 @@ $(PY):
 		exit 1; }
 	$(PYTHON3) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -e '.[dev,bot]'
+$(RUN_STAMP): pyproject.toml | $(PY)
+	@echo "installing the app and its local servers into $(VENV) (about 80 packages, 340 MB;" \
+		"a minute or so the first time)"
+	$(PY) -m pip install -e '.[$(RUN_EXTRAS)]'
 	@touch $@
 
-install: $(STAMP) ## Create .venv and install the project with its dev tools
+$(DEV_STAMP): pyproject.toml | $(PY)
+	@echo "installing the app with its test, lint, browser, bot and bench tools into $(VENV)" \
+		"(about 120 packages, 860 MB; a minute or two the first time)"
+	$(PY) -m pip install -e '.[$(DEV_EXTRAS)]'
+	@touch $@ $(RUN_STAMP)
+
+install: $(DEV_STAMP) ## Create .venv and install the project with every dev tool
 
 # The browser tests (tests/e2e/test_web_page.py) drive Debian's chromium through Playwright and
 # skip without it. Installing it takes about 25 s on a fresh Debian machine (113 MB download).
@@ -75,69 +88,69 @@ go: ## Install Debian's Go and Go protobuf sources for the Go client test (apt-g
 	else echo "no apt-get here: install Go and google.golang.org/protobuf in $(GO_PROTOBUF_SRC)" \
 		"(GO_PROTOBUF_GOPATH=dir for another GOPATH tree); the Go client test skips without them" >&2; fi
 
-run: $(STAMP) ## Run the app (reads .env; REDIS_URL/MONGO_URI, else make servers', else its own in var/; WORKERS=N)
+run: $(RUN_STAMP) ## Run the app (reads .env; REDIS_URL/MONGO_URI, else make servers', else its own in var/; WORKERS=N)
 	$(if $(WORKERS),WORKERS=$(WORKERS) )$(PY) -m devstack run
 
-servers: $(STAMP) ## Start Redis and secantusd-py (data in var/) for make run and the CLIs; Ctrl-C stops
+servers: $(RUN_STAMP) ## Start Redis and secantusd-py (data in var/) for make run and the CLIs; Ctrl-C stops
 	$(PY) -m devstack servers
 
-test: $(STAMP) ## Run every test tier (unit, integration, e2e, faults, fuzz); PYTEST_ARGS='-k x' passes options
+test: $(DEV_STAMP) ## Run every test tier (unit, integration, e2e, faults, fuzz); PYTEST_ARGS='-k x' passes options
 	$(PY) -m pytest $(wildcard $(TIERS)) $(PYTEST_ARGS)
 
-test-unit: $(STAMP) ## Run the unit tests (no sockets)
+test-unit: $(DEV_STAMP) ## Run the unit tests (no sockets)
 	$(call pytest,tests/unit)
 
-test-integration: $(STAMP) ## Run the integration tests (real Redis and Mongo-protocol servers)
+test-integration: $(DEV_STAMP) ## Run the integration tests (real Redis and Mongo-protocol servers)
 	$(call pytest,tests/integration)
 
-test-e2e: $(STAMP) ## Run the end-to-end tests (the app under uvicorn)
+test-e2e: $(DEV_STAMP) ## Run the end-to-end tests (the app under uvicorn)
 	$(call pytest,tests/e2e)
 
-test-faults: $(STAMP) ## Run the fault-injection tests (servers stopped, providers failing, tools hanging)
+test-faults: $(DEV_STAMP) ## Run the fault-injection tests (servers stopped, providers failing, tools hanging)
 	$(call pytest,tests/faults)
 
-test-fuzz: $(STAMP) ## Run the property-based fuzzing of the Twirp edge and the tools' arguments
+test-fuzz: $(DEV_STAMP) ## Run the property-based fuzzing of the Twirp edge and the tools' arguments
 	$(call pytest,tests/fuzz)
 
-generate: $(STAMP) ## Regenerate gen/ from proto/ (protobuf, Twirp stubs, OpenAPI description)
+generate: $(DEV_STAMP) ## Regenerate gen/ from proto/ (protobuf, Twirp stubs, OpenAPI description)
 	rm -rf gen/acai
 	$(call protoc,gen)
 
-gen-check: $(STAMP) ## Fail if gen/ differs from what `make generate` would write
+gen-check: $(DEV_STAMP) ## Fail if gen/ differs from what `make generate` would write
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(call protoc,$$tmp); \
 	diff -r -x __pycache__ "$$tmp/acai" gen/acai || { echo "gen/ is stale: run make generate" >&2; exit 1; }
 	@echo "gen/ is up to date"
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy, the layer contracts (lint-imports)
+lint: $(DEV_STAMP) ## ruff check, ruff format --check, mypy, the layer contracts (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP) ## mypy only
+typecheck: $(DEV_STAMP) ## mypy only
 	$(BIN)/mypy .
 
-format: $(STAMP) ## ruff format, then ruff check --fix
+format: $(DEV_STAMP) ## ruff format, then ruff check --fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 # The migrate-*, backup and restore targets (like the keys CLI) use MONGO_URI and MONGO_DATABASE
 # when set, else the servers of the `make run` or `make servers` running in another terminal
 # (recorded in var/stack/). Without either they say so in one line.
-migrate-up: $(STAMP) ## Apply pending migrations (MONGO_URI, else the running make run/servers)
+migrate-up: $(RUN_STAMP) ## Apply pending migrations (MONGO_URI, else the running make run/servers)
 	$(PY) -m migrations up
 
-migrate-down: $(STAMP) ## Revert the last migration (MONGO_URI, else the running stack)
+migrate-down: $(RUN_STAMP) ## Revert the last migration (MONGO_URI, else the running stack)
 	$(PY) -m migrations down
 
-migrate-status: $(STAMP) ## Show applied and pending migrations (MONGO_URI, else the running stack)
+migrate-status: $(RUN_STAMP) ## Show applied and pending migrations (MONGO_URI, else the running stack)
 	$(PY) -m migrations status
 
-backup: $(STAMP) ## Dump every collection to backups/backup-<UTC time>/ (BACKUP_DIR=; MONGO_URI, else the running stack)
+backup: $(RUN_STAMP) ## Dump every collection to backups/backup-<UTC time>/ (BACKUP_DIR=; MONGO_URI, else the running stack)
 	$(PY) -m ops.backup --out-dir "$(BACKUP_DIR)"
 
-restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default drop; MONGO_URI, else the running stack)
+restore: $(RUN_STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default drop; MONGO_URI, else the running stack)
 	@[[ -n "$(BACKUP_PATH)" ]] || { echo "usage: make restore BACKUP_PATH=$(BACKUP_DIR)/backup-YYYYmmdd-HHMMSS" \
 		"[RESTORE_MODE=drop|merge]" >&2; exit 2; }
 	@[[ "$(RESTORE_MODE)" == drop || "$(RESTORE_MODE)" == merge ]] || \
@@ -146,18 +159,18 @@ restore: $(STAMP) ## Restore BACKUP_PATH=dir (RESTORE_MODE=drop|merge, default d
 
 # OWNER is the owner as its API keys name it (python -m chat_service.keys list). The export's
 # command is not echoed: without OUTPUT its JSON Lines are make's standard output.
-owner-export: $(STAMP) ## Export OWNER=x's conversations as JSON Lines (OUTPUT=file, default stdout; MONGO_URI, else the running stack)
+owner-export: $(RUN_STAMP) ## Export OWNER=x's conversations as JSON Lines (OUTPUT=file, default stdout; MONGO_URI, else the running stack)
 	@[[ -n "$(OWNER)" ]] || { echo "usage: make owner-export OWNER=owner [OUTPUT=file.jsonl]" >&2; exit 2; }
 	@$(PY) -m ops.owner export --owner "$(OWNER)"$(if $(OUTPUT), --output "$(OUTPUT)")
 
-owner-erase: $(STAMP) ## Erase everything of OWNER=x (KEYS=1 its API keys too, YES=1 without asking; MONGO_URI, else the running stack)
+owner-erase: $(RUN_STAMP) ## Erase everything of OWNER=x (KEYS=1 its API keys too, YES=1 without asking; MONGO_URI, else the running stack)
 	@[[ -n "$(OWNER)" ]] || { echo "usage: make owner-erase OWNER=owner [KEYS=1] [YES=1]" >&2; exit 2; }
 	$(PY) -m ops.owner erase --owner "$(OWNER)"$(if $(KEYS), --keys)$(if $(YES), --yes)
 
-smoke: $(STAMP) ## Check a running service end to end (SMOKE_URL=, default the one make run serves)
+smoke: $(RUN_STAMP) ## Check a running service end to end (SMOKE_URL=, default the one make run serves)
 	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
 
-bench: $(STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~11 min)
+bench: $(DEV_STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~11 min)
 	$(PY) -m bench
 
 clean: ## Remove var/ (dev server data) and caches; keeps .venv

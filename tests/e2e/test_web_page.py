@@ -46,7 +46,7 @@ def _chromium() -> str | None:
 def browser():
     sync_api = pytest.importorskip(
         "playwright.sync_api",
-        reason="the playwright package is not installed (pip install -e '.[dev]')",
+        reason="the playwright package is not installed (pip install -e '.[browser]', or make install)",
     )
     executable = _chromium()
     if executable is None:
