@@ -37,6 +37,10 @@ INDEXES_BY_VERSION: dict[int, dict[tuple[str, str], list[tuple[str, int]]]] = {
         ("api_keys", "owner_created_at"): [("owner", 1), ("created_at", 1)],
         ("api_keys", "revoked_at"): [("revoked_at", 1)],
     },
+    7: {
+        ("sessions", "conversation_id"): [("conversation_id", 1)],
+        ("idempotency_keys", "outcome_conversation_id"): [("outcome.conversation_id", 1)],
+    },
 }
 VERSIONS = sorted(INDEXES_BY_VERSION)
 
