@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.cli_mongo import MongoUnreachable, cli_database, first_error
 from chat_service.config import SettingsError
-from chat_service.core.api_keys import ApiKeyStore, key_digest, key_id, new_api_key
+from chat_service.core.api_keys import key_digest, key_id, new_api_key
 from chat_service.core.errors import StorageUnavailable
+from chat_service.ports.api_keys import ApiKeyStore
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

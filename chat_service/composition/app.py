@@ -40,10 +40,11 @@ from chat_service.composition.middleware import middleware_stack
 from chat_service.composition.shared_state import build_shared_state
 from chat_service.composition.toolbox import WEATHER_UPSTREAMS
 from chat_service.config import Settings
-from chat_service.core.api_keys import ApiKeyStore, key_digest
+from chat_service.core.api_keys import key_digest
 from chat_service.core.authentication import Authenticator, StaticKey
 from chat_service.core.breakers import BreakerBoard
 from chat_service.core.chat import Chat
+from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.handlers import ChatServiceHandlers, twirp_error_for
 from chat_service.edge.health import Health, probe_routes
 from chat_service.edge.http_protocol import HEADER_LIMITS_STATE, HeaderLimits
@@ -58,6 +59,7 @@ from chat_service.observability.mongo_tracing import MongoCommandTracer
 from chat_service.observability.prices import PriceTable
 from chat_service.observability.telemetry import Telemetry
 from chat_service.observability.tracing import build_tracer_provider
+from chat_service.ports.api_keys import ApiKeyStore
 from chat_service.ports.chat_model import ChatModel
 from gen.acai.chat.chat_twirp import ChatServiceServer
 
@@ -132,7 +134,9 @@ def create_app(
         Mount("", app=edge),
     ]
     middleware = middleware_stack(
-        settings,
+        hsts_max_age_s=settings.hsts_max_age_s,
+        cors_origins=settings.cors_origin_list(),
+        trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
         route_of=RouteLabels(routes, twirp_paths=edge.paths()),
         twirp_paths=edge.paths(),
         authenticator=authenticator,

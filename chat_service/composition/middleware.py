@@ -6,7 +6,6 @@ from collections.abc import Collection, Sequence
 
 from starlette.middleware import Middleware
 
-from chat_service.config import Settings
 from chat_service.core.authentication import Authenticator
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.middleware.access_log import AccessLogMiddleware
@@ -28,8 +27,10 @@ PROBE_PATHS = ("/health", "/ready")
 
 
 def middleware_stack(
-    settings: Settings,
     *,
+    hsts_max_age_s: int,
+    cors_origins: Sequence[str],
+    trusted_proxies: TrustedProxies,
     route_of: RouteLabel,
     twirp_paths: Collection[str],
     authenticator: Authenticator,
@@ -51,7 +52,7 @@ def middleware_stack(
             Middleware(
                 AuthFailureLimitMiddleware,
                 limiter=auth_failures,
-                trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+                trusted_proxies=trusted_proxies,
                 public_paths=public_paths,
                 public_prefixes=PUBLIC_PREFIXES,
                 on_rejected=telemetry.metrics.rate_limited,
@@ -67,8 +68,8 @@ def middleware_stack(
             route_of=route_of,
             twirp_paths=twirp_paths,
         ),
-        Middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s),
-        *cors_middleware(settings.cors_origin_list()),
+        Middleware(SecurityHeadersMiddleware, hsts_max_age_s=hsts_max_age_s),
+        *cors_middleware(cors_origins),
         *failure_limit,
         Middleware(
             AuthMiddleware,

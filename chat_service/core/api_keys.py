@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
 
 KEY_PREFIX = "acai_"
 KEY_ID_CHARS = 12
@@ -25,38 +22,3 @@ def key_digest(key: str) -> str:
 def key_id(digest: str) -> str:
     """Returns the public id of a key: the start of its digest (names it in lists, revocation)."""
     return digest[:KEY_ID_CHARS]
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
-    """A stored key, without the key itself: its id, owner, label and lifetime."""
-
-    key_id: str
-    owner: str
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-
-
-class ApiKeyStore(Protocol):
-    """Keeps API keys by digest. Every method raises StorageUnavailable when the store is down."""
-
-    def add(self, *, digest: str, owner: str, name: str, now: datetime) -> ApiKeyRecord:
-        """Stores a new active key for `owner` and returns its record."""
-        ...
-
-    def owner_of(self, digest: str) -> str | None:
-        """Returns the owner of the active key with this digest, None if there is none."""
-        ...
-
-    def has_keys(self) -> bool:
-        """Returns whether any key was ever stored, revoked ones included."""
-        ...
-
-    def list_keys(self, *, owner: str | None = None) -> list[ApiKeyRecord]:
-        """Returns the keys (of `owner`, or all), oldest first, revoked ones included."""
-        ...
-
-    def revoke(self, key_id: str, *, now: datetime) -> ApiKeyRecord | None:
-        """Revokes the key with this id; returns its record, None if no key has that id."""
-        ...

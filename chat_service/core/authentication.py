@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chat_service.core.api_keys import ApiKeyStore, key_digest
+from chat_service.core.api_keys import key_digest
+from chat_service.ports.api_keys import ApiKeyStore
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from chat_service.core.cache.answers import CachedAnswers
 from chat_service.core.cache.keys import Json
 from chat_service.core.errors import ConversationNotFound, InvalidRequest
-from chat_service.core.idempotency import Claim, Idempotency, TurnOutcome
+from chat_service.core.idempotency import Idempotency
 from chat_service.core.models import (
     ContinuedConversation,
     ContinueTurn,
@@ -26,6 +26,7 @@ from chat_service.core.sessions import Sessions
 from chat_service.core.turn_lock import TurnLock
 from chat_service.core.turns import TurnRunner
 from chat_service.observability.attribution import bind_attribution
+from chat_service.ports.idempotency import Claim, TurnOutcome
 from chat_service.ports.repository import ConversationRepository
 from chat_service.ports.sessions import SessionKey
 

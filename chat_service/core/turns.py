@@ -12,10 +12,10 @@ from datetime import datetime
 
 from chat_service.core import prompts
 from chat_service.core.cache.answers import CachedAnswers
-from chat_service.core.idempotency import Claim, Receipt
 from chat_service.core.models import NewMessage, Role, SessionInfo, StartedConversation
 from chat_service.core.turn_lock import TurnLock
 from chat_service.observability.attribution import bind_attribution
+from chat_service.ports.idempotency import Claim, Receipt
 from chat_service.ports.repository import ConversationRepository
 
 logger = logging.getLogger(__name__)

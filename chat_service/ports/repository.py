@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Protocol
 
 from chat_service.core.errors import InvalidRequest
-from chat_service.core.idempotency import Receipt
 from chat_service.core.models import (
     Conversation,
     ConversationPage,
@@ -17,6 +16,7 @@ from chat_service.core.models import (
     SessionInfo,
     Summary,
 )
+from chat_service.ports.idempotency import Receipt
 
 
 class InvalidPageToken(InvalidRequest):

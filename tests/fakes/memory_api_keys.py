@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from chat_service.core.api_keys import ApiKeyRecord, key_id
+from chat_service.core.api_keys import key_id
 from chat_service.core.errors import StorageUnavailable
+from chat_service.ports.api_keys import ApiKeyRecord
 
 
 class MemoryApiKeyStore:

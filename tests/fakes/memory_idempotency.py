@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chat_service.core.errors import TurnConflict
-from chat_service.core.idempotency import Claim, ClaimState, Receipt, TurnOutcome
+from chat_service.ports.idempotency import Claim, ClaimState, Receipt, TurnOutcome
 
 
 class InMemoryIdempotencyStore:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from chat_service.core.turn_lock import LockBackendUnavailable
+from chat_service.ports.turn_lock import LockBackendUnavailable
 
 
 class InMemoryLockBackend:

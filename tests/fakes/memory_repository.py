@@ -20,7 +20,6 @@ from chat_service.adapters.mongo.page_tokens import (
     encode_message_token,
 )
 from chat_service.core.errors import ConversationNotFound, StorageUnavailable, TurnConflict
-from chat_service.core.idempotency import Receipt
 from chat_service.core.models import (
     Conversation,
     ConversationPage,
@@ -32,6 +31,7 @@ from chat_service.core.models import (
     is_conversation_id,
 )
 from chat_service.core.timestamps import to_stored
+from chat_service.ports.idempotency import Receipt
 from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 
 

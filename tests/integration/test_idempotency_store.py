@@ -10,8 +10,8 @@ from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.idempotency import MongoIdempotencyStore
 from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.core.errors import TurnConflict
-from chat_service.core.idempotency import Claim, ClaimState, Receipt, TurnOutcome
 from chat_service.core.models import NewMessage, Role, SessionInfo, Summary, ToolCall
+from chat_service.ports.idempotency import Claim, ClaimState, Receipt, TurnOutcome
 from migrations import apply_all
 from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 from tests.fakes.memory_repository import InMemoryConversationRepository

@@ -24,8 +24,8 @@ from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.adapters.mongo.sessions import MongoSessionStore
 from chat_service.adapters.redis.session_cache import RedisSessionCache
 from chat_service.core.availability import RedisAvailability
-from chat_service.core.idempotency import Claim, Receipt
 from chat_service.core.models import NewMessage, Role, SessionInfo, Summary, ToolCall
+from chat_service.ports.idempotency import Claim, Receipt
 from chat_service.ports.sessions import Session, SessionKey
 from migrations import apply_all
 from ops import owner, owner_erasure

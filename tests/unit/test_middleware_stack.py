@@ -9,8 +9,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chat_service.adapters.memory.auth_failures import MemoryAuthFailureLimiter
 from chat_service.composition.middleware import middleware_stack
-from chat_service.config import Settings
 from chat_service.core.authentication import Authenticator
+from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.middleware.auth import AuthMiddleware
 from chat_service.edge.middleware.auth_failures import AuthFailureLimitMiddleware
 from chat_service.edge.middleware.metrics import HttpMetricsMiddleware
@@ -36,7 +36,9 @@ def _telemetry() -> Telemetry:
 def test_the_rate_limit_comes_after_auth_and_inside_the_metrics():
     telemetry = _telemetry()
     stack = middleware_stack(
-        Settings(),
+        hsts_max_age_s=0,
+        cors_origins=(),
+        trusted_proxies=TrustedProxies.parse(""),
         route_of=lambda scope: "route",
         twirp_paths=(),
         authenticator=Authenticator(None),
@@ -52,7 +54,9 @@ def test_the_rate_limit_comes_after_auth_and_inside_the_metrics():
 
 def test_the_failed_authentication_limit_wraps_auth_inside_the_metrics():
     stack = middleware_stack(
-        Settings(),
+        hsts_max_age_s=0,
+        cors_origins=(),
+        trusted_proxies=TrustedProxies.parse(""),
         route_of=lambda scope: "route",
         twirp_paths=(),
         authenticator=Authenticator(None),

@@ -10,8 +10,9 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from chat_service.adapters.mongo.transactions import storage_errors
-from chat_service.core.api_keys import ApiKeyRecord, key_id
+from chat_service.core.api_keys import key_id
 from chat_service.core.timestamps import to_stored
+from chat_service.ports.api_keys import ApiKeyRecord
 
 COLLECTION = "api_keys"
 

@@ -15,8 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from chat_service.adapters.mongo.transactions import storage_errors
 from chat_service.core.errors import TurnConflict
-from chat_service.core.idempotency import Claim, ClaimState, Receipt, TurnOutcome
 from chat_service.core.timestamps import to_stored
+from chat_service.ports.idempotency import Claim, ClaimState, Receipt, TurnOutcome
 
 Document = dict[str, Any]
 COLLECTION = "idempotency_keys"

@@ -37,7 +37,6 @@ from chat_service.adapters.mongo.page_tokens import (
 )
 from chat_service.adapters.mongo.transactions import KeyedLocks, run_transaction, storage_errors
 from chat_service.core.errors import ConversationNotFound, TurnConflict
-from chat_service.core.idempotency import Receipt
 from chat_service.core.models import (
     Conversation,
     ConversationPage,
@@ -48,6 +47,7 @@ from chat_service.core.models import (
     Summary,
 )
 from chat_service.core.timestamps import to_stored
+from chat_service.ports.idempotency import Receipt
 
 
 class MongoConversationRepository:

@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from chat_service.adapters.mongo.transactions import storage_errors
 from chat_service.core.errors import StorageUnavailable
 from chat_service.core.timestamps import to_stored
-from chat_service.core.turn_lock import LockBackendUnavailable
+from chat_service.ports.turn_lock import LockBackendUnavailable
 
 
 class MongoLockBackend:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from chat_service.core.turn_lock import LockBackendUnavailable
+from chat_service.ports.turn_lock import LockBackendUnavailable
 
 # KEYS: lease. ARGV: holder, ttl ms. Extends the lease of `holder`; 0 if it is gone or another
 # holder has it. Never sets a missing key: the holder may have just released it.
