@@ -86,8 +86,21 @@ def create_app(
         or settings.otel_exporter_otlp_endpoint,
         disabled=settings.otel_sdk_disabled,
     )
-    telemetry = build_telemetry(settings, tracer_provider)
-    stores = connect_stores(settings, telemetry=telemetry, tracer_provider=tracer_provider)
+    telemetry = build_telemetry(
+        tracer_provider,
+        prices=PriceTable.from_json(settings.llm_prices),
+        user_cap=settings.metrics_user_cap,
+        multiprocess_dir=settings.prometheus_multiproc_dir,
+    )
+    stores = connect_stores(
+        mongo_uri=settings.mongo_uri,
+        mongo_database=settings.mongo_database,
+        mongo_timeout_ms=settings.mongo_timeout_ms,
+        redis_url=settings.redis_url,
+        redis_timeout_s=settings.redis_timeout_s,
+        telemetry=telemetry,
+        tracer_provider=tracer_provider,
+    )
     repository = MongoConversationRepository(stores.database)
     authenticator = build_authenticator(settings, MongoApiKeyStore(stores.database))
     shared = build_shared_state(
@@ -196,18 +209,25 @@ class Stores:
 
 
 def connect_stores(
-    settings: Settings, *, telemetry: Telemetry, tracer_provider: TracerProvider
+    *,
+    mongo_uri: str,
+    mongo_database: str,
+    mongo_timeout_ms: int,
+    redis_url: str,
+    redis_timeout_s: float,
+    telemetry: Telemetry,
+    tracer_provider: TracerProvider,
 ) -> Stores:
     """Returns the clients of MONGO_URI and REDIS_URL, their commands traced."""
     mongo = connect_mongo(
-        settings.mongo_uri,
-        timeout_ms=settings.mongo_timeout_ms,
+        mongo_uri,
+        timeout_ms=mongo_timeout_ms,
         event_listeners=[MongoCommandTracer(telemetry.tracer)],
     )
-    redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    redis = connect_redis(redis_url, timeout_s=redis_timeout_s)
     RedisInstrumentor.instrument_client(redis, tracer_provider=tracer_provider)
-    async_redis = connect_redis_async(settings.redis_url, timeout_s=settings.redis_timeout_s)
-    return Stores(mongo, mongo[settings.mongo_database], redis, async_redis)
+    async_redis = connect_redis_async(redis_url, timeout_s=redis_timeout_s)
+    return Stores(mongo, mongo[mongo_database], redis, async_redis)
 
 
 def build_twirp_edge(chat: Chat, *, max_body_bytes: int, threads: int, prefix: str) -> TwirpEdge:
@@ -268,12 +288,18 @@ def _lifespan(
     return lifespan
 
 
-def build_telemetry(settings: Settings, tracer_provider: TracerProvider) -> Telemetry:
+def build_telemetry(
+    tracer_provider: TracerProvider,
+    *,
+    prices: PriceTable,
+    user_cap: int,
+    multiprocess_dir: str,
+) -> Telemetry:
     """Returns the app's metrics (own registry) and tracer."""
     metrics = Metrics(
-        prices=PriceTable.from_json(settings.llm_prices),
-        user_cap=settings.metrics_user_cap,
-        multiprocess_dir=settings.prometheus_multiproc_dir,
+        prices=prices,
+        user_cap=user_cap,
+        multiprocess_dir=multiprocess_dir,
         weather_breakers=[f"tool:{name}" for name in WEATHER_UPSTREAMS],
     )
     return Telemetry(metrics=metrics, tracer=tracer_provider.get_tracer("chat_service"))
