@@ -152,6 +152,11 @@ def test_a_proxy_page_maps_by_http_status(status, error_type):
     assert error.retry_after_s == 7.0
 
 
+def _aborted(reason: str):
+    body = f'{{"code":"aborted","msg":"x","meta":{{"reason":"{reason}"}}}}'.encode()
+    return errors.error_from_response(409, body)
+
+
 def _unavailable(status=503, body=b'{"code":"unavailable","msg":"down"}'):
     return errors.error_from_response(status, body)
 
@@ -169,6 +174,11 @@ def _unavailable(status=503, body=b'{"code":"unavailable","msg":"down"}'):
         (errors.TimedOut("slow"), True, False),
         (errors.error_from_response(429, b'{"code":"resource_exhausted","msg":"x"}'), True, False),
         (errors.error_from_response(500, b'{"code":"internal","msg":"x"}'), True, False),
+        (_aborted("write_conflict"), False, True),
+        (_aborted("turn_busy"), False, True),
+        (_aborted("idempotency_key_in_use"), False, True),
+        (_aborted("tool_rounds_exhausted"), True, False),
+        (_aborted("repeated_tool_call"), True, False),
     ],
 )
 def test_retry_rules(exc, resend_safe, expected):
