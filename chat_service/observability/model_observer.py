@@ -16,6 +16,7 @@ from chat_service.ports.chat_model import (
     ChatModel,
     Completion,
     ModelRejected,
+    TextSink,
     ToolSpec,
 )
 
@@ -56,6 +57,7 @@ class ObservedChatModel:
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
         """Returns the wrapped model's completion; its errors propagate unchanged."""
         attributes: dict[str, AttributeValue] = {
@@ -71,7 +73,9 @@ class ObservedChatModel:
         ) as span:
             started = self._clock()
             try:
-                completion = self._model.complete(messages, tools=tools, max_tokens=max_tokens)
+                completion = self._model.complete(
+                    messages, tools=tools, max_tokens=max_tokens, on_text=on_text
+                )
             except Exception as exc:
                 span.set_attribute("error.type", type(exc).__qualname__)
                 self._record(_outcome(exc), self._clock() - started, None)

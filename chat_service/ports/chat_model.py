@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -54,6 +54,10 @@ class Completion:
     model: str = ""
 
 
+TextSink = Callable[[str], None]
+"""Receives a completion's text as the provider writes it, one delta at a time."""
+
+
 class ModelRejected(ChatError):
     """The provider refused the request itself (bad request, context too long); not retried."""
 
@@ -63,6 +67,12 @@ class ChatModel(Protocol):
 
     Raises ModelUnavailable when the provider cannot answer now (down, overloaded,
     timed out) and ModelRejected when it refuses this request.
+
+    With `on_text`, the model streams: each piece of the answer's text is passed to
+    `on_text` as it arrives, in order, and their concatenation is the returned content.
+    An exception raised by `on_text` (a cancelled turn) stops the stream and propagates
+    unchanged. Once a delta has been passed on, a failure is final: wrappers retry or fall
+    back to another provider only before the first delta.
     """
 
     @property
@@ -76,8 +86,9 @@ class ChatModel(Protocol):
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
-        """Returns the model's completion of `messages`."""
+        """Returns the model's completion of `messages`, streaming its text to `on_text`."""
         ...
 
 
@@ -88,6 +99,7 @@ __all__ = [
     "ModelRejected",
     "ModelUnavailable",
     "PromptRole",
+    "TextSink",
     "ToolCall",
     "ToolSpec",
     "Usage",

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chat_service.ports.chat_model import ChatMessage, Completion, PromptRole, ToolSpec
+from chat_service.ports.chat_model import ChatMessage, Completion, PromptRole, TextSink, ToolSpec
 
 Step = Completion | str | Exception
 Responder = Callable[[Sequence[ChatMessage]], Completion]
@@ -72,15 +72,20 @@ class ScriptedChatModel:
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
         """Returns the next queued completion (or raises the queued exception)."""
         with self._lock:
             self._calls.append(ModelCall(tuple(messages), tuple(tools), max_tokens))
             step = self._steps.popleft() if self._steps else None
         if step is None:
-            return self.responder(messages)
-        if isinstance(step, Exception):
+            completion = self.responder(messages)
+        elif isinstance(step, Exception):
             raise step
-        if isinstance(step, str):
-            return Completion(content=step, model="scripted")
-        return step
+        elif isinstance(step, str):
+            completion = Completion(content=step, model="scripted")
+        else:
+            completion = step
+        if on_text is not None and completion.content:
+            on_text(completion.content)
+        return completion

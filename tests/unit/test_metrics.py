@@ -150,7 +150,7 @@ class Model:
     def __init__(self, fail=False):
         self.fail = fail
 
-    def complete(self, messages, *, tools=(), max_tokens=1024):
+    def complete(self, messages, *, tools=(), max_tokens=1024, on_text=None):
         if self.fail:
             raise ModelUnavailable("down")
         return Completion("hi", usage=Usage(7, 3), model="gpt-x-2025")
@@ -231,7 +231,7 @@ def test_a_model_without_a_provider_in_its_name_is_its_own_provider(metrics):
     class Offline:
         name = "offline"
 
-        def complete(self, messages, *, tools=(), max_tokens=1024):
+        def complete(self, messages, *, tools=(), max_tokens=1024, on_text=None):
             return Completion("hi", usage=Usage(), model="offline")
 
     telemetry = Telemetry(metrics=metrics, tracer=TracerProvider().get_tracer("t"))

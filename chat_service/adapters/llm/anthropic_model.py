@@ -16,6 +16,7 @@ from chat_service.ports.chat_model import (
     Completion,
     ModelUnavailable,
     PromptRole,
+    TextSink,
     ToolCall,
     ToolSpec,
     Usage,
@@ -62,6 +63,7 @@ class AnthropicChatModel:
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
         """Returns the provider's completion of `messages`.
 
@@ -89,7 +91,10 @@ class AnthropicChatModel:
             raise status_error(self.name, exc.status_code, detail, exc.response.headers) from exc
         except anthropic.APIError as exc:
             raise ModelUnavailable(f"{self.name} sent an unusable response") from exc
-        return self._completion(response)
+        completion = self._completion(response)
+        if on_text is not None and completion.content:
+            on_text(completion.content)  # one delta until the provider streams
+        return completion
 
     def _completion(self, response: AnthropicMessage) -> Completion:
         blocks = getattr(response, "content", None)

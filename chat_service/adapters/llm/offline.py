@@ -12,6 +12,7 @@ from chat_service.ports.chat_model import (
     ChatMessage,
     Completion,
     PromptRole,
+    TextSink,
     ToolCall,
     ToolSpec,
     Usage,
@@ -49,8 +50,15 @@ class OfflineChatModel:
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
         """Returns the offline answer to `messages`; `max_tokens` is ignored."""
+        completion = self._answer(messages, tools)
+        if on_text is not None and completion.content:
+            on_text(completion.content)
+        return completion
+
+    def _answer(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> Completion:
         source = title_source(messages)
         if source is not None:
             return self._completion(offline_title(source))

@@ -20,6 +20,7 @@ from chat_service.ports.chat_model import (
     Completion,
     ModelUnavailable,
     PromptRole,
+    TextSink,
     ToolCall,
     ToolSpec,
     Usage,
@@ -77,6 +78,7 @@ class OpenAIChatModel:
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
         """Returns the provider's completion of `messages`.
 
@@ -107,7 +109,10 @@ class OpenAIChatModel:
             raise status_error(self.name, exc.status_code, detail, exc.response.headers) from exc
         except openai.APIError as exc:  # e.g. a response body that is not a completion
             raise ModelUnavailable(f"{self.name} sent an unusable response") from exc
-        return self._completion(response)
+        completion = self._completion(response)
+        if on_text is not None and completion.content:
+            on_text(completion.content)  # one delta until the provider streams
+        return completion
 
     def _completion(self, response: ChatCompletion) -> Completion:
         # Compatible servers sometimes omit fields the SDK's types call required.

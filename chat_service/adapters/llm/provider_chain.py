@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from chat_service.adapters.llm.streamed_text import StreamedText
 from chat_service.core.breakers import BreakerBoard, CircuitOpen
 from chat_service.core.errors import ModelUnavailable
-from chat_service.ports.chat_model import ChatMessage, ChatModel, Completion, ToolSpec
+from chat_service.ports.chat_model import ChatMessage, ChatModel, Completion, TextSink, ToolSpec
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +45,25 @@ class ProviderChain:
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
         """Returns the first provider's completion; raises ModelUnavailable if none answers."""
         failures: list[str] = []
+        sink = StreamedText(on_text)
         for provider, breaker in self._providers:
 
             def call(model: ChatModel = provider) -> Completion:
-                return model.complete(messages, tools=tools, max_tokens=max_tokens)
+                return model.complete(
+                    messages, tools=tools, max_tokens=max_tokens, on_text=sink.target
+                )
 
             try:
                 return breaker.call(call)
             except CircuitOpen:
                 failures.append(f"{provider.name}: circuit open")
             except ModelUnavailable as exc:
+                if sink.started:
+                    raise  # the client has seen this provider's text: no other may answer
                 failures.append(f"{provider.name}: {exc}")
                 logger.warning(
                     "language model provider unavailable", extra={"provider": provider.name}

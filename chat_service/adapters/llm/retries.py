@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import backoff
 
+from chat_service.adapters.llm.streamed_text import StreamedText
 from chat_service.core.errors import ModelUnavailable
-from chat_service.ports.chat_model import ChatMessage, ChatModel, Completion, ToolSpec
+from chat_service.ports.chat_model import ChatMessage, ChatModel, Completion, TextSink, ToolSpec
 
 logger = logging.getLogger(__name__)
 
@@ -66,18 +67,23 @@ class RetryingChatModel:
         *,
         tools: Sequence[ToolSpec] = (),
         max_tokens: int = 1024,
+        on_text: TextSink | None = None,
     ) -> Completion:
-        """Returns the wrapped model's completion; raises its last error once retries end."""
+        """Returns the wrapped model's completion; raises its last error once retries end, or
+        at once when the failed attempt had already streamed text to `on_text`."""
+        sink = StreamedText(on_text)
         delays = backoff.expo(
             base=2, factor=self._policy.base_delay_s, max_value=self._policy.max_delay_s
         )
         next(delays)  # backoff.expo is a primed generator: its first value is a placeholder
         for attempt in range(1, self._policy.max_attempts + 1):
             try:
-                return self._model.complete(messages, tools=tools, max_tokens=max_tokens)
+                return self._model.complete(
+                    messages, tools=tools, max_tokens=max_tokens, on_text=sink.target
+                )
             except ModelUnavailable as exc:
                 wait_s = self._wait(exc, next(delays))
-                if attempt == self._policy.max_attempts or wait_s is None:
+                if attempt == self._policy.max_attempts or wait_s is None or sink.started:
                     raise
                 logger.info(
                     "retrying the language model",
