@@ -1,6 +1,7 @@
 """A local HTTP server speaking Anthropic's Messages API (`POST /v1/messages`), scripted per test.
 
-Requests the real API would refuse get its 400 `invalid_request_error`.
+Requests the real API would refuse get its 400 `invalid_request_error`; a request with
+`"stream": true` gets the answer as the API's SSE events.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from tests.fakes.anthropic_wire import (
     ToolUse,
     message_json,
     request_problems,
+    stream_error_event,
+    stream_events,
 )
 from tests.fakes.openai_wire import RecordedRequest
+from tests.fakes.sse_stream import Failure, Pacing, StreamRecord, write_stream
 
 Responder = Callable[[JSON], "Scripted | str"]
 
@@ -38,14 +42,27 @@ def echo_responder(request: JSON) -> Scripted | str:
 
 
 class FakeAnthropicServer:
-    """`/v1/messages` on 127.0.0.1: scripted replies first, then `responder`."""
+    """`/v1/messages` on 127.0.0.1: scripted replies first, then `responder`.
 
-    def __init__(self, *, responder: Responder = echo_responder) -> None:
+    A streamed answer's first delta comes after `first_token_delay_s`, the next ones
+    `token_gap_s` apart; `streams` records what was written of each.
+    """
+
+    def __init__(
+        self,
+        *,
+        responder: Responder = echo_responder,
+        first_token_delay_s: float = 0.0,
+        token_gap_s: float = 0.0,
+    ) -> None:
         self.responder = responder
-        self._initial = responder
+        self.pacing = Pacing(first_token_delay_s, token_gap_s)
+        self._initial = (responder, self.pacing)
         self._lock = threading.Lock()
         self._script: collections.deque[Scripted] = collections.deque()
         self._requests: list[RecordedRequest] = []
+        self._streams: list[StreamRecord] = []
+        self._stopping = threading.Event()
         self._ids = itertools.count(1)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -65,6 +82,11 @@ class FakeAnthropicServer:
     ) -> ErrorReply:
         return ErrorReply(status, message, retry_after)
 
+    @staticmethod
+    def broken_stream(text: str, *, after_deltas: int, failure: Failure = "error") -> MessageReply:
+        """Returns a text reply whose stream breaks after `after_deltas` deltas."""
+        return MessageReply(text=text, fail_after_deltas=after_deltas, failure=failure)
+
     def script(self, *replies: Scripted | str) -> None:
         with self._lock:
             self._script.extend(MessageReply(text=r) if isinstance(r, str) else r for r in replies)
@@ -74,11 +96,18 @@ class FakeAnthropicServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def streams(self) -> list[StreamRecord]:
+        """Returns a record of every streamed answer so far, oldest first."""
+        with self._lock:
+            return list(self._streams)
+
     def reset(self) -> None:
         with self._lock:
             self._script.clear()
             self._requests.clear()
-        self.responder = self._initial
+            self._streams.clear()
+        self.responder, self.pacing = self._initial
 
     @property
     def url(self) -> str:
@@ -92,8 +121,13 @@ class FakeAnthropicServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleeps unless the server stops first; returns whether it is still running."""
+        return not self._stopping.wait(seconds) if seconds > 0 else True
 
     def _next(self, body: JSON) -> Scripted:
         with self._lock:
@@ -139,7 +173,27 @@ class _Handler(BaseHTTPRequestHandler):
         scripted = fake._next(body)
         if isinstance(scripted, ErrorReply):
             return self._error(scripted)
-        self._json(200, message_json(scripted, body, message_id=f"msg_fake{next(fake._ids):06d}"))
+        if scripted.fail_after_deltas is not None and not body.get("stream"):
+            self.close_connection = True  # a broken answer: nothing usable comes back
+            return None
+        message = message_json(scripted, body, message_id=f"msg_fake{next(fake._ids):06d}")
+        if not body.get("stream"):
+            return self._json(200, message)
+        events = stream_events(message)
+        record = StreamRecord(total_deltas=sum(e.delta for e in events))
+        with fake._lock:
+            fake._streams.append(record)
+        write_stream(
+            self,
+            events,
+            headers={"request-id": "req_fake"},
+            pacing=fake.pacing,
+            sleep=fake._sleep,
+            record=record,
+            fail_after_deltas=scripted.fail_after_deltas,
+            failure=scripted.failure,
+            error_event=stream_error_event("overloaded_error", "Overloaded"),
+        )
 
     def _error(self, error: ErrorReply) -> None:
         extra = {} if error.retry_after is None else {"retry-after": f"{error.retry_after:g}"}

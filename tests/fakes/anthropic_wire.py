@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from tests.fakes.sse_stream import Failure, SseEvent, fragments, word_pieces
 
 JSON = dict[str, Any]
 
@@ -18,11 +21,18 @@ class ToolUse:
 
 @dataclass(frozen=True)
 class MessageReply:
-    """A successful message: text and/or tool_use blocks."""
+    """A successful message: text and/or tool_use blocks.
+
+    With `fail_after_deltas`, a streamed answer breaks once that many deltas were sent
+    (`failure`: "error" sends an `error` event, "drop" cuts the connection); a non-streaming
+    request for it gets its connection dropped.
+    """
 
     text: str = ""
     tool_uses: tuple[ToolUse, ...] = ()
     usage: tuple[int, int] = (10, 5)
+    fail_after_deltas: int | None = None
+    failure: Failure = "error"
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,49 @@ def message_json(reply: MessageReply, request: JSON, *, message_id: str) -> JSON
         "stop_sequence": None,
         "usage": {"input_tokens": reply.usage[0], "output_tokens": reply.usage[1]},
     }
+
+
+def stream_events(message: JSON) -> list[SseEvent]:
+    """Returns the Messages API's SSE events streaming `message`.
+
+    `message_start` (the message without content, input usage), then per block
+    `content_block_start`, its deltas (`text_delta` word by word, `input_json_delta`
+    fragments of the tool input) and `content_block_stop`, a `ping`, then `message_delta`
+    (stop reason, output usage) and `message_stop`.
+    """
+    usage = message["usage"]
+    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
+    start["usage"] = {"input_tokens": usage["input_tokens"], "output_tokens": 1}
+    events = [_event("message_start", {"message": start}), _event("ping", {})]
+    for index, block in enumerate(message["content"]):
+        opening: JSON
+        if block["type"] == "text":
+            opening = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": t} for t in word_pieces(block["text"])]
+        else:
+            opening = {**block, "input": {}}
+            arguments = fragments(json.dumps(block["input"]))
+            deltas = [{"type": "input_json_delta", "partial_json": f} for f in arguments]
+        events.append(_event("content_block_start", {"index": index, "content_block": opening}))
+        events += [
+            _event("content_block_delta", {"index": index, "delta": d}, delta=True) for d in deltas
+        ]
+        events.append(_event("content_block_stop", {"index": index}))
+    stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+    events.append(
+        _event("message_delta", {"delta": stop, "usage": {"output_tokens": usage["output_tokens"]}})
+    )
+    events.append(_event("message_stop", {}))
+    return events
+
+
+def stream_error_event(kind: str, message: str) -> str:
+    """Returns the `error` event the API sends when a stream fails after it started."""
+    return _event("error", {"error": {"type": kind, "message": message}}).wire
+
+
+def _event(name: str, fields: JSON, *, delta: bool = False) -> SseEvent:
+    return SseEvent(f"event: {name}\ndata: {json.dumps({'type': name, **fields})}\n\n", delta)
 
 
 def request_problems(body: Any) -> list[str]:

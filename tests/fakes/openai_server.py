@@ -1,6 +1,7 @@
 """A local HTTP server speaking OpenAI's Chat Completions wire format, scripted per test.
 
-Run standalone for benchmarks: `python -m tests.fakes.openai_server --port 8089 --latency-s 1`.
+Run standalone for benchmarks: `python -m tests.fakes.openai_server --port 8089 --latency-s 1`;
+streamed answers paced like a model: `--first-token-delay-s 0.3 --token-gap-s 0.02 --reply-words 60`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from tests.fakes.openai_wire import (
     completion_json,
     echo_responder,
     error_reply,
+    stream_error_event,
     stream_events,
     tool_call_reply,
     tool_calls_reply,
+    words_responder,
 )
+from tests.fakes.sse_stream import Failure, Pacing, StreamRecord, write_stream
 
 CREATED = 1_700_000_000  # a fixed timestamp keeps replies deterministic
 
@@ -42,9 +46,13 @@ class FakeOpenAIServer:
     """`/v1/chat/completions` on 127.0.0.1, answering scripted replies, then `responder`.
 
     Script with strings (text replies), `Reply(...)` or the builders `tool_call`,
-    `tool_calls`, `error`, `hang` and `raw`. One thread per connection, so `latency_s`
-    delays each request without blocking others; a large listen backlog lets hundreds of
-    clients connect at once.
+    `tool_calls`, `error`, `hang`, `raw` and `broken_stream`. One thread per connection, so
+    `latency_s` delays each request without blocking others; a large listen backlog lets
+    hundreds of clients connect at once.
+
+    A request with `"stream": true` gets the answer as SSE chunks, its first delta after
+    `first_token_delay_s` and the next ones `token_gap_s` apart; `streams` records what
+    was written of each.
     """
 
     def __init__(
@@ -53,14 +61,18 @@ class FakeOpenAIServer:
         host: str = "127.0.0.1",
         port: int = 0,
         latency_s: float = 0.0,
+        first_token_delay_s: float = 0.0,
+        token_gap_s: float = 0.0,
         responder: Responder = echo_responder,
     ) -> None:
         self.latency_s = latency_s
+        self.pacing = Pacing(first_token_delay_s, token_gap_s)
         self.responder = responder
-        self._initial = (latency_s, responder)
+        self._initial = (latency_s, self.pacing, responder)
         self._lock = threading.Lock()
         self._script: collections.deque[Scripted] = collections.deque()
         self._requests: list[RecordedRequest] = []
+        self._streams: list[StreamRecord] = []
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self._httpd = _Server((host, port), _Handler)
@@ -72,6 +84,11 @@ class FakeOpenAIServer:
     error = staticmethod(error_reply)
     hang = staticmethod(Hang)
     raw = staticmethod(RawReply)
+
+    @staticmethod
+    def broken_stream(content: str, *, after_deltas: int, failure: Failure = "drop") -> Reply:
+        """Returns a text reply whose stream breaks after `after_deltas` deltas."""
+        return Reply(content=content, fail_after_deltas=after_deltas, failure=failure)
 
     def script(self, *replies: Scripted | str) -> None:
         """Queues replies for the next chat-completion requests, in order."""
@@ -90,12 +107,20 @@ class FakeOpenAIServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def streams(self) -> list[StreamRecord]:
+        """Returns a record of every streamed answer so far, oldest first."""
+        with self._lock:
+            return list(self._streams)
+
     def reset(self) -> None:
-        """Forgets queued replies and recorded requests; restores latency and responder."""
+        """Forgets queued replies, recorded requests and streams; restores latency, pacing
+        and responder."""
         with self._lock:
             self._script.clear()
             self._requests.clear()
-        self.latency_s, self.responder = self._initial
+            self._streams.clear()
+        self.latency_s, self.pacing, self.responder = self._initial
 
     @property
     def url(self) -> str:
@@ -207,6 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(scripted)
         if isinstance(scripted, RawReply):
             return self._send_json(scripted.status, scripted.body)
+        if scripted.fail_after_deltas is not None and not body.get("stream"):
+            self.close_connection = True  # a broken answer: nothing usable comes back
+            return None
         number = next(fake._ids)
         completion = completion_json(
             fake._with_ids(scripted),
@@ -216,8 +244,21 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = "".join(stream_events(completion, include_usage=include_usage))
-            return self._send(200, events.encode(), "text/event-stream; charset=utf-8", {})
+            events = stream_events(completion, include_usage=include_usage)
+            record = StreamRecord(total_deltas=sum(e.delta for e in events))
+            with fake._lock:
+                fake._streams.append(record)
+            return write_stream(
+                self,
+                events,
+                headers={},
+                pacing=fake.pacing,
+                sleep=fake._sleep,
+                record=record,
+                fail_after_deltas=scripted.fail_after_deltas,
+                failure=scripted.failure,
+                error_event=stream_error_event("The server had an error while streaming."),
+            )
         return self._send_json(200, completion)
 
     def _send_error(self, error: ErrorReply) -> None:
@@ -245,9 +286,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--latency-s", type=float, default=0.0)
+    parser.add_argument("--first-token-delay-s", type=float, default=0.0)
+    parser.add_argument("--token-gap-s", type=float, default=0.0)
+    parser.add_argument(
+        "--reply-words", type=int, default=0, help="answer N words instead of the echo"
+    )
     args = parser.parse_args(argv)
-    server = FakeOpenAIServer(host=args.host, port=args.port, latency_s=args.latency_s)
-    print(f"fake OpenAI server on {server.url} (latency {args.latency_s:g} s)", flush=True)
+    server = FakeOpenAIServer(
+        host=args.host,
+        port=args.port,
+        latency_s=args.latency_s,
+        first_token_delay_s=args.first_token_delay_s,
+        token_gap_s=args.token_gap_s,
+        responder=words_responder(args.reply_words) if args.reply_words else echo_responder,
+    )
+    print(
+        f"fake OpenAI server on {server.url} (latency {args.latency_s:g} s, first token "
+        f"{args.first_token_delay_s:g} s, token gap {args.token_gap_s:g} s)",
+        flush=True,
+    )
     server.start()
     try:
         threading.Event().wait()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from tests.fakes.sse_stream import Failure, SseEvent, fragments, word_pieces
 
 JSON = dict[str, Any]
 
@@ -21,11 +24,18 @@ class FakeToolCall:
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful completion: text and/or tool calls; usage is estimated when None."""
+    """A successful completion: text and/or tool calls; usage is estimated when None.
+
+    With `fail_after_deltas`, a streamed answer breaks once that many deltas were sent
+    (`failure`: "drop" cuts the connection, "error" sends an error chunk); a non-streaming
+    request for it gets its connection dropped.
+    """
 
     content: str | None = None
     tool_calls: tuple[FakeToolCall, ...] = ()
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens)
+    fail_after_deltas: int | None = None
+    failure: Failure = "drop"
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,12 @@ def echo_responder(request: JSON) -> Scripted | str:
     return f"echo: {message_text(users[-1]) if users else ''}"
 
 
+def words_responder(count: int) -> Responder:
+    """Returns a responder answering `count` words ("w1 w2 …"), e.g. 60 tokens to stream."""
+    answer = " ".join(f"w{i}" for i in range(1, count + 1))
+    return lambda request: answer
+
+
 def message_text(message: Mapping[str, Any]) -> str:
     """Returns a wire message's text, whether `content` is a string or a list of parts."""
     content = message.get("content")
@@ -160,8 +176,14 @@ def completion_json(reply: Reply, request: JSON, *, completion_id: str, created:
     }
 
 
-def stream_events(completion: JSON, *, include_usage: bool) -> Iterator[str]:
-    """Yields the SSE `data:` lines that stream `completion` as `chat.completion.chunk`s."""
+def stream_events(completion: JSON, *, include_usage: bool) -> list[SseEvent]:
+    """Returns the SSE events that stream `completion` as `chat.completion.chunk`s.
+
+    As the API does: a first chunk with the role, the text word by word, tool calls as
+    deltas naming their `index` (id, type and name in the first, then argument fragments;
+    the fragments of several calls interleave, which the format allows), a last chunk with
+    the finish reason, the usage chunk when asked for, and `[DONE]`.
+    """
     choice = completion["choices"][0]
     message = choice["message"]
     base = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
@@ -170,18 +192,49 @@ def stream_events(completion: JSON, *, include_usage: bool) -> Iterator[str]:
     def event(choices: list[JSON], **extra: Any) -> str:
         return f"data: {json.dumps({**base, 'choices': choices, **extra})}\n\n"
 
-    def delta(fields: JSON, finish: str | None = None) -> str:
-        return event([{"index": 0, "delta": fields, "logprobs": None, "finish_reason": finish}])
+    def delta(fields: JSON, finish: str | None = None) -> SseEvent:
+        choices = [{"index": 0, "delta": fields, "logprobs": None, "finish_reason": finish}]
+        return SseEvent(
+            event(choices), delta=bool(fields.get("content") or fields.get("tool_calls"))
+        )
 
-    yield delta({"role": "assistant", "content": ""})
-    for i, word in enumerate((message["content"] or "").split(" ")):
-        yield delta({"content": word if i == 0 else f" {word}"})
-    for index, call in enumerate(message.get("tool_calls", [])):
-        yield delta({"tool_calls": [{"index": index, **call}]})
-    yield delta({}, choice["finish_reason"])
+    events = [delta({"role": "assistant", "content": ""})]
+    events += [delta({"content": piece}) for piece in word_pieces(message["content"] or "")]
+    events += [delta({"tool_calls": [part]}) for part in _tool_call_parts(message)]
+    events.append(delta({}, choice["finish_reason"]))
     if include_usage:
-        yield event([], usage=completion["usage"])
-    yield "data: [DONE]\n\n"
+        events.append(SseEvent(event([], usage=completion["usage"])))
+    events.append(SseEvent("data: [DONE]\n\n"))
+    return events
+
+
+def stream_error_event(message: str) -> str:
+    """Returns the error chunk the API sends when a stream fails after it started."""
+    error = {"message": message, "type": "server_error", "param": None, "code": None}
+    return f"data: {json.dumps({'error': error})}\n\n"
+
+
+def _tool_call_parts(message: JSON) -> list[JSON]:
+    heads: list[JSON] = []
+    tails: list[list[JSON]] = []
+    for index, call in enumerate(message.get("tool_calls", [])):
+        function = call["function"]
+        heads.append(
+            {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": function["name"], "arguments": ""},
+            }
+        )
+        tails.append(
+            [
+                {"index": index, "function": {"arguments": f}}
+                for f in fragments(function["arguments"])
+            ]
+        )
+    interleaved = [part for round_ in itertools.zip_longest(*tails) for part in round_ if part]
+    return heads + interleaved
 
 
 def _tool_call_json(call: FakeToolCall) -> JSON:

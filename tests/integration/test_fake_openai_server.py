@@ -124,17 +124,51 @@ def test_server_answers_hundreds_of_concurrent_requests_in_parallel():
     assert len(fake.requests) == 300
 
 
+def test_streamed_tool_calls_arrive_as_index_deltas_the_sdk_reads(server, client):
+    server.script(FakeOpenAIServer.tool_calls(("a", {"x": "a long value"}, "id_a"), ("b", {}, "")))
+
+    chunks = list(client.chat.completions.create(model="m", messages=HELLO, stream=True))
+
+    parts = [p for c in chunks if c.choices for p in c.choices[0].delta.tool_calls or ()]
+    assert [(p.index, p.id, p.function.name) for p in parts if p.id] == [
+        (0, "id_a", "a"),
+        (1, parts[1].id, "b"),
+    ]
+    arguments = {i: "".join(p.function.arguments for p in parts if p.index == i) for i in (0, 1)}
+    assert arguments == {0: '{"x": "a long value"}', 1: "{}"}
+    assert [p.index for p in parts if not p.id][:2] == [0, 1]  # fragments interleave
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("failure", ["drop", "error"])
+def test_a_broken_stream_stops_after_the_scripted_deltas(server, client, failure):
+    server.script(FakeOpenAIServer.broken_stream("a b c d", after_deltas=2, failure=failure))
+    seen = []
+    stream = client.chat.completions.create(model="m", messages=HELLO, stream=True)
+
+    with pytest.raises(openai.APIError):  # APIConnectionError for a dropped connection
+        seen.extend(chunk.choices[0].delta.content for chunk in stream)
+
+    assert "".join(filter(None, seen)) == "a b"
+    assert (server.streams[0].sent_deltas, server.streams[0].total_deltas) == (2, 4)
+
+
 def test_runs_standalone_from_the_command_line():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "tests.fakes.openai_server", "--port", str(port)]
+    command += ["--first-token-delay-s", "0.01", "--token-gap-s", "0", "--reply-words", "3"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert process.stdout is not None
         assert f"http://127.0.0.1:{port}/v1" in process.stdout.readline()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as response:
             assert json.load(response)["object"] == "list"
+        sdk = openai_client(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}/v1", timeout_s=5)
+        with sdk:
+            answer = OpenAIChatModel(sdk, model="m").complete([ChatMessage(PromptRole.USER, "hi")])
+        assert answer.content == "w1 w2 w3"
     finally:
         process.terminate()
         process.wait(timeout=5)
