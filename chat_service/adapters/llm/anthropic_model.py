@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import anthropic
+import httpx2
 from anthropic.types import Message as AnthropicMessage
-from anthropic.types import MessageParam, ToolParam
+from anthropic.types import MessageParam, RawMessageStreamEvent, ToolParam
 
+from chat_service.adapters.llm.anthropic_stream import StreamedMessage
 from chat_service.adapters.llm.provider_errors import safe_detail, status_error
 from chat_service.ports.chat_model import (
     ChatMessage,
     Completion,
+    ModelRejected,
     ModelUnavailable,
     PromptRole,
     TextSink,
@@ -41,7 +44,7 @@ def anthropic_client(
 
 
 class AnthropicChatModel:
-    """A ChatModel backed by `client.messages.create` (non-streaming).
+    """A ChatModel backed by `client.messages.create`, streaming (`stream=True`) when asked.
 
     System messages (the prompt and a conversation summary) become the `system`
     parameter; tool calls become `tool_use` blocks of the assistant and tool results
@@ -65,13 +68,17 @@ class AnthropicChatModel:
         max_tokens: int = 1024,
         on_text: TextSink | None = None,
     ) -> Completion:
-        """Returns the provider's completion of `messages`.
+        """Returns the provider's completion of `messages`, streaming its text to `on_text`.
 
         Raises ModelUnavailable (unreachable, timeout, 408/409/429/5xx, with the
-        Retry-After hint when sent) or ModelRejected (other 4xx); the SDK's exception is
-        kept as `__cause__`; messages never contain the API key.
+        Retry-After hint when sent; a stream broken by an `error` event, a cut connection
+        or no `message_stop`) or ModelRejected (other 4xx); the SDK's exception is kept as
+        `__cause__`; messages never contain the API key. An exception from `on_text` closes
+        the response (nothing more is read) and propagates unchanged.
         """
         system, wire = wire_request(messages)
+        if on_text is not None:
+            return self._stream(system, wire, tools, max_tokens, on_text)
         try:
             response = self._client.messages.create(
                 model=self._model,
@@ -80,21 +87,67 @@ class AnthropicChatModel:
                 system=system if system else anthropic.omit,
                 tools=[wire_tool(t) for t in tools] if tools else anthropic.omit,
             )
-        except anthropic.APIConnectionError as exc:  # includes APITimeoutError
+        except anthropic.APIError as exc:
+            raise self._error(exc) from exc
+        return self._completion(response)
+
+    def _stream(
+        self,
+        system: str,
+        wire: list[dict[str, Any]],
+        tools: Sequence[ToolSpec],
+        max_tokens: int,
+        on_text: TextSink,
+    ) -> Completion:
+        try:
+            stream = self._client.messages.create(
+                model=self._model,
+                max_tokens=max_tokens,
+                messages=cast("list[MessageParam]", wire),
+                system=system if system else anthropic.omit,
+                tools=[wire_tool(t) for t in tools] if tools else anthropic.omit,
+                stream=True,
+            )
+        except anthropic.APIError as exc:
+            raise self._error(exc) from exc
+        answer = StreamedMessage(model=self._model)
+        # Leaving the block closes the response: after an exception from `on_text` (a
+        # cancelled turn) not one more event is read.
+        with stream:
+            while True:
+                try:
+                    event: RawMessageStreamEvent | None = next(stream, None)
+                except anthropic.APIError as exc:  # an `error` event, after a 200
+                    raise self._error(exc, streaming=True) from exc
+                # The SDK leaves transport errors of a stream's body unwrapped.
+                except httpx2.TimeoutException as exc:
+                    raise ModelUnavailable(f"{self.name} timed out") from exc
+                except httpx2.TransportError as exc:
+                    raise ModelUnavailable(f"{self.name} cut its stream off") from exc
+                except ValueError as exc:  # an event that is not JSON
+                    raise ModelUnavailable(f"{self.name} sent an unusable stream") from exc
+                if event is None:
+                    break
+                text = answer.add(event)
+                if text:
+                    on_text(text)
+        return answer.completion(self.name)
+
+    def _error(
+        self, exc: anthropic.APIError, *, streaming: bool = False
+    ) -> ModelUnavailable | ModelRejected:
+        if isinstance(exc, anthropic.APIConnectionError):  # includes APITimeoutError
             kind = "timed out" if isinstance(exc, anthropic.APITimeoutError) else "is unreachable"
-            raise ModelUnavailable(f"{self.name} {kind}") from exc
-        except anthropic.APIStatusError as exc:
+            return ModelUnavailable(f"{self.name} {kind}")
+        if isinstance(exc, anthropic.APIStatusError):
             body = exc.body
             error = body.get("error") if isinstance(body, dict) else None
             message = error.get("message") if isinstance(error, dict) else None
             detail = safe_detail(message, api_key=self._client.api_key)
-            raise status_error(self.name, exc.status_code, detail, exc.response.headers) from exc
-        except anthropic.APIError as exc:
-            raise ModelUnavailable(f"{self.name} sent an unusable response") from exc
-        completion = self._completion(response)
-        if on_text is not None and completion.content:
-            on_text(completion.content)  # one delta until the provider streams
-        return completion
+            if streaming:  # the stream began with a 200: whatever broke it is transient
+                return ModelUnavailable(f"{self.name} failed mid-stream{detail}")
+            return status_error(self.name, exc.status_code, detail, exc.response.headers)
+        return ModelUnavailable(f"{self.name} sent an unusable response")
 
     def _completion(self, response: AnthropicMessage) -> Completion:
         blocks = getattr(response, "content", None)

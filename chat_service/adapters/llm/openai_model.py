@@ -8,16 +8,19 @@ from typing import Literal
 import openai
 from openai.types.chat import (
     ChatCompletion,
+    ChatCompletionChunk,
     ChatCompletionFunctionToolParam,
     ChatCompletionMessageFunctionToolCall,
     ChatCompletionMessageFunctionToolCallParam,
     ChatCompletionMessageParam,
 )
 
+from chat_service.adapters.llm.openai_stream import StreamedCompletion
 from chat_service.adapters.llm.provider_errors import safe_detail, status_error
 from chat_service.ports.chat_model import (
     ChatMessage,
     Completion,
+    ModelRejected,
     ModelUnavailable,
     PromptRole,
     TextSink,
@@ -49,7 +52,10 @@ def openai_client(*, api_key: str, base_url: str | None, timeout_s: float) -> op
 
 
 class OpenAIChatModel:
-    """A ChatModel backed by the Chat Completions API (`POST /chat/completions`, non-streaming).
+    """A ChatModel backed by the Chat Completions API (`POST /chat/completions`).
+
+    With `on_text` the request asks for `stream: true` (with usage in the last chunk) and
+    each text delta goes to `on_text` as it arrives; without, the answer comes whole.
 
     `token_limit_param` names the field that carries `max_tokens`: "max_tokens" (default)
     is what every OpenAI-compatible server (vLLM, llama.cpp, Ollama) and OpenAI's
@@ -80,12 +86,14 @@ class OpenAIChatModel:
         max_tokens: int = 1024,
         on_text: TextSink | None = None,
     ) -> Completion:
-        """Returns the provider's completion of `messages`.
+        """Returns the provider's completion of `messages`, streaming its text to `on_text`.
 
         Raises ModelUnavailable when the provider cannot be reached, times out, is rate
-        limited, fails (5xx) or answers without a choice; ModelRejected when it refuses the
+        limited, fails (5xx), answers without a choice, or its stream breaks (an error
+        chunk, a cut connection, no finish reason); ModelRejected when it refuses the
         request (other 4xx). The SDK's exception is kept as `__cause__`; messages never
-        contain the API key.
+        contain the API key. An exception from `on_text` closes the response (nothing more
+        is read) and propagates unchanged.
         """
         body: dict[str, object] = {
             "model": self._model,
@@ -94,25 +102,68 @@ class OpenAIChatModel:
         }
         if tools:
             body["tools"] = [wire_tool(t) for t in tools]
+        if on_text is not None:
+            return self._stream(body, on_text)
         try:
             # The SDK's documented low-level call: `chat.completions.create` re-validates
             # every message against its TypedDicts (~0.1 ms of CPU per message), which made
             # a turn's cost grow with its history; the body here is already well-formed.
             response = self._client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-        except openai.APIConnectionError as exc:  # includes APITimeoutError
-            kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
-            raise ModelUnavailable(f"{self.name} {kind}") from exc
-        except openai.APIStatusError as exc:
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+        return self._completion(response)
+
+    def _stream(self, body: dict[str, object], on_text: TextSink) -> Completion:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        try:
+            stream = self._client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=openai.Stream[ChatCompletionChunk],
+            )
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+        answer = StreamedCompletion(model=self._model)
+        # Leaving the block closes the response: after an exception from `on_text` (a
+        # cancelled turn) not one more chunk is read.
+        with stream:
+            while True:
+                try:
+                    chunk = next(stream, None)
+                except openai.APIError as exc:
+                    raise self._error(exc, streaming=True) from exc
+                except ValueError as exc:  # a chunk that is not JSON
+                    raise ModelUnavailable(f"{self.name} sent an unusable stream") from exc
+                if chunk is None:
+                    break
+                text = answer.add(chunk)
+                if text:
+                    on_text(text)
+        return answer.completion(self.name)
+
+    def _error(
+        self, exc: openai.APIError, *, streaming: bool = False
+    ) -> ModelUnavailable | ModelRejected:
+        if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+            if isinstance(exc, openai.APITimeoutError):
+                return ModelUnavailable(f"{self.name} timed out")
+            cut = "cut its stream off" if streaming else "is unreachable"
+            return ModelUnavailable(f"{self.name} {cut}")
+        if isinstance(exc, openai.APIStatusError):
             answer = exc.body
             message = answer.get("message") if isinstance(answer, dict) else None
             detail = safe_detail(message, api_key=self._client.api_key)
-            raise status_error(self.name, exc.status_code, detail, exc.response.headers) from exc
-        except openai.APIError as exc:  # e.g. a response body that is not a completion
-            raise ModelUnavailable(f"{self.name} sent an unusable response") from exc
-        completion = self._completion(response)
-        if on_text is not None and completion.content:
-            on_text(completion.content)  # one delta until the provider streams
-        return completion
+            return status_error(self.name, exc.status_code, detail, exc.response.headers)
+        if streaming:  # an error chunk after the stream began
+            answer = exc.body
+            message = answer.get("message") if isinstance(answer, dict) else exc.message
+            detail = safe_detail(message, api_key=self._client.api_key)
+            return ModelUnavailable(f"{self.name} failed mid-stream{detail}")
+        # e.g. a response body that is not a completion
+        return ModelUnavailable(f"{self.name} sent an unusable response")
 
     def _completion(self, response: ChatCompletion) -> Completion:
         # Compatible servers sometimes omit fields the SDK's types call required.
