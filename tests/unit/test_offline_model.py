@@ -83,3 +83,14 @@ def test_title_of_a_short_or_empty_message():
     assert model.complete(title_prompt("hello!")).content == "Hello"
     assert model.complete(title_prompt("   ")).content == DEFAULT_TITLE
     assert model.complete(title_prompt('"""')).content == DEFAULT_TITLE
+
+
+def test_streams_its_answer_word_by_word():
+    deltas: list[str] = []
+
+    completion = OfflineChatModel().complete(CHAT, on_text=deltas.append)
+
+    assert completion == OfflineChatModel().complete(CHAT)
+    assert len(deltas) > 10
+    assert "".join(deltas) == completion.content
+    assert all(d.strip() for d in deltas)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from chat_service.adapters.llm.offline_answers import answer
@@ -19,6 +20,7 @@ from chat_service.ports.chat_model import (
 )
 
 QUOTE_MAX_CHARS = 80
+_WORDS = re.compile(r"\s*\S+|\s+")  # each word with the spaces before it
 
 NOT_CONFIGURED = (
     "No language model is configured, so this is the service's built-in offline reply. "
@@ -36,7 +38,8 @@ class OfflineChatModel:
     (when it is offered), then an answer worded from the tool's result, or saying the tool
     failed. Anything else gets a reply saying that no model is configured and how to
     configure one, quoting the user's last message. Title and summary prompts get the
-    first words of their text. It never raises.
+    first words of their text. With `on_text` it streams the answer word by word, at once
+    (there is nothing to wait for). It never raises, other than what `on_text` raises.
     """
 
     @property
@@ -54,8 +57,9 @@ class OfflineChatModel:
     ) -> Completion:
         """Returns the offline answer to `messages`; `max_tokens` is ignored."""
         completion = self._answer(messages, tools)
-        if on_text is not None and completion.content:
-            on_text(completion.content)
+        if on_text is not None:
+            for piece in _WORDS.findall(completion.content):
+                on_text(piece)
         return completion
 
     def _answer(self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> Completion:
