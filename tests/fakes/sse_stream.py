@@ -74,8 +74,8 @@ def write_stream(
 ) -> None:
     """Answers 200 with `events` as a chunked `text/event-stream`, paced by `pacing`.
 
-    With `fail_after_deltas`, the stream breaks before its next delta once that many were
-    sent: by `error_event` then the end of the body ("error"), or by closing the connection
+    With `fail_after_deltas`, the stream breaks once that many deltas were sent (before
+    the next delta, or before the events that end the answer): by `error_event` then the end of the body ("error"), or by closing the connection
     without ending the body ("drop"). `sleep(seconds)` returns False when the server stops.
     A client that hangs up ends the stream and is marked `client_gone` on `record`.
     """
@@ -88,13 +88,14 @@ def write_stream(
             handler.send_header(name, value)
         handler.end_headers()
         for event in events:
+            # The break comes before the delta after the Nth, or before what follows the last.
+            if (event.delta or record.sent_deltas) and record.sent_deltas == fail_after_deltas:
+                if failure == "error":
+                    _chunk(handler, error_event.encode())
+                    handler.wfile.write(b"0\r\n\r\n")
+                handler.close_connection = True
+                return
             if event.delta:
-                if record.sent_deltas == fail_after_deltas:
-                    if failure == "error":
-                        _chunk(handler, error_event.encode())
-                        handler.wfile.write(b"0\r\n\r\n")
-                    handler.close_connection = True
-                    return
                 wait_s = pacing.token_gap_s if record.sent_deltas else pacing.first_token_delay_s
                 if not sleep(wait_s):
                     handler.close_connection = True

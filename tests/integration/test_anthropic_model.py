@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
+import httpx2
 import pytest
 
 from chat_service.adapters.llm.anthropic_model import AnthropicChatModel, anthropic_client
@@ -18,6 +19,7 @@ from chat_service.ports.chat_model import (
     Usage,
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer
+from tests.fakes.sse_stream import Pacing
 
 API_KEY = "sk-ant-test-SECRETSECRET123456"
 WEATHER = ToolSpec(
@@ -149,3 +151,36 @@ def test_an_unreachable_server_is_unavailable():
     client = anthropic_client(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", timeout_s=2)
     with pytest.raises(ModelUnavailable, match="is unreachable"):
         AnthropicChatModel(client, model="m").complete([_msg(PromptRole.USER, "hi")])
+
+
+def test_a_streamed_request_asks_for_a_stream(server, model):
+    model.complete([_msg(PromptRole.USER, "hi")], on_text=lambda text: None)
+    model.complete([_msg(PromptRole.USER, "hi")])
+
+    streamed, whole = (r.json for r in server.requests)
+    assert streamed["stream"] is True
+    assert "stream" not in whole
+
+
+@pytest.mark.parametrize(("status", "error"), [(529, ModelUnavailable), (400, ModelRejected)])
+def test_a_streamed_call_maps_http_errors_as_a_whole_one_does(server, model, status, error):
+    server.script(FakeAnthropicServer.error(status, f"key {API_KEY} says no", retry_after=1))
+
+    with pytest.raises(error, match=f"HTTP {status}") as caught:
+        model.complete([_msg(PromptRole.USER, "hi")], on_text=lambda text: None)
+
+    assert API_KEY not in str(caught.value)
+
+
+def test_a_stalled_stream_times_out(server):
+    server.pacing = Pacing(token_gap_s=10)
+    client = anthropic_client(api_key=API_KEY, base_url=server.url, timeout_s=0.5)
+    deltas: list[str] = []
+
+    with client, pytest.raises(ModelUnavailable, match="timed out") as caught:
+        AnthropicChatModel(client, model="m").complete(
+            [_msg(PromptRole.USER, "hi")], on_text=deltas.append
+        )
+
+    assert deltas == ["claude"]
+    assert isinstance(caught.value.__cause__, httpx2.TimeoutException)

@@ -172,3 +172,14 @@ def test_multi_turn_with_tool_calls_and_results_is_serialized(server, model):
 
 def test_default_responder_echoes_the_last_user_message(model):
     assert model.complete([_user("first"), _user("ping")]).content == "echo: ping"
+
+
+def test_a_streamed_request_asks_for_usage_in_the_last_chunk(server, model):
+    model.complete([_user("Hi")], on_text=lambda text: None)
+    model.complete([_user("Hi")])
+
+    streamed, whole = (r.json for r in server.requests)
+    assert streamed["stream"] is True
+    assert streamed["stream_options"] == {"include_usage": True}
+    assert "stream" not in whole
+    assert "stream_options" not in whole

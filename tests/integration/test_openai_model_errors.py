@@ -11,6 +11,7 @@ import pytest
 from chat_service.adapters.llm.openai_model import OpenAIChatModel, openai_client
 from chat_service.ports.chat_model import ChatMessage, ModelRejected, ModelUnavailable, PromptRole
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.sse_stream import Pacing
 
 API_KEY = "sk-test-SECRETSECRETSECRET1234"
 
@@ -119,3 +120,33 @@ def test_sdk_retries_are_off(server, model):
         model.complete([_user("Hi")])
 
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, ModelUnavailable), (400, ModelRejected)])
+def test_a_streamed_call_maps_http_errors_as_a_whole_one_does(server, model, status, error):
+    server.script(FakeOpenAIServer.error(status, f"key {API_KEY} says no", retry_after=1))
+
+    with pytest.raises(error, match=f"HTTP {status}") as caught:
+        model.complete([_user("Hi")], on_text=lambda text: None)
+
+    assert isinstance(caught.value.__cause__, openai.APIStatusError)
+    assert API_KEY not in str(caught.value)
+
+
+def test_a_stalled_stream_times_out(server):
+    server.pacing = Pacing(token_gap_s=10)
+    client, model = _model(server.url, timeout_s=0.5)
+    deltas: list[str] = []
+
+    with client, pytest.raises(ModelUnavailable, match="timed out") as caught:
+        model.complete([_user("Hi there")], on_text=deltas.append)
+
+    assert deltas == ["echo:"]
+    assert isinstance(caught.value.__cause__, openai.APITimeoutError)
+
+
+def test_an_error_chunk_after_every_delta_is_unavailable(server, model):
+    server.script(FakeOpenAIServer.broken_stream("a b", after_deltas=2, failure="error"))
+
+    with pytest.raises(ModelUnavailable, match="mid-stream: The server had an error"):
+        model.complete([_user("Hi")], on_text=lambda text: None)
