@@ -1,5 +1,6 @@
-"""The language-model series: calls, latency, tokens and estimated cost by provider and model,
-attributed to the owner, platform and user; and the original service's `openai_*` names."""
+"""The language-model series: calls, latency, time to first token, tokens and estimated cost by
+provider and model, attributed to the owner, platform and user; and the original service's
+`openai_*` names."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ class LlmMetrics:
             buckets=SECONDS,
             registry=registry,
         )
+        self.first_token = Histogram(
+            "llm_time_to_first_token_seconds",
+            "Time from a streamed language-model call to its first text delta",
+            list(_LLM),
+            buckets=SECONDS,
+            registry=registry,
+        )
         self.tokens = Counter(
             "llm_tokens_total",
             "Tokens used by language-model calls",
@@ -74,6 +82,12 @@ class LlmMetrics:
             registry=registry,
         )
 
+    def record_first_token(
+        self, *, provider: str, model: str, operation: str, seconds: float
+    ) -> None:
+        """Records how long a streamed call took to pass on its first text delta."""
+        self.first_token.labels(provider, model, operation).observe(seconds)
+
     def record(
         self,
         *,
@@ -89,7 +103,8 @@ class LlmMetrics:
     ) -> None:
         """Records one language-model call: count, latency, tokens and estimated cost.
 
-        `outcome` is "ok" or why it failed; `priced_model` (default `model`) is the name
+        `outcome` is "ok", "cancelled" (the caller stopped a stream) or why it failed;
+        `priced_model` (default `model`) is the name
         looked up in the price table, e.g. the dated model the provider answered with.
         """
         owner, user, platform = self._owners(who.owner), self._users(who.user_id), who.platform

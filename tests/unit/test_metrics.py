@@ -17,9 +17,11 @@ from chat_service.edge.middleware.metrics import HttpMetricsMiddleware
 from chat_service.edge.middleware.routes import RouteLabels
 from chat_service.observability.attribution import Attribution, bind_attribution, llm_operation
 from chat_service.observability.metrics import Metrics
+from chat_service.observability.model_observer import ObservedChatModel
 from chat_service.observability.prices import Price, PriceTable
 from chat_service.observability.telemetry import Telemetry
 from chat_service.ports.chat_model import ChatMessage, Completion, PromptRole, Usage
+from tests.fakes.scripted_model import ScriptedChatModel
 from tests.metrics_text import samples, value
 
 WHO = Attribution(owner="alice", platform="telegram", user_id="u1")
@@ -238,3 +240,57 @@ def test_a_model_without_a_provider_in_its_name_is_its_own_provider(metrics):
     telemetry.observe_model(Offline()).complete([ChatMessage(PromptRole.USER, "x")])
     text = _text(metrics)
     assert value(text, "llm_requests_total", provider="offline", model="offline") == 1
+
+
+def _observed(metrics, model, clock):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    return ObservedChatModel(model, metrics=metrics, tracer=tracer, clock=clock), exporter
+
+
+def test_a_streamed_call_reports_its_time_to_first_token(metrics):
+    clock = iter([10.0, 10.25, 11.0]).__next__  # start, first delta, end
+    model, exporter = _observed(metrics, ScriptedChatModel("a b c", name="openai:gpt-x"), clock)
+    deltas: list[str] = []
+
+    model.complete([ChatMessage(PromptRole.USER, "x")], on_text=deltas.append)
+
+    text = _text(metrics)
+    assert deltas == ["a", " b", " c"]
+    assert value(text, "llm_time_to_first_token_seconds_sum", provider="openai") == 0.25
+    assert value(text, "llm_time_to_first_token_seconds_count", model="gpt-x") == 1
+    assert value(text, "llm_request_duration_seconds_sum", provider="openai") == 1.0
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] == 0.25
+
+
+def test_a_call_without_a_sink_reports_no_first_token(metrics):
+    clock = iter([1.0, 2.0]).__next__
+    model, _ = _observed(metrics, ScriptedChatModel("a b", name="openai:gpt-x"), clock)
+
+    model.complete([ChatMessage(PromptRole.USER, "x")])
+
+    assert value(_text(metrics), "llm_time_to_first_token_seconds_count") == 0
+
+
+def test_a_stream_the_caller_stops_counts_as_cancelled_not_failed(metrics):
+    class Cancelled(Exception):
+        pass
+
+    def sink(text: str) -> None:
+        raise Cancelled
+
+    model, _ = _observed(
+        metrics, ScriptedChatModel("a b", name="openai:gpt-x"), iter(range(9)).__next__
+    )
+
+    with pytest.raises(Cancelled):
+        model.complete([ChatMessage(PromptRole.USER, "x")], on_text=sink)
+
+    text = _text(metrics)
+    assert value(text, "llm_requests_total", outcome="cancelled") == 1
+    assert value(text, "llm_requests_total", outcome="error") == 0
+    assert value(text, "llm_time_to_first_token_seconds_count") == 1

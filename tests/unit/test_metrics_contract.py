@@ -58,6 +58,7 @@ def test_the_documented_metrics_are_those_the_code_emits():
             output_tokens=2,
             who=who,
         )
+    metrics.llm.record_first_token(provider="openai", model="gpt-x", operation="reply", seconds=1)
     metrics.set_breaker_state(weather, "open")
     metrics.cache_event("reply", hit=True)
     metrics.record_tool_call("get_weather", "ok", 0.2)
