@@ -85,8 +85,20 @@ class Stack:
             raise ChildError(f"migrations failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
     @contextlib.contextmanager
-    def app(self, *, llm_latency_s: float, name: str) -> Iterator[App]:
-        """Runs a fake OpenAI server with `llm_latency_s` and the app pointed at it."""
+    def app(
+        self,
+        *,
+        llm_latency_s: float,
+        name: str,
+        first_token_delay_s: float = 0.0,
+        token_gap_s: float = 0.0,
+        reply_words: int = 0,
+    ) -> Iterator[App]:
+        """Runs a fake OpenAI server with `llm_latency_s` and the app pointed at it.
+
+        Streamed answers (`first_token_delay_s`, `token_gap_s`) and `reply_words` words
+        instead of the echo configure the fake as its command-line options do.
+        """
         assert self.redis is not None
         with contextlib.ExitStack() as stack:
             fake_port = free_port()
@@ -96,6 +108,9 @@ class Stack:
                     *(sys.executable, "-m", self.fake_module),
                     *("--host", LOOPBACK, "--port", str(fake_port)),
                     *("--latency-s", f"{llm_latency_s:g}"),
+                    *("--first-token-delay-s", f"{first_token_delay_s:g}"),
+                    *("--token-gap-s", f"{token_gap_s:g}"),
+                    *("--reply-words", str(reply_words)),
                 ],
                 log_path=self.dir / f"fake-openai-{name}.log",
             )
