@@ -73,6 +73,7 @@ class FakeOpenAIServer:
         self._script: collections.deque[Scripted] = collections.deque()
         self._requests: list[RecordedRequest] = []
         self._streams: list[StreamRecord] = []
+        self._connections = 0
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self._httpd = _Server((host, port), _Handler)
@@ -112,6 +113,12 @@ class FakeOpenAIServer:
         """Returns a record of every streamed answer so far, oldest first."""
         with self._lock:
             return list(self._streams)
+
+    @property
+    def connections(self) -> int:
+        """Returns how many connections clients opened so far (a pooled client opens one)."""
+        with self._lock:
+            return self._connections
 
     def reset(self) -> None:
         """Forgets queued replies, recorded requests and streams; restores latency, pacing
@@ -192,6 +199,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stays quiet: tests and benchmarks read their own output."""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake._lock:
+            self.server.fake._connections += 1
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/fake/stats":  # for benchmarks: provider calls served

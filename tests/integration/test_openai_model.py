@@ -183,3 +183,11 @@ def test_a_streamed_request_asks_for_usage_in_the_last_chunk(server, model):
     assert streamed["stream_options"] == {"include_usage": True}
     assert "stream" not in whole
     assert "stream_options" not in whole
+
+
+def test_streamed_calls_reuse_one_connection(server, model):
+    for _ in range(3):
+        model.complete([_user("Hi")], on_text=lambda text: None)
+    model.complete([_user("Hi")])
+
+    assert server.connections == 1  # each stream was read to its end before it was closed

@@ -8,14 +8,13 @@ from typing import Literal
 import openai
 from openai.types.chat import (
     ChatCompletion,
-    ChatCompletionChunk,
     ChatCompletionFunctionToolParam,
     ChatCompletionMessageFunctionToolCall,
     ChatCompletionMessageFunctionToolCallParam,
     ChatCompletionMessageParam,
 )
 
-from chat_service.adapters.llm.openai_stream import StreamedCompletion
+from chat_service.adapters.llm.openai_stream import StreamedCompletion, release
 from chat_service.adapters.llm.provider_errors import safe_detail, status_error
 from chat_service.ports.chat_model import (
     ChatMessage,
@@ -117,12 +116,13 @@ class OpenAIChatModel:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
         try:
+            # `Stream[object]` yields each chunk's JSON object (see StreamedCompletion).
             stream = self._client.post(
                 "/chat/completions",
                 body=body,
                 cast_to=ChatCompletion,
                 stream=True,
-                stream_cls=openai.Stream[ChatCompletionChunk],
+                stream_cls=openai.Stream[object],
             )
         except openai.APIError as exc:
             raise self._error(exc) from exc
@@ -130,7 +130,7 @@ class OpenAIChatModel:
         # Leaving the block closes the response: after an exception from `on_text` (a
         # cancelled turn) not one more chunk is read.
         with stream:
-            while True:
+            while not answer.ended:
                 try:
                     chunk = next(stream, None)
                 except openai.APIError as exc:
@@ -142,6 +142,8 @@ class OpenAIChatModel:
                 text = answer.add(chunk)
                 if text:
                     on_text(text)
+            if answer.ended:
+                release(stream.response)
         return answer.completion(self.name)
 
     def _error(
