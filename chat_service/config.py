@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from chat_service.adapters.redis.client import is_cluster_url, parse_cluster_url
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.observability.prices import PriceTable
 
@@ -42,6 +43,7 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # redis:// or rediss:// for one server; redis+cluster://host:port,host:port for a cluster.
     redis_url: str = "redis://127.0.0.1:6379/0"
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     mongo_database: str = "acai"
@@ -211,6 +213,11 @@ class Settings:
             raise SettingsError("CALENDAR_ICS_URL must be an https:// URL (http only on loopback)")
 
     def _validate_shared_state(self) -> None:
+        if is_cluster_url(self.redis_url):
+            try:
+                parse_cluster_url(self.redis_url)
+            except ValueError as exc:
+                raise SettingsError(f"REDIS_URL: {exc}") from None
         if self.cache_ttl_hours < 0:
             raise SettingsError("CACHE_TTL_HOURS must not be negative")
         if self.session_ttl_minutes <= 0:

@@ -24,12 +24,17 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-import redis
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
-from chat_service.adapters.redis.client import connect_redis
+from chat_service.adapters.redis.client import (
+    REDIS_ERRORS,
+    SyncRedis,
+    connect_redis,
+    is_cluster_url,
+    parse_cluster_url,
+)
 from chat_service.adapters.redis.session_cache import RedisSessionCache
 from chat_service.cli_mongo import MongoUnreachable, cli_database
 from chat_service.config import Settings, SettingsError
@@ -154,7 +159,7 @@ def _erase(database: Db, settings: Settings, args: argparse.Namespace, stdin: Te
     return 0
 
 
-def _new_cache_generation(client: redis.Redis, availability: RedisAvailability, owner: str) -> str:
+def _new_cache_generation(client: SyncRedis, availability: RedisAvailability, owner: str) -> str:
     """Bumps the owner's cache generation; returns "" or why it could not."""
     try:
         RedisCacheGenerations(client, availability=availability).bump(owner)
@@ -181,17 +186,26 @@ def _erased(report: ErasureReport, *, kept_keys: int) -> str:
     return "\n".join(lines)
 
 
-def _redis(settings: Settings) -> tuple[redis.Redis | None, str]:
+def _where(url: str) -> str:
+    """Returns host:port of a server, or the seeds of a cluster, without credentials."""
+    if is_cluster_url(url):
+        return "the cluster " + ",".join(f"{h}:{p}" for h, p in parse_cluster_url(url).seeds)
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 6379}" if parts.hostname else parts.path
+
+
+def _redis(settings: Settings) -> tuple[SyncRedis | None, str]:
     """Returns a client if Redis answers a ping, else None and why not."""
-    parts = urlsplit(settings.redis_url)
-    where = f"{parts.hostname}:{parts.port or 6379}" if parts.hostname else parts.path
     try:
+        where = _where(settings.redis_url)
         client = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
     except ValueError as exc:
         return None, f"REDIS_URL is not usable ({_one_line(exc)})"
+    except REDIS_ERRORS as exc:
+        return None, f"Redis at {where} is unreachable ({_one_line(exc)})"
     try:
         client.ping()
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         client.close()
         return None, f"Redis at {where} is unreachable ({_one_line(exc)})"
     return client, ""

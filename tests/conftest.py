@@ -16,6 +16,7 @@ import pymongo
 import pymongo.errors
 import pytest
 
+from devstack.cluster import RedisCluster
 from devstack.servers import MongoServer, RedisServer
 from tests.fakes.clock import FakeClock
 from tests.log_audit import LogAudit
@@ -95,6 +96,38 @@ def redis_url(request: pytest.FixtureRequest) -> str:
         return url
     server: RedisServer = request.getfixturevalue("redis_server")
     return server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A Redis Cluster started for this session: six nodes on loopback, three masters with a
+    replica each, in cluster_state:ok (skips the test if TEST_REDIS_CLUSTER_URL is set)."""
+    if os.environ.get("TEST_REDIS_CLUSTER_URL"):
+        pytest.skip("TEST_REDIS_CLUSTER_URL is set: no Redis Cluster is started by the tests")
+    with RedisCluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(request: pytest.FixtureRequest) -> str:
+    """TEST_REDIS_CLUSTER_URL if set, else the `redis+cluster://` URL of the session's
+    cluster (every node a seed): the REDIS_URL of an app on a Redis Cluster."""
+    url = os.environ.get("TEST_REDIS_CLUSTER_URL")
+    if url:
+        return url
+    cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+    return cluster.url
+
+
+@pytest.fixture(
+    scope="session", params=["server", pytest.param("cluster", marks=pytest.mark.cluster)]
+)
+def any_redis_url(request: pytest.FixtureRequest) -> str:
+    """The URL of the session's single Redis server, then of its Redis Cluster: a test taking
+    it runs on both (`-m cluster` selects the cluster runs)."""
+    name = "redis_url" if request.param == "server" else "redis_cluster_url"
+    url: str = request.getfixturevalue(name)
+    return url
 
 
 @pytest.fixture(scope="session")

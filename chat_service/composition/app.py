@@ -25,8 +25,6 @@ from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from pymongo import MongoClient
 from pymongo.database import Database
-from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -34,7 +32,12 @@ import migrations
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.repository import MongoConversationRepository
-from chat_service.adapters.redis.client import connect_redis, connect_redis_async
+from chat_service.adapters.redis.client import (
+    AsyncRedis,
+    SyncRedis,
+    connect_redis,
+    connect_redis_async,
+)
 from chat_service.composition.assistant import build_assistant
 from chat_service.composition.middleware import middleware_stack
 from chat_service.composition.shared_state import build_shared_state
@@ -199,7 +202,7 @@ class Stores:
 
     mongo: MongoClient[dict[str, Any]]
     database: Database[dict[str, Any]]
-    redis: Redis
+    redis: SyncRedis
     async_redis: AsyncRedis
 
     def close(self) -> None:

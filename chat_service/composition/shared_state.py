@@ -10,8 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
-from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 from starlette.middleware import Middleware
 
 from chat_service.adapters.memory.auth_failures import MemoryAuthFailureLimiter
@@ -21,6 +19,7 @@ from chat_service.adapters.mongo.sessions import MongoSessionStore
 from chat_service.adapters.mongo.turn_lock import MongoLockBackend
 from chat_service.adapters.redis.auth_failures import RedisAuthFailureLimiter
 from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
+from chat_service.adapters.redis.client import AsyncRedis, SyncRedis
 from chat_service.adapters.redis.rate_limiter import RedisRateLimiter
 from chat_service.adapters.redis.response_cache import RedisResponseCache
 from chat_service.adapters.redis.session_cache import RedisSessionCache
@@ -80,7 +79,7 @@ class SharedState:
 def build_shared_state(
     settings: Settings,
     *,
-    redis: Redis,
+    redis: SyncRedis,
     async_redis: AsyncRedis,
     database: Database[dict[str, Any]],
     clock: Callable[[], datetime],

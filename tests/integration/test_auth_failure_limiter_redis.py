@@ -7,10 +7,9 @@ import asyncio
 import contextlib
 import uuid
 
-import redis.asyncio
-
 from chat_service.adapters.memory.auth_failures import MemoryAuthFailureLimiter
 from chat_service.adapters.redis.auth_failures import RedisAuthFailureLimiter
+from chat_service.adapters.redis.client import connect_redis_async
 from chat_service.core.availability import RedisAvailability
 from devstack.process import free_port
 
@@ -19,10 +18,7 @@ from devstack.process import free_port
 async def limiters(url: str, *, limit: int, window_s: float, workers: int = 1):
     """`workers` limiters on one namespace, each with its own client, closed on exit."""
     prefix = f"test:{uuid.uuid4().hex}:"
-    clients = [
-        redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        for _ in range(workers)
-    ]
+    clients = [connect_redis_async(url, timeout_s=2) for _ in range(workers)]
     try:
         yield [
             RedisAuthFailureLimiter(
@@ -40,9 +36,9 @@ async def limiters(url: str, *, limit: int, window_s: float, workers: int = 1):
             await client.aclose()
 
 
-def test_workers_share_one_count_per_address(redis_url):
+def test_workers_share_one_count_per_address(any_redis_url):
     async def scenario():
-        async with limiters(redis_url, limit=3, window_s=60, workers=2) as workers:
+        async with limiters(any_redis_url, limit=3, window_s=60, workers=2) as workers:
             waits = []
             for number in range(4):
                 worker = workers[number % 2]
@@ -56,9 +52,9 @@ def test_workers_share_one_count_per_address(redis_url):
     assert other == 0
 
 
-def test_checks_charge_nothing(redis_url):
+def test_checks_charge_nothing(any_redis_url):
     async def scenario():
-        async with limiters(redis_url, limit=2, window_s=60) as (shared,):
+        async with limiters(any_redis_url, limit=2, window_s=60) as (shared,):
             checks = [await shared.retry_after_s("a") for _ in range(20)]
             await shared.record_failure("a")
             after_one = await shared.retry_after_s("a")

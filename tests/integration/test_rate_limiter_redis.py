@@ -7,9 +7,9 @@ import contextlib
 import uuid
 
 import pytest
-import redis.asyncio
 
 from chat_service.adapters.memory.rate_limiter import MemoryRateLimiter
+from chat_service.adapters.redis.client import connect_redis_async
 from chat_service.adapters.redis.rate_limiter import RedisRateLimiter
 from chat_service.core.availability import RedisAvailability
 from devstack.process import free_port
@@ -19,10 +19,7 @@ from devstack.process import free_port
 async def limiters(url: str, *, rps: float, burst: int, workers: int = 1):
     """`workers` limiters on one bucket namespace, each with its own client, closed on exit."""
     prefix = f"test:{uuid.uuid4().hex}:"
-    clients = [
-        redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        for _ in range(workers)
-    ]
+    clients = [connect_redis_async(url, timeout_s=2) for _ in range(workers)]
     try:
         yield [
             RedisRateLimiter(
@@ -40,9 +37,9 @@ async def limiters(url: str, *, rps: float, burst: int, workers: int = 1):
             await client.aclose()
 
 
-def test_workers_share_one_bucket(redis_url):
+def test_workers_share_one_bucket(any_redis_url):
     async def scenario():
-        async with limiters(redis_url, rps=0.1, burst=5, workers=2) as workers:
+        async with limiters(any_redis_url, rps=0.1, burst=5, workers=2) as workers:
             return [await workers[i % 2].hit(["ip:1"]) for i in range(8)]
 
     decisions = asyncio.run(scenario())
@@ -51,9 +48,9 @@ def test_workers_share_one_bucket(redis_url):
     assert 9 < decisions[-1].retry_after_s <= 10  # one emission interval, 1/rps
 
 
-def test_a_refused_request_charges_no_bucket(redis_url):
+def test_a_refused_request_charges_no_bucket(any_redis_url):
     async def scenario():
-        async with limiters(redis_url, rps=0.1, burst=1) as (shared,):
+        async with limiters(any_redis_url, rps=0.1, burst=1) as (shared,):
             assert (await shared.hit(["ip:1"])).admitted
             refused = await shared.hit(["key:k", "ip:1"])
             assert not refused.admitted
@@ -72,9 +69,9 @@ def test_with_redis_down_the_process_limits_on_its_own():
 
 
 @pytest.mark.parametrize("burst", [1, 3])
-def test_the_burst_is_exact(redis_url, burst):
+def test_the_burst_is_exact(any_redis_url, burst):
     async def scenario():
-        async with limiters(redis_url, rps=0.01, burst=burst) as (shared,):
+        async with limiters(any_redis_url, rps=0.01, burst=burst) as (shared,):
             return [(await shared.hit(["b"])).admitted for _ in range(burst + 2)]
 
     assert asyncio.run(scenario()) == [True] * burst + [False] * 2

@@ -7,8 +7,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 
+from chat_service.adapters.redis.client import connect_redis
 from chat_service.adapters.redis.response_cache import RedisResponseCache
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.cache.stats import CacheCounters, CacheCounts, CacheOutcome
@@ -17,15 +17,15 @@ from devstack.process import free_port
 
 
 @pytest.fixture
-def client(redis_url):
-    with redis.Redis.from_url(redis_url) as connection:
+def client(any_redis_url):
+    with connect_redis(any_redis_url, timeout_s=2) as connection:
         yield connection
 
 
 def make_cache(url: str, counters: CacheCounters | None = None) -> RedisResponseCache:
     """A cache with its own connection pool, as each worker process has."""
     return RedisResponseCache(
-        redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2),
+        connect_redis(url, timeout_s=2),
         availability=RedisAvailability(),
         observer=counters or CacheCounters(),
         compute_timeout_s=10,
@@ -34,12 +34,13 @@ def make_cache(url: str, counters: CacheCounters | None = None) -> RedisResponse
 
 @pytest.fixture
 def key():
-    return f"test:cache:{uuid.uuid4().hex}"
+    # Tagged as the cache's own keys are: the value and its lock share a cluster slot.
+    return f"test:cache:{{{uuid.uuid4().hex}}}"
 
 
-def test_a_miss_computes_and_stores_with_the_ttl_then_hits(redis_url, client, key):
+def test_a_miss_computes_and_stores_with_the_ttl_then_hits(any_redis_url, client, key):
     counters = CacheCounters()
-    cache = make_cache(redis_url, counters)
+    cache = make_cache(any_redis_url, counters)
     calls = []
 
     def compute():
@@ -57,8 +58,8 @@ def test_a_miss_computes_and_stores_with_the_ttl_then_hits(redis_url, client, ke
     assert counters.snapshot() == {"reply": CacheCounts(hits=1, misses=1)}
 
 
-def test_an_uncacheable_result_is_not_stored(redis_url, client, key):
-    cache = make_cache(redis_url)
+def test_an_uncacheable_result_is_not_stored(any_redis_url, client, key):
+    cache = make_cache(any_redis_url)
     results = iter(["one", "two"])
 
     def compute():
@@ -69,9 +70,9 @@ def test_an_uncacheable_result_is_not_stored(redis_url, client, key):
     assert client.exists(key) == 0
 
 
-def test_twenty_concurrent_misses_in_two_workers_compute_once(redis_url, key):
+def test_twenty_concurrent_misses_in_two_workers_compute_once(any_redis_url, key):
     counters = CacheCounters()
-    workers = [make_cache(redis_url, counters), make_cache(redis_url, counters)]
+    workers = [make_cache(any_redis_url, counters), make_cache(any_redis_url, counters)]
     calls = []
     arrived = threading.Semaphore(0)
     everyone_in = threading.Event()
@@ -99,8 +100,8 @@ def test_twenty_concurrent_misses_in_two_workers_compute_once(redis_url, key):
     assert counts.hits + counts.coalesced == 19
 
 
-def test_a_failed_computation_is_taken_over_by_a_waiting_worker(redis_url, key):
-    leader, other = make_cache(redis_url), make_cache(redis_url)
+def test_a_failed_computation_is_taken_over_by_a_waiting_worker(any_redis_url, key):
+    leader, other = make_cache(any_redis_url), make_cache(any_redis_url)
     leader_running = threading.Event()
     release_leader = threading.Event()
     calls = []
@@ -126,8 +127,8 @@ def test_a_failed_computation_is_taken_over_by_a_waiting_worker(redis_url, key):
     assert calls == ["leader", "other"]
 
 
-def test_waiters_compute_their_own_when_the_result_is_uncacheable(redis_url, key):
-    leader, other = make_cache(redis_url), make_cache(redis_url)
+def test_waiters_compute_their_own_when_the_result_is_uncacheable(any_redis_url, key):
+    leader, other = make_cache(any_redis_url), make_cache(any_redis_url)
     leader_running = threading.Event()
     release_leader = threading.Event()
 

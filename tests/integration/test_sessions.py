@@ -10,6 +10,7 @@ import redis
 
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.sessions import MongoSessionStore
+from chat_service.adapters.redis.client import connect_redis
 from chat_service.adapters.redis.session_cache import RedisSessionCache
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.sessions import Sessions
@@ -44,8 +45,8 @@ def key():
 
 
 @pytest.fixture
-def redis_client(redis_url):
-    with redis.Redis.from_url(redis_url) as client:
+def redis_client(any_redis_url):
+    with connect_redis(any_redis_url, timeout_s=2) as client:
         yield client
 
 
@@ -67,10 +68,12 @@ def test_store_contract_put_get_touch_delete(store, key):
     assert store.get(key) is None
 
 
-def test_a_session_resumes_after_redis_is_flushed(database, redis_client, redis_url, key):
+def test_a_session_resumes_after_redis_is_flushed(database, redis_client, any_redis_url, key):
     sessions = Sessions(
         MongoSessionStore(database),
-        RedisSessionCache(redis.Redis.from_url(redis_url), availability=RedisAvailability()),
+        RedisSessionCache(
+            connect_redis(any_redis_url, timeout_s=2), availability=RedisAvailability()
+        ),
         ttl=TTL,
     )
     started = sessions.start(key, "a" * 24, now=T0)
@@ -83,10 +86,12 @@ def test_a_session_resumes_after_redis_is_flushed(database, redis_client, redis_
     assert redis_client.exists(f"acai:session:v1:{key.id}")  # put back on the fast path
 
 
-def test_expiry_follows_the_last_turn(database, redis_url, key):
+def test_expiry_follows_the_last_turn(database, any_redis_url, key):
     sessions = Sessions(
         MongoSessionStore(database),
-        RedisSessionCache(redis.Redis.from_url(redis_url), availability=RedisAvailability()),
+        RedisSessionCache(
+            connect_redis(any_redis_url, timeout_s=2), availability=RedisAvailability()
+        ),
         ttl=TTL,
     )
     session = sessions.start(key, "a" * 24, now=T0)
@@ -116,12 +121,14 @@ def test_with_redis_down_sessions_go_through_the_store(database, key):
 
 
 def test_a_session_ended_while_redis_was_unreachable_is_dropped_after_one_turn(
-    database, redis_url, key
+    database, any_redis_url, key
 ):
     store = MongoSessionStore(database)
     up = Sessions(
         store,
-        RedisSessionCache(redis.Redis.from_url(redis_url), availability=RedisAvailability()),
+        RedisSessionCache(
+            connect_redis(any_redis_url, timeout_s=2), availability=RedisAvailability()
+        ),
         ttl=TTL,
     )
     stale = up.start(key, "c" * 24, now=T0)

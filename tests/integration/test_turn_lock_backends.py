@@ -12,6 +12,7 @@ import redis
 
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.turn_lock import MongoLockBackend
+from chat_service.adapters.redis.client import connect_redis
 from chat_service.adapters.redis.turn_lock import RedisLockBackend
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.errors import TurnBusy, TurnConflict
@@ -30,10 +31,15 @@ def database(mongo_uri, mongo_database_name):
     client.close()
 
 
-@pytest.fixture(params=["redis", "mongo", "memory"])
+@pytest.fixture(
+    params=["redis", pytest.param("redis-cluster", marks=pytest.mark.cluster), "mongo", "memory"]
+)
 def backend(request, clock):
-    if request.param == "redis":
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    if request.param.startswith("redis"):
+        url = request.getfixturevalue(
+            "redis_url" if request.param == "redis" else "redis_cluster_url"
+        )
+        client = connect_redis(url, timeout_s=2)
         yield RedisLockBackend(client, prefix=f"test:{uuid.uuid4().hex}:")
         client.close()
     elif request.param == "mongo":
@@ -74,14 +80,14 @@ def test_an_expired_lease_can_be_taken(backend, clock):
     assert not backend.renew("k", "a", ttl_s=1)
 
 
-def test_an_expired_redis_lease_can_be_taken(redis_url):
-    client = redis.Redis.from_url(redis_url)
+def test_an_expired_redis_lease_can_be_taken(any_redis_url):
+    client = connect_redis(any_redis_url, timeout_s=2)
     backend = RedisLockBackend(client, prefix=f"test:{uuid.uuid4().hex}:")
     assert backend.try_acquire("k", "a", ttl_s=0.05)
-    client.close()
     deadline = datetime.now(UTC) + timedelta(seconds=5)
     while not backend.try_acquire("k", "b", ttl_s=30):
         assert datetime.now(UTC) < deadline
+    client.close()
 
 
 def test_with_redis_unreachable_two_workers_still_exclude_each_other_through_mongodb(database):

@@ -142,7 +142,7 @@ def test_the_kind_of_answer_is_part_of_the_key(basis):
 def test_keys_are_versioned_sha256_and_hold_no_plain_text():
     basis = AnswerBasis("openai", "gpt-4o-mini", "1", [{"role": "user", "content": "secret"}])
     key = answer_key("reply", owner="alice", basis=basis)
-    assert re.fullmatch(r"acai:cache:v1:reply:[0-9a-f]{64}", key)
+    assert re.fullmatch(r"acai:cache:v1:reply:\{[0-9a-f]{64}\}", key)
     assert "secret" not in key
     assert "alice" not in key
 

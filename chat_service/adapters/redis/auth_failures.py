@@ -3,9 +3,7 @@ the port for the algorithm)."""
 
 from __future__ import annotations
 
-import redis
-import redis.asyncio
-
+from chat_service.adapters.redis.client import REDIS_ERRORS, AsyncRedis
 from chat_service.core.availability import RedisAvailability
 from chat_service.ports.auth_failures import AuthFailureLimiter
 
@@ -38,7 +36,7 @@ class RedisAuthFailureLimiter:
 
     def __init__(
         self,
-        client: redis.asyncio.Redis,
+        client: AsyncRedis,
         *,
         limit: int,
         window_s: float,
@@ -61,7 +59,7 @@ class RedisAuthFailureLimiter:
             wait_ms = await self._check(
                 keys=[self._prefix + address], args=[self._interval_ms, self._limit]
             )
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             return await self._fallback.retry_after_s(address)
         self._availability.succeeded()
@@ -73,7 +71,7 @@ class RedisAuthFailureLimiter:
             return
         try:
             await self._charge(keys=[self._prefix + address], args=[self._interval_ms])
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             await self._fallback.record_failure(address)
             return

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-import redis
-
+from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.errors import Unavailable
 
@@ -17,7 +16,7 @@ from chat_service.core.errors import Unavailable
 class RedisCacheGenerations:
     """Reads with GET, bumps with INCR."""
 
-    def __init__(self, client: redis.Redis, *, availability: RedisAvailability) -> None:
+    def __init__(self, client: SyncRedis, *, availability: RedisAvailability) -> None:
         self._redis = client
         self._availability = availability
 
@@ -26,7 +25,7 @@ class RedisCacheGenerations:
             return None
         try:
             value = self._redis.get(_key(owner))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             return None
         self._availability.succeeded()
@@ -35,7 +34,7 @@ class RedisCacheGenerations:
     def bump(self, owner: str) -> None:
         try:
             self._redis.incr(_key(owner))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             raise Unavailable(
                 "Redis is unavailable, so the replies cached from the deleted conversation "

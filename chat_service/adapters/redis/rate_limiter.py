@@ -4,50 +4,61 @@ GCRA keeps one timestamp per bucket, the theoretical arrival time (TAT) of the n
 a request is admitted unless it comes more than `burst` emission intervals before the TAT,
 and admitting it moves the TAT one interval on. That is a token bucket holding `burst`
 tokens, refilled at `rps` per second, with the exact wait (Retry-After) for free.
+
+A request's buckets (its owner's and its address's) are unrelated keys, in different Redis
+Cluster slots, so no one script may touch them all: each bucket is hit by its own script, all
+at once, and when one refuses, the others are refunded. A refused request thus consumes
+nothing once its refunds are in; until then (one round trip) a concurrent request of the same
+owner may see that bucket one admission fuller. Keys stay `acai:ratelimit:v1:<bucket>`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
-import redis
-import redis.asyncio
-
+from chat_service.adapters.redis.client import REDIS_ERRORS, AsyncRedis
 from chat_service.core.availability import RedisAvailability
 from chat_service.ports.rate_limiter import Decision, RateLimiter
 
 logger = logging.getLogger(__name__)
 
-# KEYS: buckets. ARGV: emission interval ms, burst. Returns {admitted, retry after ms, index
-# of the refusing bucket (1-based, 0 if admitted)}. All buckets are checked first, so a refused
-# request consumes nothing. Redis's clock is the one clock of every worker.
-_GCRA = """
+# KEYS: a bucket. ARGV: emission interval ms, burst. Returns {admitted, retry after ms}.
+# Redis's clock is the one clock of every worker.
+_HIT = """
 local interval = tonumber(ARGV[1])
-local tolerance = interval * tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = t[1] * 1000 + t[2] / 1000
-local tats = {}
-for i, key in ipairs(KEYS) do
-  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
-  local allow_at = tat + interval - tolerance
-  if now < allow_at then return {0, math.ceil(allow_at - now), i} end
-  tats[i] = tat + interval
-end
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, tostring(tats[i]), 'PX', math.ceil(tats[i] - now))
-end
-return {1, 0, 0}
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
+local allow_at = tat + interval - interval * tonumber(ARGV[2])
+if now < allow_at then return {0, math.ceil(allow_at - now)} end
+tat = tat + interval
+redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now))
+return {1, 0}
+"""
+# KEYS: a bucket. ARGV: emission interval ms. Gives back one admission: moves the TAT one
+# interval back (a bucket back at or before now is simply full again).
+_REFUND = """
+local interval = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = t[1] * 1000 + t[2] / 1000
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+tat = tat - interval
+if tat <= now then redis.call('DEL', KEYS[1]) return 0 end
+redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now))
+return 0
 """
 
 
 class RedisRateLimiter:
-    """GCRA in Redis: one script call per request, atomic across every worker; while Redis is
-    unavailable, `fallback` (a per-process limiter) decides."""
+    """GCRA in Redis, shared by every worker: one script call per bucket, sent together, each
+    atomic; while Redis is unavailable, `fallback` (a per-process limiter) decides."""
 
     def __init__(
         self,
-        client: redis.asyncio.Redis,
+        client: AsyncRedis,
         *,
         rps: float,
         burst: int,
@@ -55,8 +66,10 @@ class RedisRateLimiter:
         fallback: RateLimiter,
         prefix: str = "acai:ratelimit:v1:",
     ) -> None:
-        self._script = client.register_script(_GCRA)
-        self._args = [1000 / rps, burst]
+        self._hit = client.register_script(_HIT)
+        self._refund = client.register_script(_REFUND)
+        self._interval_ms = 1000 / rps
+        self._burst = burst
         self._availability = availability
         self._fallback = fallback
         self._prefix = prefix
@@ -64,14 +77,22 @@ class RedisRateLimiter:
     async def hit(self, buckets: Sequence[str]) -> Decision:
         if not self._availability.usable:
             return await self._fallback.hit(buckets)
+        keys = [self._prefix + bucket for bucket in buckets]
         try:
-            admitted, retry_ms, index = await self._script(
-                keys=[self._prefix + bucket for bucket in buckets], args=self._args
+            answers = await asyncio.gather(
+                *(self._hit(keys=[key], args=[self._interval_ms, self._burst]) for key in keys)
             )
-        except redis.RedisError as exc:
+            refused = [i for i, (admitted, _) in enumerate(answers) if not int(admitted)]
+            if refused:
+                admitted_keys = [key for i, key in enumerate(keys) if i not in refused]
+                await asyncio.gather(
+                    *(self._refund(keys=[key], args=[self._interval_ms]) for key in admitted_keys)
+                )
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             return await self._fallback.hit(buckets)
         self._availability.succeeded()
-        if admitted:
+        if not refused:
             return Decision(True)
-        return Decision(False, int(retry_ms) / 1000, buckets[int(index) - 1])
+        first = refused[0]
+        return Decision(False, int(answers[first][1]) / 1000, buckets[first])

@@ -5,6 +5,10 @@ on it (LocalFlights); across processes the computing one holds `<key>:lock` (SET
 the others poll for the value. A computation that fails releases the lock, and a waiter takes
 over; a result that must not be cached (a volatile tool was used) leaves a short marker so the
 waiters compute their own instead of queueing.
+
+A value and its lock are read and written together (a script, MGET), so on Redis Cluster they
+must share a slot: callers give keys with a hash tag (`...{<digest>}`), as the keys of
+`chat_service.core.cache.keys` have, and the lock `<key>:lock` inherits it.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-import redis
 from redis.commands.core import Script
 
+from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.cache.single_flight import LocalFlights
 from chat_service.core.cache.stats import CacheObserver, CacheOutcome
@@ -48,7 +52,7 @@ class RedisResponseCache:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         *,
         availability: RedisAvailability,
         observer: CacheObserver,
@@ -81,7 +85,7 @@ class RedisResponseCache:
             return Cached(compute().value, CacheOutcome.BYPASS)
         try:
             stored = self._redis.get(key)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             return Cached(compute().value, CacheOutcome.BYPASS)
         self._availability.succeeded()
@@ -97,7 +101,7 @@ class RedisResponseCache:
             token = uuid.uuid4().hex
             try:
                 acquired = bool(self._redis.set(lock_key, token, nx=True, px=self._lease_ms))
-            except redis.RedisError as exc:
+            except REDIS_ERRORS as exc:
                 self._availability.failed(exc)
                 return Cached(compute().value, CacheOutcome.BYPASS)
             if acquired:
@@ -135,7 +139,7 @@ class RedisResponseCache:
             pause = min(pause * 2, self._poll_s[1])
             try:
                 value, lock = self._redis.mget([key, lock_key])
-            except redis.RedisError as exc:
+            except REDIS_ERRORS as exc:
                 self._availability.failed(exc)
                 return None
             if value is not None:
@@ -149,7 +153,7 @@ class RedisResponseCache:
     def _run_script(self, script: Script, keys: list[str], args: list[str | int]) -> None:
         try:
             script(keys=keys, args=args)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             # The value is still returned to the caller; it is just not shared.
             self._availability.failed(exc)
 

@@ -6,8 +6,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 
-import redis
-
+from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
 from chat_service.core.availability import RedisAvailability
 from chat_service.ports.sessions import Session, SessionKey
 
@@ -17,7 +16,7 @@ logger = logging.getLogger(__name__)
 class RedisSessionCache:
     """Sessions under `acai:session:v1:<key id>`, expiring by themselves after their TTL."""
 
-    def __init__(self, client: redis.Redis, *, availability: RedisAvailability) -> None:
+    def __init__(self, client: SyncRedis, *, availability: RedisAvailability) -> None:
         self._redis = client
         self._availability = availability
 
@@ -26,7 +25,7 @@ class RedisSessionCache:
             return None
         try:
             raw = self._redis.get(_redis_key(key))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             return None
         self._availability.succeeded()
@@ -48,13 +47,13 @@ class RedisSessionCache:
         ttl_ms = max(1, int(ttl.total_seconds() * 1000))
         try:
             self._redis.set(_redis_key(key), value, px=ttl_ms)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
 
     def drop(self, key: SessionKey) -> None:
         try:
             self._redis.delete(_redis_key(key))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             logger.warning("could not drop a session from redis; the store still ends it")
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import redis
-
+from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
 from chat_service.ports.turn_lock import LockBackendUnavailable
 
 # KEYS: lease. ARGV: holder, ttl ms. Extends the lease of `holder`; 0 if it is gone or another
@@ -21,7 +20,7 @@ return 0
 class RedisLockBackend:
     """Leases under `acai:turnlock:v1:<key>`; Redis errors become LockBackendUnavailable."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "acai:turnlock:v1:") -> None:
+    def __init__(self, client: SyncRedis, *, prefix: str = "acai:turnlock:v1:") -> None:
         self._redis = client
         self._prefix = prefix
         self._renew = client.register_script(_RENEW)
@@ -30,19 +29,19 @@ class RedisLockBackend:
     def try_acquire(self, key: str, holder: str, *, ttl_s: float) -> bool:
         try:
             return bool(self._redis.set(self._prefix + key, holder, nx=True, px=_ms(ttl_s)))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise LockBackendUnavailable("redis") from exc
 
     def renew(self, key: str, holder: str, *, ttl_s: float) -> bool:
         try:
             return bool(self._renew(keys=[self._prefix + key], args=[holder, _ms(ttl_s)]))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise LockBackendUnavailable("redis") from exc
 
     def release(self, key: str, holder: str) -> None:
         try:
             self._release(keys=[self._prefix + key], args=[holder])
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise LockBackendUnavailable("redis") from exc
 
 

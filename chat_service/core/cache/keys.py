@@ -1,5 +1,7 @@
 """Cache keys: SHA-256 over a canonical encoding of everything that determines an answer.
 
+A key reads `acai:cache:v1:<kind>:{<sha256 hex>}`; the braces make the digest its hash tag.
+
 The canonical encoding is JSON with sorted object keys, no insignificant whitespace, UTF-8
 text as is, and integral floats written as integers (`1.0` and `1` are the same temperature).
 Object key order never matters; list order always does (messages, tools).
@@ -87,7 +89,9 @@ def tool_result_key(tool_name: str, *, owner: str, arguments: Mapping[str, Json]
 
 def _key(kind: str, payload: Mapping[str, Json]) -> str:
     encoded = canonical_json({"v": KEY_VERSION, "kind": kind, **payload})
-    return f"{KEY_PREFIX}:v{KEY_VERSION}:{kind}:{hashlib.sha256(encoded).hexdigest()}"
+    # The digest in braces is the key's hash tag: whatever the cache keeps beside the value
+    # (its single-flight lock, `<key>:lock`) lands in the same Redis Cluster slot.
+    return f"{KEY_PREFIX}:v{KEY_VERSION}:{kind}:{{{hashlib.sha256(encoded).hexdigest()}}}"
 
 
 def _normalised(value: Json) -> Json:
