@@ -161,6 +161,21 @@ class RedisCluster:
         master has its replicas in sync. Raises ServerStartError after `timeout_s`."""
         self._wait(self._healthy, "reach cluster_state:ok", timeout_s)
 
+    def wait_for_failover(self, dead: RedisClusterNode, *, timeout_s: float | None = None) -> None:
+        """Waits until a replica of the stopped master `dead` was elected: every running node
+        says `cluster_state:ok` and no slot is served by `dead` any more. Raises
+        ServerStartError after `timeout_s`."""
+
+        def elected() -> bool:
+            running = self._running()
+            if any(_cluster_info(node).get("cluster_state") != "ok" for node in running):
+                return False
+            with running[0].client() as client:
+                masters = {int(m[1]) for _, _, m, *_ in client.execute_command("CLUSTER SLOTS")}
+            return dead.port not in masters and masters <= {node.port for node in running}
+
+        self._wait(elected, f"elect a replica of {LOOPBACK}:{dead.port}", timeout_s)
+
     def master_of_slot(self, slot: int) -> RedisClusterNode:
         """Returns the running node that serves `slot` as master now."""
         for node in self._running():
