@@ -35,7 +35,7 @@ protoc = PYTHON=$(PY) $(PY) -m grpc_tools.protoc -Iproto --python_out=$(1) --pyi
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
 
-.PHONY: help install browser go run servers test test-unit test-integration test-e2e test-faults test-fuzz generate \
+.PHONY: help install browser go run servers cluster test test-unit test-integration test-e2e test-faults test-fuzz generate \
 	gen-check lint typecheck format migrate-up migrate-down migrate-status backup restore owner-export \
 	owner-erase smoke bench clean
 
@@ -88,11 +88,14 @@ go: ## Install Debian's Go and Go protobuf sources for the Go client test (apt-g
 	else echo "no apt-get here: install Go and google.golang.org/protobuf in $(GO_PROTOBUF_SRC)" \
 		"(GO_PROTOBUF_GOPATH=dir for another GOPATH tree); the Go client test skips without them" >&2; fi
 
-run: $(RUN_STAMP) ## Run the app (reads .env; REDIS_URL/MONGO_URI, else make servers', else its own in var/; WORKERS=N)
-	$(if $(WORKERS),WORKERS=$(WORKERS) )$(PY) -m devstack run
+run: $(RUN_STAMP) ## Run the app (reads .env; REDIS_URL/MONGO_URI, else make servers', else its own in var/; WORKERS=N; REDIS_CLUSTER=1)
+	$(if $(WORKERS),WORKERS=$(WORKERS) )$(if $(REDIS_CLUSTER),REDIS_CLUSTER=$(REDIS_CLUSTER) )$(PY) -m devstack run
 
 servers: $(RUN_STAMP) ## Start Redis and secantusd-py (data in var/) for make run and the CLIs; Ctrl-C stops
 	$(PY) -m devstack servers
+
+cluster: $(RUN_STAMP) ## Like servers, with a six-node Redis Cluster (3 masters, 3 replicas; var/redis-cluster) as Redis
+	$(PY) -m devstack servers --redis-cluster
 
 test: $(DEV_STAMP) ## Run every test tier (unit, integration, e2e, faults, fuzz); PYTEST_ARGS='-k x' passes options
 	$(PY) -m pytest $(wildcard $(TIERS)) $(PYTEST_ARGS)

@@ -28,11 +28,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     servers_parser.add_argument(
         "--data-dir", type=Path, default=Path("var"), help="data root (default: var)"
     )
+    servers_parser.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="a six-node Redis Cluster (three masters, three replicas) instead of one Redis",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return run(root=args.root, environ=os.environ)
-        return servers(data_dir=args.data_dir)
+        return servers(data_dir=args.data_dir, redis_cluster=args.redis_cluster)
     except (ServerStartError, OSError, ValueError) as exc:
         print(f"devstack: error: {exc}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from chat_service.config import Settings
 from chat_service.launcher import MULTIPROCESS_DIR_VARIABLE, prepare_multiprocess_dir, uvicorn_argv
+from devstack.cluster import RedisCluster
 from devstack.envfile import read_env_file
 from devstack.process import ServerProcess
 from devstack.servers import MongoServer, RedisServer
@@ -31,6 +32,8 @@ from devstack.stack_record import (
 CHILD_STOP_TIMEOUT_S = 20.0
 CHILD_STOP_MARGIN_S = 10.0
 _MONGO = ("MONGO_URI", "MONGODB_URI")
+# `make run REDIS_CLUSTER=1`: the Redis it starts is a local Redis Cluster, not one server.
+CLUSTER_VARIABLE = "REDIS_CLUSTER"
 
 _Server = TypeVar("_Server", bound=ServerProcess)
 
@@ -40,8 +43,9 @@ def run(*, root: Path, environ: Mapping[str, str]) -> int:
 
     `root/.env` supplies variables missing from `environ`. Redis is REDIS_URL or REDIS_ADDR,
     else the one a running `make servers` recorded under `root/var/stack/`, else one it starts;
-    MongoDB likewise (MONGO_URI or MONGODB_URI), with secantusd-py. Started servers keep their
-    data under `root/var`. Applies migrations first; records the stack's addresses and the app's
+    MongoDB likewise (MONGO_URI or MONGODB_URI), with secantusd-py. With REDIS_CLUSTER=1 the
+    Redis it starts is a six-node Redis Cluster (`root/var/redis-cluster`, fresh at each start).
+    Started servers keep their data under `root/var`. Applies migrations first; records the stack's addresses and the app's
     URL in `root/var/stack/<pid>.json` (for the CLIs) while it runs; stops all it started.
     With WORKERS > 1 the workers share a fresh PROMETHEUS_MULTIPROC_DIR
     (`root/var/prometheus-multiproc`, emptied at each start) unless one is set. A stop gives
@@ -65,6 +69,8 @@ def run(*, root: Path, environ: Mapping[str, str]) -> int:
             with ExitStack() as stack:
                 if _is_set(env, "REDIS_URL", "REDIS_ADDR"):
                     redis_url = _using("Redis", settings.redis_url, source["Redis"])
+                elif _is_true(env.get(CLUSTER_VARIABLE, "")):
+                    redis_url = _start_cluster(stack, RedisCluster(data_dir / "redis-cluster")).url
                 else:
                     redis_url = _start(stack, RedisServer(data_dir / "redis")).url
                 if _is_set(env, *_MONGO):
@@ -111,17 +117,23 @@ def run(*, root: Path, environ: Mapping[str, str]) -> int:
             return 0
 
 
-def servers(*, data_dir: Path) -> int:
+def servers(*, data_dir: Path, redis_cluster: bool = False) -> int:
     """Starts Redis and secantusd-py with data under `data_dir`, prints `export` lines for
     REDIS_URL and MONGO_URI on stdout, records them in `data_dir/stack/<pid>.json` (where
-    `make run` and the CLIs look), and keeps them up.
+    `make run` and the CLIs look), and keeps them up. With `redis_cluster`, Redis is a local
+    six-node Redis Cluster (three masters, three replicas; `data_dir/redis-cluster`, formed
+    afresh at each start) and REDIS_URL its `redis+cluster://` URL.
 
     Returns 0 once SIGINT or SIGTERM stopped them, 1 if one of them exited by itself.
     """
     with stop_on_signals():
         try:
             with ExitStack() as stack:
-                redis = _start(stack, RedisServer(data_dir / "redis"))
+                redis: RedisServer | RedisCluster
+                if redis_cluster:
+                    redis = _start_cluster(stack, RedisCluster(data_dir / "redis-cluster"))
+                else:
+                    redis = _start(stack, RedisServer(data_dir / "redis"))
                 mongo = _start(stack, MongoServer(data_dir / "mongo"))
                 record = new_record(SERVERS, redis_url=redis.url, mongo_uri=mongo.uri)
                 path = stack.enter_context(recorded(record, directory=data_dir / STACK_DIR.name))
@@ -132,8 +144,10 @@ def servers(*, data_dir: Path) -> int:
                 )
                 while redis.running and mongo.running:
                     time.sleep(0.5)
-                for dead in (s for s in (redis, mongo) if not s.running):
-                    _say(f"{dead.name} exited by itself; see {dead.log_path}")
+                if not redis.running:
+                    _say(f"Redis exited by itself; see the logs under {redis.data_dir}")
+                if not mongo.running:
+                    _say(f"{mongo.name} exited by itself; see {mongo.log_path}")
                 return 1
         except Stopped as stop:
             _say(f"stopped ({stop})")
@@ -184,6 +198,21 @@ def _start(stack: ExitStack, server: _Server) -> _Server:
     stack.enter_context(server)
     _say(f"{server.name} is up (pid {server.pid}); log {server.log_path}")
     return server
+
+
+def _start_cluster(stack: ExitStack, cluster: RedisCluster) -> RedisCluster:
+    via = f"redis-cli ({cluster.cli})" if cluster.cli else "CLUSTER MEET/ADDSLOTS/REPLICATE"
+    _say(
+        f"starting a Redis Cluster of {len(cluster.nodes)} nodes ({cluster.binary}), formed with "
+        f"{via}, data {cluster.data_dir}"
+    )
+    stack.enter_context(cluster)
+    _say(f"the Redis Cluster is up (cluster_state:ok): {cluster.url}")
+    return cluster
+
+
+def _is_true(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _using(what: str, url: str, source: str) -> str:

@@ -6,7 +6,14 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK_SETTINGS = ("MONGO_URI", "MONGODB_URI", "MONGO_DATABASE", "REDIS_URL", "REDIS_ADDR")
+STACK_SETTINGS = (
+    "MONGO_URI",
+    "MONGODB_URI",
+    "MONGO_DATABASE",
+    "REDIS_URL",
+    "REDIS_ADDR",
+    "REDIS_CLUSTER",
+)
 
 
 def without_stack_settings(**extra: str) -> dict[str, str]:

@@ -5,6 +5,9 @@ hash slot."""
 from __future__ import annotations
 
 import importlib.util
+import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from chat_service.adapters.redis.client import ClusterUnreachable, connect_redis
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.cache.keys import AnswerBasis, answer_key, tool_result_key
 from devstack.cluster import RedisCluster, cluster_port
+from tests.stack_environ import without_stack_settings
 
 pytestmark = pytest.mark.cluster
 
@@ -99,4 +103,40 @@ def test_cache_generations_work_on_the_cluster(redis_cluster_url):
 def test_a_cluster_whose_seeds_do_not_answer_is_a_clear_error():
     url = f"redis+cluster://127.0.0.1:{cluster_port()},127.0.0.1:{cluster_port()}"
     with pytest.raises(ClusterUnreachable, match="no seed node of the Redis Cluster"):
+        connect_redis(url, timeout_s=0.5)
+
+
+def test_make_cluster_serves_a_cluster_from_var_until_ctrl_c(tmp_path):
+    """`make cluster` as a developer runs it, from `tmp_path` as the repository root."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "servers", "--redis-cluster"],
+        cwd=tmp_path,
+        env=without_stack_settings(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        exports = dict(
+            process.stdout.readline().removeprefix("export ").strip().partition("=")[::2]
+            for _ in range(2)
+        )
+        url = exports["REDIS_URL"]
+        assert url.startswith("redis+cluster://")
+        assert len(list((tmp_path / "var" / "redis-cluster").glob("node-*/nodes.conf"))) == 6
+        client = connect_redis(url, timeout_s=2)
+        try:
+            client.set("test:make-cluster", "up")
+            assert client.get("test:make-cluster") == b"up"
+            assert len(client.get_primaries()) == 3
+        finally:
+            client.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        if process.stdout is not None:
+            process.stdout.close()
+    with pytest.raises(ClusterUnreachable):
         connect_redis(url, timeout_s=0.5)
