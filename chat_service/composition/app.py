@@ -37,6 +37,7 @@ from chat_service.adapters.redis.client import (
     SyncRedis,
     connect_redis,
     connect_redis_async,
+    read_slot_map,
 )
 from chat_service.composition.assistant import build_assistant
 from chat_service.composition.middleware import middleware_stack
@@ -174,6 +175,7 @@ def create_app(
             telemetry.metrics.close,
             tracer_provider.force_flush,
         ],
+        async_starting=[functools.partial(read_slot_map, stores.async_redis)],
         async_closing=[stores.async_redis.aclose],
         # uvicorn hands the lifespan state to each connection's protocol: this is how the
         # header limits reach chat_service.edge.http_protocol.
@@ -269,18 +271,22 @@ def build_health(
 def _lifespan(
     *,
     starting: Sequence[Callable[[], object]],
+    async_starting: Sequence[Callable[[], Awaitable[object]]] = (),
     closing: Sequence[Callable[[], object]],
     async_closing: Sequence[Callable[[], Awaitable[object]]],
     state: Mapping[str, object],
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[Mapping[str, object]]]:
-    """Runs `starting` on a thread before serving, then serves with `state` as the lifespan
-    state; runs `closing` always, even after a failed start-up, so that the clients are closed."""
+    """Runs `starting` on a thread and `async_starting` on the loop before serving, then serves
+    with `state` as the lifespan state; runs `closing` always, even after a failed start-up, so
+    that the clients are closed."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, object]]:
         try:
             for step in starting:
                 await anyio.to_thread.run_sync(step)
+            for async_step in async_starting:
+                await async_step()
             yield state
         finally:
             for close in closing:

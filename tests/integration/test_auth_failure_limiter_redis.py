@@ -9,7 +9,7 @@ import uuid
 
 from chat_service.adapters.memory.auth_failures import MemoryAuthFailureLimiter
 from chat_service.adapters.redis.auth_failures import RedisAuthFailureLimiter
-from chat_service.adapters.redis.client import connect_redis_async
+from chat_service.adapters.redis.client import connect_redis_async, read_slot_map
 from chat_service.core.availability import RedisAvailability
 from devstack.process import free_port
 
@@ -19,6 +19,8 @@ async def limiters(url: str, *, limit: int, window_s: float, workers: int = 1):
     """`workers` limiters on one namespace, each with its own client, closed on exit."""
     prefix = f"test:{uuid.uuid4().hex}:"
     clients = [connect_redis_async(url, timeout_s=2) for _ in range(workers)]
+    for client in clients:
+        await read_slot_map(client)  # as the app does at start-up
     try:
         yield [
             RedisAuthFailureLimiter(

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from chat_service.adapters.memory.rate_limiter import MemoryRateLimiter
-from chat_service.adapters.redis.client import connect_redis_async
+from chat_service.adapters.redis.client import connect_redis_async, read_slot_map
 from chat_service.adapters.redis.rate_limiter import RedisRateLimiter
 from chat_service.core.availability import RedisAvailability
 from devstack.process import free_port
@@ -20,6 +20,8 @@ async def limiters(url: str, *, rps: float, burst: int, workers: int = 1):
     """`workers` limiters on one bucket namespace, each with its own client, closed on exit."""
     prefix = f"test:{uuid.uuid4().hex}:"
     clients = [connect_redis_async(url, timeout_s=2) for _ in range(workers)]
+    for client in clients:
+        await read_slot_map(client)  # as the app does at start-up
     try:
         yield [
             RedisRateLimiter(
@@ -75,3 +77,16 @@ def test_the_burst_is_exact(any_redis_url, burst):
             return [(await shared.hit(["b"])).admitted for _ in range(burst + 2)]
 
     assert asyncio.run(scenario()) == [True] * burst + [False] * 2
+
+
+def test_concurrent_requests_of_two_workers_on_two_buckets_admit_exactly_the_burst(any_redis_url):
+    async def scenario():
+        async with limiters(any_redis_url, rps=0.01, burst=5, workers=2) as workers:
+            hits = [workers[i % 2].hit(["owner:o", "ip:1"]) for i in range(30)]
+            decisions = await asyncio.gather(*hits)
+            after = await workers[0].hit(["owner:other", "ip:2"])
+            return decisions, after
+
+    decisions, after = asyncio.run(scenario())
+    assert sum(d.admitted for d in decisions) == 5
+    assert after.admitted  # other buckets were never charged by the refusals

@@ -10,6 +10,7 @@ a connection error or a failover reads the slot map again before it retries.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -144,6 +145,18 @@ def connect_redis_async(url: str, *, timeout_s: float) -> AsyncRedis:
         health_check_interval=30,
         client_name="chat-service",
     )
+
+
+async def read_slot_map(client: AsyncRedis) -> None:
+    """Makes a cluster client read the slot map now, before the first requests (no-op for a
+    single server; a failure is left to the first command, which reads it again).
+
+    redis-py's asyncio cluster client fails some of many commands started at once with
+    AttributeError while it has not read the slot map yet (redis-py 8.1); read first, it does not.
+    """
+    if isinstance(client, redis.asyncio.cluster.RedisCluster):
+        with contextlib.suppress(*REDIS_ERRORS):
+            await client.initialize()
 
 
 def _seed(part: str) -> tuple[str, int]:

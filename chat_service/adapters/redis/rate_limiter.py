@@ -5,18 +5,21 @@ a request is admitted unless it comes more than `burst` emission intervals befor
 and admitting it moves the TAT one interval on. That is a token bucket holding `burst`
 tokens, refilled at `rps` per second, with the exact wait (Retry-After) for free.
 
-A request's buckets (its owner's and its address's) are unrelated keys, in different Redis
-Cluster slots, so no one script may touch them all: each bucket is hit by its own script, all
-at once, and when one refuses, the others are refunded. A refused request thus consumes
-nothing once its refunds are in; until then (one round trip) a concurrent request of the same
-owner may see that bucket one admission fuller. Keys stay `acai:ratelimit:v1:<bucket>`.
+On one Redis server a request's buckets (its owner's and its address's) are checked and charged
+by one script. On a Redis Cluster they are unrelated keys in different slots, which no one
+script may touch: there the buckets are hit one after the other, each by the same script alone,
+and when one refuses, those already charged get their admission back. A refused request thus
+consumes nothing once its refunds are in; until then (a round trip) a concurrent request of
+the same owner may find that bucket one admission fuller. An admitted request costs one round
+trip per bucket there. Keys are `acai:ratelimit:v1:<bucket>` either way.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
+
+import redis.asyncio.cluster
 
 from chat_service.adapters.redis.client import REDIS_ERRORS, AsyncRedis
 from chat_service.core.availability import RedisAvailability
@@ -24,18 +27,25 @@ from chat_service.ports.rate_limiter import Decision, RateLimiter
 
 logger = logging.getLogger(__name__)
 
-# KEYS: a bucket. ARGV: emission interval ms, burst. Returns {admitted, retry after ms}.
-# Redis's clock is the one clock of every worker.
-_HIT = """
+# KEYS: buckets. ARGV: emission interval ms, burst. Returns {admitted, retry after ms, index
+# of the refusing bucket (1-based, 0 if admitted)}. All buckets are checked first, so a refused
+# request consumes nothing. Redis's clock is the one clock of every worker.
+_GCRA = """
 local interval = tonumber(ARGV[1])
+local tolerance = interval * tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = t[1] * 1000 + t[2] / 1000
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
-local allow_at = tat + interval - interval * tonumber(ARGV[2])
-if now < allow_at then return {0, math.ceil(allow_at - now)} end
-tat = tat + interval
-redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now))
-return {1, 0}
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
+  local allow_at = tat + interval - tolerance
+  if now < allow_at then return {0, math.ceil(allow_at - now), i} end
+  tats[i] = tat + interval
+end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, tostring(tats[i]), 'PX', math.ceil(tats[i] - now))
+end
+return {1, 0, 0}
 """
 # KEYS: a bucket. ARGV: emission interval ms. Gives back one admission: moves the TAT one
 # interval back (a bucket back at or before now is simply full again).
@@ -53,8 +63,9 @@ return 0
 
 
 class RedisRateLimiter:
-    """GCRA in Redis, shared by every worker: one script call per bucket, sent together, each
-    atomic; while Redis is unavailable, `fallback` (a per-process limiter) decides."""
+    """GCRA in Redis, shared by every worker: one atomic script call per request on a server,
+    one per bucket on a cluster; while Redis is unavailable, `fallback` (a per-process
+    limiter) decides."""
 
     def __init__(
         self,
@@ -66,10 +77,10 @@ class RedisRateLimiter:
         fallback: RateLimiter,
         prefix: str = "acai:ratelimit:v1:",
     ) -> None:
-        self._hit = client.register_script(_HIT)
+        self._script = client.register_script(_GCRA)
         self._refund = client.register_script(_REFUND)
-        self._interval_ms = 1000 / rps
-        self._burst = burst
+        self._args = [1000 / rps, burst]
+        self._one_script = not isinstance(client, redis.asyncio.cluster.RedisCluster)
         self._availability = availability
         self._fallback = fallback
         self._prefix = prefix
@@ -79,20 +90,24 @@ class RedisRateLimiter:
             return await self._fallback.hit(buckets)
         keys = [self._prefix + bucket for bucket in buckets]
         try:
-            answers = await asyncio.gather(
-                *(self._hit(keys=[key], args=[self._interval_ms, self._burst]) for key in keys)
-            )
-            refused = [i for i, (admitted, _) in enumerate(answers) if not int(admitted)]
-            if refused:
-                admitted_keys = [key for i, key in enumerate(keys) if i not in refused]
-                await asyncio.gather(
-                    *(self._refund(keys=[key], args=[self._interval_ms]) for key in admitted_keys)
-                )
+            if self._one_script:
+                admitted, retry_ms, index = await self._script(keys=keys, args=self._args)
+            else:
+                admitted, retry_ms, index = await self._hit_each(keys)
         except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             return await self._fallback.hit(buckets)
         self._availability.succeeded()
-        if not refused:
+        if admitted:
             return Decision(True)
-        first = refused[0]
-        return Decision(False, int(answers[first][1]) / 1000, buckets[first])
+        return Decision(False, int(retry_ms) / 1000, buckets[int(index) - 1])
+
+    async def _hit_each(self, keys: list[str]) -> tuple[int, int, int]:
+        """Hits the buckets in order, each alone; refunds the charged ones if one refuses."""
+        for i, key in enumerate(keys):
+            admitted, retry_ms, _ = await self._script(keys=[key], args=self._args)
+            if not int(admitted):
+                for charged in keys[:i]:
+                    await self._refund(keys=[charged], args=[self._args[0]])
+                return 0, int(retry_ms), i + 1
+        return 1, 0, 0
