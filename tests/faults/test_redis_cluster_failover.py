@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -60,10 +61,13 @@ class Seen:
 
     def add(self, what: str, *, fatal: bool) -> None:
         with self._lock:
-            (self.fatal.append if fatal else self.retried.update)([what])
+            if fatal:
+                self.fatal.append(what)
+            else:
+                self.retried[what] += 1
 
 
-def _send(url: str, method: str, body: dict[str, object], seen: Seen) -> dict[str, object]:
+def _send(url: str, method: str, body: Mapping[str, object], seen: Seen) -> dict[str, object]:
     """Posts until the service acknowledges (retrying retryable answers with the same body,
     so the same idempotency key); returns the reply, or {} after a non-retryable answer."""
     for _ in range(200):

