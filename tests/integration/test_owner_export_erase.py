@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 import pymongo
 import pymongo.collection
 import pytest
-import redis
 from bson import ObjectId
 
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
@@ -22,6 +21,7 @@ from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.idempotency import MongoIdempotencyStore
 from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.adapters.mongo.sessions import MongoSessionStore
+from chat_service.adapters.redis.client import connect_redis
 from chat_service.adapters.redis.session_cache import RedisSessionCache
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.models import NewMessage, Role, SessionInfo, Summary, ToolCall
@@ -51,12 +51,6 @@ def database(mongo_uri, mongo_database_name):
     apply_all(database)
     yield database
     client.close()
-
-
-@pytest.fixture
-def redis_client(redis_url):
-    with redis.Redis.from_url(redis_url) as client:
-        yield client
 
 
 @pytest.fixture
@@ -399,8 +393,10 @@ def test_the_command_line_exports_to_standard_output(database, environ, capsysbi
 
 
 def test_the_command_line_erases_and_puts_cached_answers_out_of_reach(
-    database, environ, redis_client, capsys
+    database, environ, any_redis_url, capsys
 ):
+    environ = {**environ, "REDIS_URL": any_redis_url}
+    redis_client = connect_redis(any_redis_url, timeout_s=2)
     alice = seed(database, "alice")
     seed(database, "bob")
     sessions = RedisSessionCache(redis_client, availability=RedisAvailability())
@@ -424,6 +420,7 @@ def test_the_command_line_erases_and_puts_cached_answers_out_of_reach(
         "api_keys": "1"
     }
     assert [k.owner for k in MongoApiKeyStore(database).list_keys()] == ["bob"]
+    redis_client.close()
 
 
 def test_erase_asks_on_a_terminal_and_refuses_elsewhere_without_yes(database, environ, capsys):
