@@ -88,7 +88,7 @@ def _send(url: str, method: str, body: Mapping[str, object], seen: Seen) -> dict
 
 
 def test_a_master_killed_under_load_loses_and_duplicates_no_turn(
-    cluster_apps, own_cluster, mongo_uri, fake_openai
+    cluster_apps, own_cluster, mongo_uri, fake_openai, caplog
 ):
     urls, settings = cluster_apps
     fake_openai.latency_s = 0.05  # turns are in flight when the master dies
@@ -148,6 +148,9 @@ def test_a_master_killed_under_load_loses_and_duplicates_no_turn(
         f"{election_s:.1f} s; retried answers {dict(seen.retried)}; fatal {seen.fatal}"
     )
     assert not seen.fatal
+    outage = [r.getMessage() for r in caplog.records if r.name == "chat_service.core.availability"]
+    assert "redis unavailable: using the fallbacks" in outage  # the death was felt
+    assert outage[-1] == "redis is back: leaving the fallbacks"
     assert_consistent(mongo_uri, settings.mongo_database, ledger)
     assert sum(stored.values()) == len(ledger.acknowledged)
     for url in urls:  # the app is back on the cluster, not on its fallbacks
