@@ -22,6 +22,7 @@ from chat_service.observability.redaction import (
         ("mongodb://acai:pw-canary-1@db.internal:27017/acai", "pw-canary-1"),
         ("mongodb+srv://u:pw-canary-2@a.example,b.example/x", "pw-canary-2"),
         ("redis://:pw-canary-3@cache:6379/0", "pw-canary-3"),
+        ("rediss+cluster://app:pw-canary-4@c1:6379,c2:6379/0", "pw-canary-4"),
         ("Authorization: Bearer abcdefghij123", "abcdefghij123"),
         ("key sk-proj-AbCdEf123456 was refused", "sk-proj-AbCdEf123456"),
         ("anthropic sk-ant-api03-xyzxyzxyz", "sk-ant-api03-xyzxyzxyz"),
