@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
+import redis.cluster
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from pymongo import MongoClient
@@ -230,9 +231,19 @@ def connect_stores(
         event_listeners=[MongoCommandTracer(telemetry.tracer)],
     )
     redis = connect_redis(redis_url, timeout_s=redis_timeout_s)
-    RedisInstrumentor.instrument_client(redis, tracer_provider=tracer_provider)
+    trace_redis(redis, tracer_provider=tracer_provider)
     async_redis = connect_redis_async(redis_url, timeout_s=redis_timeout_s)
     return Stores(mongo, mongo[mongo_database], redis, async_redis)
+
+
+def trace_redis(client: SyncRedis, *, tracer_provider: TracerProvider) -> None:
+    """Makes each command of `client` a span. On a cluster its pipelines go untraced:
+    opentelemetry-instrumentation-redis (0.66b2) wraps them as a single server's, with a method
+    ClusterPipeline lacks, so every pipeline (and helpers built on one, such as a `delete()`)
+    would fail."""
+    RedisInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
+    if isinstance(client, redis.cluster.RedisCluster):
+        vars(client).pop("pipeline", None)  # the class's own method again
 
 
 def build_twirp_edge(chat: Chat, *, max_body_bytes: int, threads: int, prefix: str) -> TwirpEdge:

@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 import redis.cluster
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
 from chat_service.adapters.redis.client import ClusterUnreachable, connect_redis
+from chat_service.composition.app import trace_redis
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.cache.keys import AnswerBasis, answer_key, tool_result_key
 from devstack.cluster import RedisCluster, cluster_port
@@ -143,3 +147,20 @@ def test_make_cluster_serves_a_cluster_from_var_until_ctrl_c(tmp_path):
             process.stdout.close()
     with pytest.raises(ClusterUnreachable):
         connect_redis(url, timeout_s=0.5)
+
+
+def test_a_traced_cluster_client_traces_commands_and_still_runs_pipelines(redis_cluster_url):
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    client = connect_redis(redis_cluster_url, timeout_s=2)
+    trace_redis(client, tracer_provider=tracer_provider)
+    try:
+        client.set("test:traced", "1")
+        client.delete("test:traced", "test:traced:other")  # split into a pipeline by slot
+        pipe = client.pipeline()
+        pipe.get("test:traced")
+        assert pipe.execute() == [None]
+    finally:
+        client.close()
+    assert "SET" in [span.name for span in spans.get_finished_spans()]

@@ -53,7 +53,7 @@ class RedisSessionCache:
     def drop(self, key: SessionKey) -> None:
         try:
             # DEL as one command: the cluster client's delete() sends even one key through a
-            # pipeline split by slot, which the Redis tracing cannot wrap.
+            # pipeline split by slot (slower, and untraced there).
             self._redis.execute_command("DEL", _redis_key(key))  # type: ignore[no-untyped-call]
         except REDIS_ERRORS as exc:
             self._availability.failed(exc)
