@@ -157,8 +157,9 @@ class RedisCluster:
             node.kill()  # nothing is kept: a clean shutdown would only cost time
 
     def wait_until_ok(self, *, timeout_s: float | None = None) -> None:
-        """Waits until every running node says `cluster_state:ok`, knows every node and each
-        master has its replicas in sync. Raises ServerStartError after `timeout_s`."""
+        """Waits until every running node says `cluster_state:ok`, every replica's link to its
+        master is up and each master has its replicas online. Raises ServerStartError after
+        `timeout_s` (default: `form_timeout_s`)."""
         self._wait(self._healthy, "reach cluster_state:ok", timeout_s)
 
     def wait_for_failover(self, dead: RedisClusterNode, *, timeout_s: float | None = None) -> None:
