@@ -38,12 +38,16 @@ from chat_client.results import (
     Conversation,
     ConversationDetail,
     ConversationPage,
+    DailyUsage,
     Health,
     Message,
+    ModelUsage,
     Reply,
     SessionMetadata,
     StartedConversation,
     ToolCall,
+    UsageReport,
+    UsageTotals,
 )
 from chat_client.retry import RetryPolicy
 
@@ -59,6 +63,7 @@ __all__ = [
     "Conversation",
     "ConversationDetail",
     "ConversationPage",
+    "DailyUsage",
     "DataLoss",
     "DeadlineExceeded",
     "FailedPrecondition",
@@ -67,6 +72,7 @@ __all__ = [
     "InvalidArgument",
     "Malformed",
     "Message",
+    "ModelUsage",
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
@@ -83,4 +89,6 @@ __all__ = [
     "Unavailable",
     "Unimplemented",
     "Unknown",
+    "UsageReport",
+    "UsageTotals",
 ]

@@ -19,6 +19,7 @@ from chat_client.results import (
     Reply,
     SessionMetadata,
     StartedConversation,
+    UsageReport,
 )
 from chat_client.retry import RetryPolicy, retrying
 from chat_client.wire import Call, Encoding
@@ -118,6 +119,10 @@ class AsyncChatClient:
     async def delete_conversation(self, conversation_id: str) -> bool:
         """See `ChatClient.delete_conversation`."""
         return await self._send(self._calls.delete(conversation_id))
+
+    async def get_usage(self, *, start_date: str = "", end_date: str = "") -> UsageReport:
+        """See `ChatClient.get_usage`."""
+        return await self._send(self._calls.usage(start_date, end_date))
 
     async def health(self) -> Health:
         """See `ChatClient.health`."""

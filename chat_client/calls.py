@@ -17,6 +17,7 @@ from chat_client.results import (
     Reply,
     SessionMetadata,
     StartedConversation,
+    UsageReport,
 )
 from chat_client.wire import Call, Encoding
 
@@ -82,6 +83,10 @@ class Calls:
     def update(self, conversation_id: str, title: str) -> Call[Conversation]:
         fields = {"conversation_id": conversation_id, "title": title}
         return self._read("UpdateConversation", fields, results.updated_from)
+
+    def usage(self, start_date: str, end_date: str) -> Call[UsageReport]:
+        fields = {"start_date": start_date, "end_date": end_date}
+        return self._read("GetUsage", fields, results.usage_from)
 
     def _turn(
         self,

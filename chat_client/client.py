@@ -20,6 +20,7 @@ from chat_client.results import (
     Reply,
     SessionMetadata,
     StartedConversation,
+    UsageReport,
 )
 from chat_client.retry import RetryPolicy, retrying
 from chat_client.wire import Call, Encoding
@@ -128,6 +129,12 @@ class ChatClient:
         """Deletes the conversation with everything stored for it; returns False when it was
         deleted before. Raises InvalidArgument, NotFound (another owner's or no such id)."""
         return self._send(self._calls.delete(conversation_id))
+
+    def get_usage(self, *, start_date: str = "", end_date: str = "") -> UsageReport:
+        """Returns the caller's usage from `start_date` to `end_date` (YYYY-MM-DD, UTC,
+        inclusive; defaults: the first of end_date's month, and today), by day and by model.
+        Raises InvalidArgument (a bad date, a reversed or too long period)."""
+        return self._send(self._calls.usage(start_date, end_date))
 
     def health(self) -> Health:
         """Returns the service's /health report (also when it answers 503: unhealthy)."""

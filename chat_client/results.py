@@ -97,6 +97,84 @@ class Health:
     http_status: int = 200
 
 
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """Tokens, USD cost, provider calls, turns and turns answered from the response cache."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    turns: int = 0
+    cached_turns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    """One model's share of a period's usage."""
+
+    provider: str
+    model: str
+    totals: UsageTotals
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUsage:
+    """One UTC day's usage (`date` as YYYY-MM-DD), in all and by model."""
+
+    date: str
+    totals: UsageTotals
+    models: tuple[ModelUsage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """The caller's usage from `start_date` to `end_date` (inclusive, UTC days)."""
+
+    start_date: str
+    end_date: str
+    total: UsageTotals
+    days: tuple[DailyUsage, ...] = ()
+    models: tuple[ModelUsage, ...] = ()
+
+
+def usage_from(wire: Wire) -> UsageReport:
+    return UsageReport(
+        start_date=str(wire.get("start_date", "")),
+        end_date=str(wire.get("end_date", "")),
+        total=_totals(wire.get("total") or {}),
+        days=tuple(
+            DailyUsage(
+                date=str(day.get("date", "")),
+                totals=_totals(day.get("totals") or {}),
+                models=tuple(_model_usage(m) for m in day.get("models", ())),
+            )
+            for day in wire.get("days", ())
+        ),
+        models=tuple(_model_usage(m) for m in wire.get("models", ())),
+    )
+
+
+def _totals(wire: Wire) -> UsageTotals:
+    # int64 fields arrive as strings in JSON answers, as numbers in protobuf ones.
+    return UsageTotals(
+        input_tokens=int(wire.get("input_tokens", 0)),
+        output_tokens=int(wire.get("output_tokens", 0)),
+        cost_usd=float(wire.get("cost_usd", 0.0)),
+        calls=int(wire.get("calls", 0)),
+        turns=int(wire.get("turns", 0)),
+        cached_turns=int(wire.get("cached_turns", 0)),
+    )
+
+
+def _model_usage(wire: Wire) -> ModelUsage:
+    return ModelUsage(
+        provider=str(wire.get("provider", "")),
+        model=str(wire.get("model", "")),
+        totals=_totals(wire.get("totals") or {}),
+    )
+
+
 def started_from(wire: Wire) -> StartedConversation:
     return StartedConversation(
         conversation_id=str(wire.get("conversation_id", "")),

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chat_service.adapters.redis.client import is_cluster_url, parse_cluster_url
+from chat_service.core.prices import PriceTable
 from chat_service.edge.client_identity import TrustedProxies
-from chat_service.observability.prices import PriceTable
 
 
 class SettingsError(ValueError):
@@ -74,6 +74,7 @@ class Settings:
     # Observability: metrics and traces (the OTEL_* names are OpenTelemetry's own)
     metrics_user_cap: int = 100
     llm_prices: str = ""
+    llm_prices_file: str = ""
     prometheus_multiproc_dir: str = ""
     otel_service_name: str = "chat-service"
     otel_exporter_otlp_endpoint: str = ""
@@ -168,10 +169,7 @@ class Settings:
             raise SettingsError("AUTH_FAILURE_WINDOW_S must be positive")
         if self.metrics_user_cap < 0:
             raise SettingsError("METRICS_USER_CAP must not be negative")
-        try:
-            PriceTable.from_json(self.llm_prices)
-        except ValueError as exc:
-            raise SettingsError(f"LLM_PRICES: {exc}") from None
+        self.price_table()
         if self.api_key and not self.api_key_owner.strip():
             raise SettingsError("API_KEY_OWNER must not be blank")
         if self.twirp_prefix and not self.twirp_prefix.startswith("/"):
@@ -236,6 +234,25 @@ class Settings:
             TrustedProxies.parse(self.trusted_proxies)
         except ValueError as exc:
             raise SettingsError(f"TRUSTED_PROXIES has an invalid network: {exc}") from None
+
+    def price_table(self) -> PriceTable:
+        """Returns the built-in prices overridden by LLM_PRICES_FILE (JSON or YAML), then by
+        LLM_PRICES (JSON). Raises SettingsError naming the setting that is unusable."""
+        file_text = ""
+        if self.llm_prices_file:
+            try:
+                with open(self.llm_prices_file, encoding="utf-8") as file:
+                    file_text = file.read()
+            except OSError as exc:
+                raise SettingsError(f"LLM_PRICES_FILE: cannot read it: {exc.strerror}") from None
+            try:
+                PriceTable.load(file_text=file_text)
+            except ValueError as exc:
+                raise SettingsError(f"LLM_PRICES_FILE: {exc}") from None
+        try:
+            return PriceTable.load(prices_json=self.llm_prices, file_text=file_text)
+        except ValueError as exc:
+            raise SettingsError(f"LLM_PRICES: {exc}") from None
 
     @property
     def provider_names(self) -> tuple[str, ...]:

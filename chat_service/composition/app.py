@@ -33,6 +33,7 @@ import migrations
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.repository import MongoConversationRepository
+from chat_service.adapters.mongo.usage_ledger import MongoUsageLedger
 from chat_service.adapters.redis.client import (
     AsyncRedis,
     SyncRedis,
@@ -49,6 +50,8 @@ from chat_service.core.api_keys import key_digest
 from chat_service.core.authentication import Authenticator, StaticKey
 from chat_service.core.breakers import BreakerBoard
 from chat_service.core.chat import Chat
+from chat_service.core.metering import UsageRecorder
+from chat_service.core.prices import PriceTable
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.handlers import ChatServiceHandlers, twirp_error_for
 from chat_service.edge.health import Health, probe_routes
@@ -61,7 +64,6 @@ from chat_service.observability.logs import configure_logging
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.metrics_endpoint import metrics_route
 from chat_service.observability.mongo_tracing import MongoCommandTracer
-from chat_service.observability.prices import PriceTable
 from chat_service.observability.telemetry import Telemetry
 from chat_service.observability.tracing import build_tracer_provider
 from chat_service.ports.api_keys import ApiKeyStore
@@ -93,7 +95,7 @@ def create_app(
     )
     telemetry = build_telemetry(
         tracer_provider,
-        prices=PriceTable.from_json(settings.llm_prices),
+        prices=settings.price_table(),
         user_cap=settings.metrics_user_cap,
         multiprocess_dir=settings.prometheus_multiproc_dir,
     )
@@ -117,6 +119,8 @@ def create_app(
         cache_observers=[CacheMetrics(telemetry.metrics)],
         on_rate_limited=telemetry.metrics.rate_limited,
     )
+    ledger = MongoUsageLedger(stores.database)
+    recorder = UsageRecorder(ledger, clock=_utc_now)
     parts = build_assistant(
         settings,
         database=stores.database,
@@ -124,11 +128,12 @@ def create_app(
         model=model,
         telemetry=telemetry,
         tool_results=shared.tool_results,
+        recorder=recorder,
     )
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
     chat = Chat(
         repository,
-        shared.answers(parts.assistant),
+        shared.answers(parts.assistant, on_cached=recorder.record_cached),
         clock=_utc_now,
         executor=executor,
         max_message_chars=settings.max_message_chars,
@@ -136,6 +141,7 @@ def create_app(
         sessions=shared.sessions,
         turn_lock=shared.turn_lock,
         idempotency=shared.idempotency,
+        usage=ledger,
     )
     edge = build_twirp_edge(
         chat,

@@ -19,6 +19,7 @@ from chat_service.config import Settings
 from chat_service.core.assistant import Assistant
 from chat_service.core.breakers import BreakerBoard
 from chat_service.core.context_window import ContextWindow
+from chat_service.core.metering import MeteredChatModel, Metering, UsageRecorder
 from chat_service.core.prompt_book import PromptBook
 from chat_service.core.token_counter import TiktokenCounter, offline_encoding
 from chat_service.observability.telemetry import Telemetry
@@ -52,11 +53,14 @@ def build_assistant(
     sleep: Callable[[float], None] = time.sleep,
     telemetry: Telemetry | None = None,
     tool_results: ResultCache | None = None,
+    recorder: UsageRecorder | None = None,
 ) -> AssistantParts:
     """Returns the assistant for `settings`; `model` replaces the configured providers;
     `tool_results` lets the tools' results be reused (see chat_service.core.cache.tool_results).
 
     With `telemetry`, each provider's calls (or `model`'s) and each tool call are observed.
+    Every model call is metered (tokens, cost from the price table, latency) and, with a
+    `recorder`, written to the usage ledger.
     """
     breakers = BreakerBoard(
         max_failures=settings.circuit_breaker_max_failures,
@@ -81,11 +85,14 @@ def build_assistant(
         chat_model = build_chat_model(
             settings, breakers=breakers, sleep=sleep, observe=telemetry.observe_model
         )
+    counter = TiktokenCounter(offline_encoding())
     window = ContextWindow(
-        TiktokenCounter(offline_encoding()),
+        counter,
         max_tokens=settings.max_context_tokens,
         reply_tokens=settings.reply_max_tokens,
     )
+    metering = Metering(prices=settings.price_table(), counter=counter)
+    chat_model = MeteredChatModel(chat_model, metering=metering, recorder=recorder)
     assistant = Assistant(
         chat_model,
         runner,

@@ -27,7 +27,7 @@ from chat_service.adapters.redis.turn_lock import RedisLockBackend
 from chat_service.config import Settings
 from chat_service.core.assistant import Assistant
 from chat_service.core.availability import RedisAvailability
-from chat_service.core.cache.answers import CachedAnswers
+from chat_service.core.cache.answers import CachedAnswers, CachedCalls
 from chat_service.core.cache.stats import CacheCounters, CacheObserver, CacheObservers
 from chat_service.core.cache.tool_results import ToolResultCache, ToolVolatility, tool_ttls_s
 from chat_service.core.idempotency import Idempotency
@@ -61,14 +61,18 @@ class SharedState:
     _ttl_s: float
     _volatility: ToolVolatility
 
-    def answers(self, assistant: Assistant) -> CachedAnswers:
-        """Returns `assistant` behind the response cache (CACHE_TTL_HOURS=0: no cache)."""
+    def answers(
+        self, assistant: Assistant, *, on_cached: CachedCalls | None = None
+    ) -> CachedAnswers:
+        """Returns `assistant` behind the response cache (CACHE_TTL_HOURS=0: no cache); the
+        model calls of answers reused from it go to `on_cached` (the usage ledger)."""
         return CachedAnswers(
             assistant,
             self._replies,
             ttl_s=self._ttl_s,
             volatility=self._volatility,
             generations=self._generations,
+            **({} if on_cached is None else {"on_cached": on_cached}),
         )
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from chat_service.core.context_window import ContextWindow, TurnGroup, turn_grou
 from chat_service.core.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
 from chat_service.core.prompt_book import PromptBook
+from chat_service.core.usage import ModelCall
 from chat_service.observability.attribution import llm_operation
 from chat_service.ports.chat_model import (
     ChatMessage,
@@ -40,6 +41,7 @@ class Reply:
     final answer. `summary` is a new summary of older turns to store with them, if any.
     `tools_used` names the tools whose results the reply rests on, in order of first use,
     and `tools_failed` says whether a call failed; they decide whether it may be cached.
+    Each assistant message carries its model calls (the answer also the summary's).
     """
 
     content: str
@@ -48,6 +50,19 @@ class Reply:
     summary: Summary | None = None
     tools_used: tuple[str, ...] = ()
     tools_failed: bool = False
+
+    @property
+    def calls(self) -> tuple[ModelCall, ...]:
+        """Returns the model calls of the reply, in order."""
+        return tuple(call for message in self.messages for call in message.calls)
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    """A conversation's generated title and the model call that made it (None: none made)."""
+
+    text: str
+    call: ModelCall | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +169,9 @@ class Assistant:
             current=turn,
             tools=specs,
         )
-        new_summary = self._summarize(summary, fit.dropped) if fit.dropped else None
+        new_summary, summary_call = (
+            self._summarize(summary, fit.dropped) if fit.dropped else (None, None)
+        )
         pinned = self._pinned(prepared.system, new_summary or summary)
         kept: Sequence[TurnGroup] = fit.kept
         added: list[NewMessage] = []
@@ -168,8 +185,10 @@ class Assistant:
             with llm_operation("reply"):
                 step = self._model.complete(prompt, tools=specs, max_tokens=self._reply_max_tokens)
             usage += step.usage
+            call = ModelCall.of(step, "reply")
             if not step.tool_calls:
-                reply = self._final(step, added, usage, new_summary)
+                calls = (call,) if summary_call is None else (summary_call, call)
+                reply = self._final(step, added, usage, new_summary, calls)
                 return replace(reply, tools_used=tuple(tools_used), tools_failed=tools_failed)
             if round_number == self._max_tool_rounds:
                 raise ToolRoundsExhausted(self._max_tool_rounds)
@@ -178,7 +197,14 @@ class Assistant:
             tools_used.update((call.name, None) for call in step.tool_calls)
             tools_failed = tools_failed or not all(result.ok for result in results)
             turn.append(ChatMessage(PromptRole.ASSISTANT, step.content, step.tool_calls))
-            added.append(NewMessage(Role.ASSISTANT, step.content, tool_calls=step.tool_calls))
+            added.append(
+                NewMessage(
+                    Role.ASSISTANT,
+                    step.content,
+                    tool_calls=step.tool_calls,
+                    calls=(call,),
+                )
+            )
             for result in results:
                 turn.append(
                     ChatMessage(PromptRole.TOOL, result.content, tool_call_id=result.call.id)
@@ -203,13 +229,13 @@ class Assistant:
 
     def title(self, first_message: str, *, platform: str = "") -> str:
         """Returns a short title for a conversation that starts with `first_message`."""
-        return self.answer_title(self.prepare_title(first_message, platform=platform))
+        return self.answer_title(self.prepare_title(first_message, platform=platform)).text
 
-    def answer_title(self, prepared: PreparedTitle) -> str:
+    def answer_title(self, prepared: PreparedTitle) -> Title:
         """Asks the model for the title a prepared prompt describes."""
         with llm_operation("title"):
             completion = self._model.complete(prepared.prompt, max_tokens=self._title_max_tokens)
-        return prompts.clean_title(completion.content)
+        return Title(prompts.clean_title(completion.content), ModelCall.of(completion, "title"))
 
     def _system_prompt(self, platform: str, specs: Sequence[ToolSpec]) -> str:
         template = self._prompt_book.system(platform)
@@ -219,23 +245,30 @@ class Assistant:
     def _pinned(system: ChatMessage, summary: Summary | None) -> list[ChatMessage]:
         return [system] if summary is None else [system, prompts.summary_message(summary.content)]
 
-    def _summarize(self, previous: Summary | None, dropped: Sequence[TurnGroup]) -> Summary | None:
+    def _summarize(
+        self, previous: Summary | None, dropped: Sequence[TurnGroup]
+    ) -> tuple[Summary | None, ModelCall | None]:
         """Returns a summary of `previous` and the `dropped` groups, or None if the model fails
-        (the turn goes on without; the groups will be offered for summary again next turn)."""
+        (the turn goes on without; the groups will be offered for summary again next turn),
+        with the model call made for it (None when none succeeded)."""
         prompt = self._summary_prompt(previous, [m for g in dropped for m in g.prompt()])
         if prompt is None:
-            return None
+            return None, None
         try:
             max_tokens = min(SUMMARY_MAX_TOKENS, self._reply_max_tokens)
             with llm_operation("summary"):
                 completion = self._model.complete(prompt, max_tokens=max_tokens)
         except ModelUnavailable:
             logger.warning("summarizing older turns failed; they are left out unsummarized")
-            return None
+            return None, None
+        call = ModelCall.of(completion, "summary")
         if not completion.content.strip():
-            return None
+            return None, call
         first_seq = previous.first_seq if previous else dropped[0].first_seq
-        return Summary(completion.content.strip(), first_seq=first_seq, end_seq=dropped[-1].end_seq)
+        summary = Summary(
+            completion.content.strip(), first_seq=first_seq, end_seq=dropped[-1].end_seq
+        )
+        return summary, call
 
     def _summary_prompt(
         self, previous: Summary | None, transcript: list[ChatMessage]
@@ -265,11 +298,15 @@ class Assistant:
 
     @staticmethod
     def _final(
-        step: Completion, added: list[NewMessage], usage: Usage, summary: Summary | None
+        step: Completion,
+        added: list[NewMessage],
+        usage: Usage,
+        summary: Summary | None,
+        calls: tuple[ModelCall, ...],
     ) -> Reply:
         if not step.content.strip():
             raise ModelUnavailable("the language model returned an empty reply")
-        added.append(NewMessage(Role.ASSISTANT, step.content))
+        added.append(NewMessage(Role.ASSISTANT, step.content, calls=calls))
         return Reply(step.content, tuple(added), usage, summary)
 
 

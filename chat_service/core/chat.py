@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import date, datetime
 
 from chat_service.core.cache.answers import CachedAnswers
 from chat_service.core.cache.keys import Json
@@ -25,10 +26,12 @@ from chat_service.core.models import (
 from chat_service.core.sessions import Sessions
 from chat_service.core.turn_lock import TurnLock
 from chat_service.core.turns import TurnRunner
-from chat_service.observability.attribution import bind_attribution
+from chat_service.core.usage_report import UsageReport, period, usage_report
+from chat_service.observability.attribution import bind_attribution, bind_turn
 from chat_service.ports.idempotency import Claim, TurnOutcome
 from chat_service.ports.repository import ConversationRepository
 from chat_service.ports.sessions import SessionKey
+from chat_service.ports.usage_ledger import UsageLedger
 
 Clock = Callable[[], datetime]
 
@@ -52,17 +55,22 @@ class Chat:
         sessions: Sessions | None = None,
         turn_lock: TurnLock | None = None,
         idempotency: Idempotency | None = None,
+        usage: UsageLedger | None = None,
+        new_turn_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         """`answers` is the assistant, behind the response cache or not
         (`CachedAnswers.uncached`); without `sessions`, session_metadata is only stored, never resolved; without a
         `turn_lock`, concurrent turns on a conversation all run (and are all kept); without
-        `idempotency`, idempotency keys are not honoured."""
+        `idempotency`, idempotency keys are not honoured; without a `usage` ledger, usage
+        reports are empty."""
         self._repository = repository
         self._answers = answers
         self._sessions = sessions
         self._idempotency = idempotency
         self._clock = clock
         self._max_message_chars = max_message_chars
+        self._new_turn_id = new_turn_id
+        self._usage = usage
         self._turns = TurnRunner(
             repository,
             answers,
@@ -84,6 +92,7 @@ class Chat:
         message = self._checked_message(command.message)
         session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
+        bind_turn(turn_id=self._new_turn_id(), key_id=command.key_id)
         key = self._session_key(command.owner, command.session)
 
         def turn(claim: Claim | None) -> TurnOutcome:
@@ -95,11 +104,15 @@ class Chat:
                         command.owner, message, command.session, claim=claim
                     )
                     self._sessions.start(key, started.conversation_id, now=self._clock())
-            return TurnOutcome(started.conversation_id, started.reply, started.title)
+            return TurnOutcome(
+                started.conversation_id, started.reply, started.title, usage=started.usage
+            )
 
         request = {"message": message, "session": _session_json(command.session)}
         outcome = self._idempotent(command.owner, "StartConversation", command, request, turn)
-        return StartedConversation(outcome.conversation_id, outcome.title, outcome.reply)
+        return StartedConversation(
+            outcome.conversation_id, outcome.title, outcome.reply, outcome.usage
+        )
 
     def continue_turn(self, command: ContinueTurn) -> ContinuedConversation:
         """Adds the user message and the reply's turn group (with the summary of older
@@ -114,6 +127,7 @@ class Chat:
         # Rebound from the stored conversation's session when the turn reads it (turns.py).
         session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
+        bind_turn(turn_id=self._new_turn_id(), key_id=command.key_id)
         conversation_id = ""
         key = None
         if command.conversation_id.strip():
@@ -129,8 +143,8 @@ class Chat:
         def turn(claim: Claim | None) -> TurnOutcome:
             if key is not None:
                 return self._continue_session(key, command.session, message, claim)
-            reply = self._turns.append(command.owner, conversation_id, message, claim=claim)
-            return TurnOutcome(conversation_id, reply)
+            appended = self._turns.append(command.owner, conversation_id, message, claim=claim)
+            return TurnOutcome(conversation_id, appended.reply, usage=appended.usage)
 
         request = {
             "conversation_id": conversation_id,
@@ -139,7 +153,11 @@ class Chat:
         }
         outcome = self._idempotent(command.owner, "ContinueConversation", command, request, turn)
         return ContinuedConversation(
-            outcome.conversation_id, outcome.reply, outcome.new_conversation, outcome.title
+            outcome.conversation_id,
+            outcome.reply,
+            outcome.new_conversation,
+            outcome.title,
+            outcome.usage,
         )
 
     def end_session(self, *, owner: str, session: SessionInfo) -> str:
@@ -164,19 +182,23 @@ class Chat:
             session = self._sessions.find(key, now=self._clock())
             if session is not None:
                 try:
-                    reply = self._turns.append(
+                    appended = self._turns.append(
                         key.owner, session.conversation_id, message, claim=claim
                     )
                 except ConversationNotFound:
                     pass  # the conversation is gone: the session starts a new one below
                 else:
                     self._sessions.touch(key, session, now=self._clock())
-                    return TurnOutcome(session.conversation_id, reply)
+                    return TurnOutcome(
+                        session.conversation_id, appended.reply, usage=appended.usage
+                    )
             started = self._turns.create(
                 key.owner, message, info, claim=claim, new_conversation=True
             )
             self._sessions.start(key, started.conversation_id, now=self._clock())
-        return TurnOutcome(started.conversation_id, started.reply, started.title, True)
+        return TurnOutcome(
+            started.conversation_id, started.reply, started.title, True, started.usage
+        )
 
     def _idempotent(
         self,
@@ -247,6 +269,17 @@ class Chat:
             owner=owner, conversation_id=conversation_id, title=title, now=self._clock()
         )
 
+    def usage(self, *, owner: str, start_date: str, end_date: str) -> UsageReport:
+        """Returns the owner's usage from `start_date` to `end_date` (UTC days, inclusive;
+        see usage_report.period). Raises InvalidRequest, Unavailable."""
+        if self._usage is None:
+            now = self._clock()
+            first, last = _usage_period(start_date, end_date, now)
+            return UsageReport(first, last)
+        return usage_report(
+            self._usage, owner=owner, start_date=start_date, end_date=end_date, now=self._clock()
+        )
+
     def _session_key(self, owner: str, session: SessionInfo) -> SessionKey | None:
         return None if self._sessions is None else self._sessions.key(owner, session)
 
@@ -266,6 +299,10 @@ class Chat:
         if not is_conversation_id(conversation_id):
             raise InvalidRequest("conversation_id", "conversation_id is not a valid id")
         return conversation_id
+
+
+def _usage_period(start_date: str, end_date: str, now: datetime) -> tuple[date, date]:
+    return period(start_date, end_date, today=now.date())
 
 
 def _session_json(session: SessionInfo) -> Json:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chat_service.core.usage import ModelCall, UsageTotals
 from tools.spec import ToolCall as ToolCall
 
 _CONVERSATION_ID = re.compile(r"[0-9a-f]{24}")
@@ -36,7 +37,8 @@ class SessionInfo:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One stored message of a conversation; `seq` orders it (0-based)."""
+    """One stored message of a conversation; `seq` orders it (0-based). An assistant
+    message's `calls` are the model calls behind it (see NewMessage)."""
 
     id: str
     conversation_id: str
@@ -47,6 +49,12 @@ class Message:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str = ""
     tool_name: str = ""
+    calls: tuple[ModelCall, ...] = ()
+
+    @property
+    def usage(self) -> UsageTotals:
+        """Returns the totals of the model calls behind the message."""
+        return UsageTotals.of(self.calls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +62,9 @@ class NewMessage:
     """A message about to be stored.
 
     An assistant message may carry the tool calls the model made; a TOOL message is the
-    result of the call `tool_call_id` to the tool `tool_name`.
+    result of the call `tool_call_id` to the tool `tool_name`. An assistant message's
+    `calls` are the model calls that made it: the step's own call, and on a turn's answer
+    also the turn's summary and title calls.
     """
 
     role: Role
@@ -62,6 +72,7 @@ class NewMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str = ""
     tool_name: str = ""
+    calls: tuple[ModelCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,32 +115,37 @@ class MessagePage:
 
 @dataclass(frozen=True, slots=True)
 class StartTurn:
-    """Command: start a conversation with a first user message."""
+    """Command: start a conversation with a first user message; `key_id` names the API key
+    that asked ("" when unknown), for usage and budgets."""
 
     owner: str
     message: str
     session: SessionInfo = field(default_factory=SessionInfo)
     idempotency_key: str = ""
+    key_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ContinueTurn:
-    """Command: add a user message to a conversation, named by id or by the client's session."""
+    """Command: add a user message to a conversation, named by id or by the client's session;
+    `key_id` as in StartTurn."""
 
     owner: str
     conversation_id: str
     message: str
     session: SessionInfo = field(default_factory=SessionInfo)
     idempotency_key: str = ""
+    key_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class StartedConversation:
-    """Result of StartTurn."""
+    """Result of StartTurn; `usage` totals the turn's model calls."""
 
     conversation_id: str
     title: str
     reply: str
+    usage: UsageTotals = field(default_factory=UsageTotals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +153,14 @@ class ContinuedConversation:
     """Result of ContinueTurn: the reply and the conversation it went to.
 
     `new_conversation` is True when a session had none active, so the turn started one
-    (then `title` is its title).
+    (then `title` is its title). `usage` totals the turn's model calls.
     """
 
     conversation_id: str
     reply: str
     new_conversation: bool = False
     title: str = ""
+    usage: UsageTotals = field(default_factory=UsageTotals)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,17 +8,28 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chat_service.core import prompts
+from chat_service.core.assistant import Title
 from chat_service.core.cache.answers import CachedAnswers
 from chat_service.core.models import NewMessage, Role, SessionInfo, StartedConversation
 from chat_service.core.turn_lock import TurnLock
+from chat_service.core.usage import ModelCall, UsageTotals
 from chat_service.observability.attribution import bind_attribution
 from chat_service.ports.idempotency import Claim, Receipt
 from chat_service.ports.repository import ConversationRepository
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendedTurn:
+    """What `TurnRunner.append` returns: the reply and the totals of the turn's model calls."""
+
+    reply: str
+    usage: UsageTotals
 
 
 class TurnRunner:
@@ -68,24 +79,26 @@ class TurnRunner:
         )
         reply = self._answers.reply(owner, [], message, platform=platform, generation=generation)
         title = title_future.result()
+        messages = _with_title_call(list(reply.messages), title.call)
+        usage = UsageTotals.of(call for m in messages for call in m.calls)
         receipt = None
         if claim is not None:
-            receipt = Receipt(claim, reply.content, title, new_conversation)
+            receipt = Receipt(claim, reply.content, title.text, new_conversation, usage)
         conversation = self._repository.create(
             owner=owner,
-            title=title,
+            title=title.text,
             session=session,
-            messages=[NewMessage(Role.USER, message), *reply.messages],
+            messages=[NewMessage(Role.USER, message), *messages],
             now=self._clock(),
             receipt=receipt,
         )
-        return StartedConversation(conversation.id, conversation.title, reply.content)
+        return StartedConversation(conversation.id, conversation.title, reply.content, usage)
 
     def append(
         self, owner: str, conversation_id: str, message: str, *, claim: Claim | None = None
-    ) -> str:
-        """Adds the message and its turn group to the conversation; returns the reply. A
-        `claim` is completed as in `create`.
+    ) -> AppendedTurn:
+        """Adds the message and its turn group to the conversation; returns the reply and
+        its usage. A `claim` is completed as in `create`.
 
         Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), and as Assistant.reply.
         """
@@ -110,6 +123,7 @@ class TurnRunner:
                 generation=generation,
             )
             check()
+            usage = UsageTotals.of(reply.calls)
             self._repository.append(
                 owner=owner,
                 conversation_id=conversation_id,
@@ -117,9 +131,9 @@ class TurnRunner:
                 now=self._clock(),
                 summary=reply.summary,
                 expected_count=header.message_count if self._turn_lock else None,
-                receipt=None if claim is None else Receipt(claim, reply.content),
+                receipt=None if claim is None else Receipt(claim, reply.content, usage=usage),
             )
-        return reply.content
+        return AppendedTurn(reply.content, usage)
 
     @contextmanager
     def exclusive(self, key: str) -> Iterator[Callable[[], None]]:
@@ -132,7 +146,7 @@ class TurnRunner:
         with self._turn_lock.hold(key) as lease:
             yield lease.check
 
-    def _title(self, owner: str, message: str, platform: str, generation: int | None) -> str:
+    def _title(self, owner: str, message: str, platform: str, generation: int | None) -> Title:
         try:
             return self._answers.title(owner, message, platform=platform, generation=generation)
         except Exception:
@@ -140,4 +154,12 @@ class TurnRunner:
             logger.warning(
                 "title generation failed; using the message's first words", exc_info=True
             )
-            return prompts.clean_title(message)
+            return Title(prompts.clean_title(message))
+
+
+def _with_title_call(messages: list[NewMessage], call: ModelCall | None) -> list[NewMessage]:
+    """Returns `messages` with the title's call added to the answer (the last message)."""
+    if call is None or not messages:
+        return messages
+    answer = messages[-1]
+    return [*messages[:-1], replace(answer, calls=(*answer.calls, call))]

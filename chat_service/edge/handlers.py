@@ -27,12 +27,15 @@ from chat_service.core.models import (
     SessionInfo,
     StartTurn,
 )
+from chat_service.core.usage import ModelCall, UsageTotals
+from chat_service.core.usage_report import ModelUsage, UsageSum
 from chat_service.edge.twirp import TwirpError
 from chat_service.ports.chat_model import ModelRejected
 from gen.acai.chat import chat_pb2 as pb
 
 ANONYMOUS_OWNER = "anonymous"
 OWNER_KEY = "owner"
+KEY_ID_KEY = "key_id"
 
 _ROLES = {
     Role.USER: pb.Conversation.USER,
@@ -78,10 +81,14 @@ class ChatServiceHandlers:
                 message=request.message,
                 session=_session(request.session_metadata),
                 idempotency_key=request.idempotency_key,
+                key_id=_key_id(ctx),
             )
         )
         return pb.StartConversationResponse(
-            conversation_id=started.conversation_id, title=started.title, reply=started.reply
+            conversation_id=started.conversation_id,
+            title=started.title,
+            reply=started.reply,
+            usage=_usage(started.usage),
         )
 
     def ContinueConversation(
@@ -94,6 +101,7 @@ class ChatServiceHandlers:
                 message=request.message,
                 session=_session(request.session_metadata),
                 idempotency_key=request.idempotency_key,
+                key_id=_key_id(ctx),
             )
         )
         return pb.ContinueConversationResponse(
@@ -101,6 +109,7 @@ class ChatServiceHandlers:
             conversation_id=continued.conversation_id,
             new_conversation=continued.new_conversation,
             title=continued.title,
+            usage=_usage(continued.usage),
         )
 
     def ListConversations(
@@ -148,6 +157,75 @@ class ChatServiceHandlers:
         )
         return pb.UpdateConversationResponse(conversation=_conversation(conversation, ()))
 
+    def GetUsage(self, ctx: Context, request: pb.GetUsageRequest) -> pb.GetUsageResponse:
+        report = self._chat.usage(
+            owner=_owner(ctx), start_date=request.start_date, end_date=request.end_date
+        )
+        return pb.GetUsageResponse(
+            start_date=report.first_day.isoformat(),
+            end_date=report.last_day.isoformat(),
+            total=_totals(report.total),
+            days=[
+                pb.DailyUsage(
+                    date=day.day.isoformat(),
+                    totals=_totals(day.usage),
+                    models=[_model_totals(m) for m in day.models],
+                )
+                for day in report.days
+            ],
+            models=[_model_totals(m) for m in report.models],
+        )
+
+
+def _totals(usage: UsageSum) -> pb.UsageTotals:
+    return pb.UsageTotals(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=usage.cost_usd,
+        turns=usage.turns,
+        cached_turns=usage.cached_turns,
+        calls=usage.calls,
+    )
+
+
+def _model_totals(usage: ModelUsage) -> pb.ModelUsageTotals:
+    return pb.ModelUsageTotals(
+        provider=usage.provider, model=usage.model, totals=_totals(usage.usage)
+    )
+
+
+def _usage(usage: UsageTotals) -> pb.MessageUsage:
+    return pb.MessageUsage(
+        provider=usage.provider,
+        model=usage.model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=usage.cost_usd,
+        latency_ms=usage.latency_ms,
+        cached=usage.cached,
+        calls=[_call(c) for c in usage.calls],
+    )
+
+
+def _call(call: ModelCall) -> pb.ModelCall:
+    return pb.ModelCall(
+        operation=call.operation,
+        provider=call.provider,
+        model=call.model,
+        input_tokens=call.input_tokens,
+        output_tokens=call.output_tokens,
+        cost_usd=call.cost_usd,
+        latency_ms=call.latency_ms,
+        cached=call.cached,
+    )
+
+
+def _key_id(ctx: Context) -> str:
+    try:
+        return str(ctx.get(KEY_ID_KEY) or "")
+    except KeyError:
+        return ""
+
 
 def _session(meta: pb.SessionMetadata) -> SessionInfo:
     return SessionInfo(meta.platform, meta.user_id, meta.chat_id)
@@ -187,4 +265,5 @@ def _message(message: Message) -> pb.Conversation.Message:
         ],
         tool_call_id=message.tool_call_id,
         tool_name=message.tool_name,
+        usage=_usage(message.usage) if message.calls else None,
     )

@@ -8,9 +8,9 @@ import logging
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from chat_service.core.prices import PriceTable
 from chat_service.observability.attribution import Attribution
 from chat_service.observability.bounded_labels import BoundedLabels
-from chat_service.observability.prices import PriceTable
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,20 @@ class LlmMetrics:
             "llm_cost_usd_total",
             "Estimated cost of language-model calls (price table)",
             ["provider", "model", *_WHO],
+            registry=registry,
+        )
+        # Spend and tokens without any user label: provider and model are those configured
+        # (each provider is observed under its configured model), so the series stay few.
+        self.spend = Counter(
+            "llm_spend_usd_total",
+            "USD spent on language-model calls (price table)",
+            ["provider", "model"],
+            registry=registry,
+        )
+        self.usage_tokens = Counter(
+            "llm_usage_tokens_total",
+            "Tokens of language-model calls",
+            ["provider", "model", "kind"],
             registry=registry,
         )
         self.openai_tokens_input = Counter(
@@ -115,11 +129,13 @@ class LlmMetrics:
                 self.tokens.labels(provider, model, operation, kind, owner, user, platform).inc(
                     count
                 )
+                self.usage_tokens.labels(provider, model, kind).inc(count)
         price = self._prices.price_of(priced_model or model)
         if price is not None:
             cost = price.cost(input_tokens, output_tokens)
             if cost:
                 self.cost.labels(provider, model, owner, user, platform).inc(cost)
+                self.spend.labels(provider, model).inc(cost)
         elif (input_tokens or output_tokens) and model not in self._unpriced:
             self._unpriced.add(model)
             logger.warning(

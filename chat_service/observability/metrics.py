@@ -25,8 +25,8 @@ from prometheus_client import (
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from chat_service.core.prices import PriceTable
 from chat_service.observability.llm_metrics import SECONDS, LlmMetrics
-from chat_service.observability.prices import PriceTable
 
 logger = logging.getLogger(__name__)
 

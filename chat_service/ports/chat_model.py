@@ -46,12 +46,20 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A model's answer: text, or tool calls to run before it answers."""
+    """A model's answer: text, or tool calls to run before it answers.
+
+    Adapters set `usage` (as the provider reported it), `model` (the model that answered)
+    and `provider`; the metering wrapper (core.metering) fills in `usage` when the provider
+    gave none, and `cost_usd` and `latency_s`.
+    """
 
     content: str
     tool_calls: tuple[ToolCall, ...] = ()
     usage: Usage = field(default_factory=Usage)
     model: str = ""
+    provider: str = ""
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
 
 
 TextSink = Callable[[str], None]

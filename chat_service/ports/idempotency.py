@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from chat_service.core.usage import UsageTotals
 
 
 @dataclass(frozen=True, slots=True)
 class TurnOutcome:
-    """What a turn returned; what a repeat of it gets."""
+    """What a turn returned; what a repeat of it gets (the same `usage`: what the turn cost)."""
 
     conversation_id: str
     reply: str
     title: str = ""
     new_conversation: bool = False
+    usage: UsageTotals = field(default_factory=UsageTotals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class Receipt:
     reply: str
     title: str = ""
     new_conversation: bool = False
+    usage: UsageTotals = field(default_factory=UsageTotals)
 
 
 class ClaimState(enum.Enum):

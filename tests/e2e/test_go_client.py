@@ -37,6 +37,7 @@ CHECKS = [
     "DescribeConversation paging",
     "ListConversations paging",
     "UpdateConversation",
+    "GetUsage",
     "EndSession",
     "not_found error",
     "invalid_argument errors",

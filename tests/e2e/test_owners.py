@@ -15,6 +15,7 @@ METHODS = [
     "EndSession",
     "DeleteConversation",
     "UpdateConversation",
+    "GetUsage",
 ]
 
 

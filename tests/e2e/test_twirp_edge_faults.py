@@ -42,6 +42,9 @@ class MisbehavingHandlers:
     def UpdateConversation(self, ctx, request):
         raise SecretFailure("not called by these tests")
 
+    def GetUsage(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
 
 @pytest.fixture(scope="module")
 def base_url():

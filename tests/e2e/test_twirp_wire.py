@@ -38,11 +38,22 @@ def _started(rpc, message: str = "hello there") -> dict:
 
 def test_all_four_methods_answer_json(rpc):
     started = _started(rpc)
-    assert set(started) == {"conversation_id", "title", "reply"}
+    assert set(started) == {"conversation_id", "title", "reply", "usage"}
     cid = started["conversation_id"]
     cont = rpc("ContinueConversation", {"conversation_id": cid, "message": "and then?"})
     assert cont.status_code == 200
-    assert cont.json() == {
+    continued = cont.json()
+    assert set(continued.pop("usage")) == {
+        "provider",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+        "cached",
+        "calls",
+    }
+    assert continued == {
         "reply": "echo: and then?",
         "conversation_id": cid,
         "new_conversation": False,

@@ -55,7 +55,11 @@ class InMemoryIdempotencyStore:
             if record is None or record["claim"] != receipt.claim.token or record["outcome"]:
                 raise TurnConflict()
             record["outcome"] = TurnOutcome(
-                conversation_id, receipt.reply, receipt.title, receipt.new_conversation
+                conversation_id,
+                receipt.reply,
+                receipt.title,
+                receipt.new_conversation,
+                receipt.usage,
             )
 
     def forget_conversation(self, conversation_id: str) -> None:

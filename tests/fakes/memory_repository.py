@@ -204,6 +204,7 @@ class InMemoryConversationRepository:
                 tool_calls=message.tool_calls,
                 tool_call_id=message.tool_call_id,
                 tool_name=message.tool_name,
+                calls=message.calls,
             )
             for offset, message in enumerate(messages)
         ]

@@ -15,7 +15,7 @@ RECORD = """
 import sys
 from chat_service.observability.attribution import Attribution
 from chat_service.observability.metrics import Metrics
-from chat_service.observability.prices import PriceTable
+from chat_service.core.prices import PriceTable
 
 metrics = Metrics(prices=PriceTable.from_json(""), multiprocess_dir=sys.argv[1])
 metrics.http_request(method="POST", route="/twirp/a.S/M", status=200, seconds=0.01)
@@ -31,7 +31,7 @@ if sys.argv[2] == "exit":
 SCRAPE = """
 import sys
 from chat_service.observability.metrics import Metrics
-from chat_service.observability.prices import PriceTable
+from chat_service.core.prices import PriceTable
 
 body, _ = Metrics(prices=PriceTable.from_json(""), multiprocess_dir=sys.argv[1]).exposition()
 sys.stdout.write(body.decode())

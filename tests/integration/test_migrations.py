@@ -41,6 +41,10 @@ INDEXES_BY_VERSION: dict[int, dict[tuple[str, str], list[tuple[str, int]]]] = {
         ("sessions", "conversation_id"): [("conversation_id", 1)],
         ("idempotency_keys", "outcome_conversation_id"): [("outcome.conversation_id", 1)],
     },
+    8: {
+        ("usage", "owner_day"): [("owner", 1), ("day", 1)],
+        ("usage", "key_id_day"): [("key_id", 1), ("day", 1)],
+    },
 }
 VERSIONS = sorted(INDEXES_BY_VERSION)
 

@@ -58,7 +58,7 @@ def test_plain_reply_becomes_a_completion(server, model):
 
     completion = model.complete([_user("Hi")])
 
-    assert completion == Completion("Hello there!", (), Usage(12, 3), "gpt-test")
+    assert completion == Completion("Hello there!", (), Usage(12, 3), "gpt-test", "openai")
     assert model.name == "openai:gpt-test"
 
 

@@ -4,6 +4,7 @@ what a hit costs and stores, and how tool results are reused."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -128,7 +129,12 @@ def test_a_hit_returns_the_whole_turn_group_without_running_the_tools_again():
     answers = answers_for(model, [weather, holidays], cache=cache)
     first, second = ask(answers), ask(answers)
     assert (weather.runs, holidays.runs, len(model.calls)) == (1, 1, 2)
-    assert second.messages == first.messages
+    # The same turn group; its model calls are marked as answered from the cache, for free.
+    assert [replace(m, calls=()) for m in second.messages] == [
+        replace(m, calls=()) for m in first.messages
+    ]
+    assert [c.cached for c in first.calls] == [False, False]
+    assert second.calls == tuple(c.as_cached() for c in first.calls)
     assert [(m.role, m.tool_name) for m in second.messages] == [
         (Role.ASSISTANT, ""),
         (Role.TOOL, "get_public_holidays"),
@@ -180,7 +186,10 @@ def test_a_reply_that_summarized_older_turns_keeps_its_summary_and_is_not_cached
 
 def test_titles_are_cached_too(model):
     answers = answers_for(model)
-    assert answers.title("o", "weather in rome") == answers.title("o", "weather in rome")
+    first, second = answers.title("o", "weather in rome"), answers.title("o", "weather in rome")
+    assert first.text == second.text
+    assert first.call is not None
+    assert second.call == first.call.as_cached()
     assert len(model.calls) == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from chat_service.core.models import (
     SessionInfo,
     StartTurn,
 )
+from chat_service.core.usage import UsageTotals
 from chat_service.ports.chat_model import Completion, PromptRole
 from tests.fakes.assistant_kit import make_assistant
 from tests.fakes.clock import FakeClock
@@ -114,7 +116,8 @@ def test_continue_sends_a_bounded_history_and_appends_the_pair(chat, repository,
     cid = chat.start(StartTurn(owner="o", message="m0")).conversation_id
     for i in range(1, 4):
         continued = chat.continue_turn(ContinueTurn("o", cid, f"m{i}"))
-        assert continued == ContinuedConversation(cid, f"echo: m{i}")
+        assert replace(continued, usage=UsageTotals()) == ContinuedConversation(cid, f"echo: m{i}")
+        assert [c.operation for c in continued.usage.calls] == ["reply"]
     last = model.calls[-1].messages
     # system prompt + the last 4 stored messages (whole turns) + the new one
     assert [m.content for m in last[1:]] == ["m1", "echo: m1", "m2", "echo: m2", "m3"]

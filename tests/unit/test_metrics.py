@@ -13,12 +13,12 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from chat_service.core.errors import ModelUnavailable
+from chat_service.core.prices import Price, PriceTable
 from chat_service.edge.middleware.metrics import HttpMetricsMiddleware
 from chat_service.edge.middleware.routes import RouteLabels
 from chat_service.observability.attribution import Attribution, bind_attribution, llm_operation
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.model_observer import ObservedChatModel
-from chat_service.observability.prices import Price, PriceTable
 from chat_service.observability.telemetry import Telemetry
 from chat_service.ports.chat_model import ChatMessage, Completion, PromptRole, Usage
 from tests.fakes.scripted_model import ScriptedChatModel

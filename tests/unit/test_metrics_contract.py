@@ -9,10 +9,10 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from chat_service.core.cache.stats import CacheOutcome
+from chat_service.core.prices import Price, PriceTable
 from chat_service.observability.attribution import Attribution
 from chat_service.observability.cache_metrics import CacheMetrics
 from chat_service.observability.metrics import Metrics
-from chat_service.observability.prices import Price, PriceTable
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "docs/operations.md"
 _ROW = re.compile(r"^\| `(?P<name>[a-z_:]+)` \|(?P<type>[^|]+)\|(?P<labels>[^|]*)\|", re.M)

@@ -10,12 +10,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from chat_service.adapters.memory.auth_failures import MemoryAuthFailureLimiter
 from chat_service.composition.middleware import middleware_stack
 from chat_service.core.authentication import Authenticator
+from chat_service.core.prices import PriceTable
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.middleware.auth import AuthMiddleware
 from chat_service.edge.middleware.auth_failures import AuthFailureLimitMiddleware
 from chat_service.edge.middleware.metrics import HttpMetricsMiddleware
 from chat_service.observability.metrics import Metrics
-from chat_service.observability.prices import PriceTable
 from chat_service.observability.telemetry import Telemetry
 
 

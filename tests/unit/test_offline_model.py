@@ -74,7 +74,9 @@ def test_title_request_gets_the_first_words_in_title_case():
 
     completion = OfflineChatModel().complete(prompt, max_tokens=30)
 
-    assert completion == Completion("How Does the NASA Artemis Program", (), Usage(), "offline")
+    assert completion == Completion(
+        "How Does the NASA Artemis Program", (), Usage(), "offline", "offline"
+    )
 
 
 def test_title_of_a_short_or_empty_message():

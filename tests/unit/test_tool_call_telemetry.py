@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chat_service.core.cache.tool_results import ToolResultCache, ToolVolatility
+from chat_service.core.prices import PriceTable
 from chat_service.observability.metrics import Metrics
-from chat_service.observability.prices import PriceTable
 from chat_service.observability.request_context import request_id
 from chat_service.observability.telemetry import Telemetry
 from chat_service.ports.chat_model import ToolCall

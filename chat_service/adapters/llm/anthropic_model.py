@@ -165,6 +165,7 @@ class AnthropicChatModel:
             tool_calls=calls,
             usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0) if usage else Usage(),
             model=response.model or self._model,
+            provider="anthropic",
         )
 
 

@@ -75,7 +75,13 @@ class OfflineChatModel:
             intent = intent_of(messages[-1].content, frozenset(t.name for t in tools))
             if intent is not None:
                 call = ToolCall(f"offline_{len(messages)}", intent.tool, intent.arguments_json())
-                return Completion(content="", tool_calls=(call,), usage=Usage(), model=self.name)
+                return Completion(
+                    content="",
+                    tool_calls=(call,),
+                    usage=Usage(),
+                    model=self.name,
+                    provider="offline",
+                )
         last_user = next((m.content for m in reversed(messages) if m.role is PromptRole.USER), "")
         quote = _quote(last_user)
         if not quote:
@@ -83,7 +89,7 @@ class OfflineChatModel:
         return self._completion(f"You said: “{quote}”\n\n{NOT_CONFIGURED}")
 
     def _completion(self, content: str) -> Completion:
-        return Completion(content=content, usage=Usage(), model=self.name)
+        return Completion(content=content, usage=Usage(), model=self.name, provider="offline")
 
 
 def _answer_from_tools(messages: Sequence[ChatMessage]) -> str:

@@ -187,6 +187,7 @@ class OpenAIChatModel:
                 output_tokens=(usage.completion_tokens or 0) if usage else 0,
             ),
             model=getattr(response, "model", None) or self._model,
+            provider="openai",
         )
 
 

@@ -5,7 +5,10 @@ conversations: {_id: ObjectId, owner, title, platform, user_id, chat_id,
                 title_source?: "owner" (a title the owner set; absent: generated)}
 messages:      {_id: ObjectId, conversation_id: ObjectId, seq: int,
                 role: "user"|"assistant"|"tool", content, created_at,
-                tool_calls?: [{id, name, arguments}] (assistant), tool_call_id?, tool_name? (tool)}
+                tool_calls?: [{id, name, arguments}] (assistant), tool_call_id?, tool_name? (tool),
+                usage?: {provider, model, input_tokens, output_tokens, cost_usd, latency_ms,
+                         cached, calls: [{operation, provider, model, input_tokens,
+                         output_tokens, cost_usd, latency_ms, cached}]} (assistant)}
 summaries:     {_id: ObjectId, conversation_id: ObjectId, first_seq, end_seq, content, created_at}
 deleted_conversations: {_id: ObjectId (the conversation's), owner, deleted_at}
 """
@@ -30,6 +33,7 @@ from chat_service.core.models import (
     is_conversation_id,
 )
 from chat_service.core.timestamps import to_stored
+from chat_service.core.usage import ModelCall, UsageTotals
 
 Document = dict[str, Any]
 
@@ -108,7 +112,23 @@ def _message_document(
         document["tool_call_id"] = message.tool_call_id
     if message.tool_name:
         document["tool_name"] = message.tool_name
+    if message.calls:
+        document["usage"] = usage_document(UsageTotals.of(message.calls))
     return document
+
+
+def usage_document(usage: UsageTotals) -> Document:
+    """Returns the `usage` field of an assistant message: the totals and each call."""
+    return {
+        "provider": usage.provider,
+        "model": usage.model,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": usage.cost_usd,
+        "latency_ms": usage.latency_ms,
+        "cached": usage.cached,
+        "calls": [call.to_json() for call in usage.calls],
+    }
 
 
 def summary_document(conversation_id: ObjectId, summary: Summary, now: datetime) -> Document:
@@ -164,4 +184,5 @@ def to_message(document: Mapping[str, Any]) -> Message:
         ),
         tool_call_id=document.get("tool_call_id", ""),
         tool_name=document.get("tool_name", ""),
+        calls=tuple(ModelCall.from_json(c) for c in document.get("usage", {}).get("calls", ())),
     )

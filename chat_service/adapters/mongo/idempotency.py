@@ -1,7 +1,8 @@
 """MongoIdempotencyStore: idempotency records in `idempotency_keys`, expired by a TTL index.
 
 idempotency_keys: {_id: record id, fingerprint, state: "pending"|"done", claim, lease_until,
-                   expires_at, outcome: {conversation_id, reply, title, new_conversation}}
+                   expires_at, outcome: {conversation_id, reply, title, new_conversation,
+                   usage: {calls: [...]}}}
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from chat_service.adapters.mongo.transactions import storage_errors
 from chat_service.core.errors import TurnConflict
 from chat_service.core.timestamps import to_stored
+from chat_service.core.usage import ModelCall, UsageTotals
 from chat_service.ports.idempotency import Claim, ClaimState, Receipt, TurnOutcome
 
 Document = dict[str, Any]
@@ -61,7 +63,7 @@ class MongoIdempotencyStore:
                 if record["fingerprint"] != fingerprint:
                     return ClaimState.MISMATCH
                 if record["state"] == "done":
-                    return TurnOutcome(**record["outcome"])
+                    return _outcome(record["outcome"])
                 if to_stored(record["lease_until"]) > now:
                     return ClaimState.PENDING
                 taken = self._records.update_one(
@@ -88,6 +90,7 @@ def complete_in_transaction(
         "reply": receipt.reply,
         "title": receipt.title,
         "new_conversation": receipt.new_conversation,
+        "usage": {"calls": [call.to_json() for call in receipt.usage.calls]},
     }
     result = database[COLLECTION].update_one(
         {"_id": receipt.claim.record_id, "claim": receipt.claim.token, "state": "pending"},
@@ -96,3 +99,14 @@ def complete_in_transaction(
     )
     if result.matched_count != 1:
         raise TurnConflict()
+
+
+def _outcome(document: Document) -> TurnOutcome:
+    calls = document.get("usage", {}).get("calls", ())
+    return TurnOutcome(
+        conversation_id=document["conversation_id"],
+        reply=document["reply"],
+        title=document.get("title", ""),
+        new_conversation=document.get("new_conversation", False),
+        usage=UsageTotals.of(ModelCall.from_json(call) for call in calls),
+    )

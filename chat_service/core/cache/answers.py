@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from chat_service.core.assistant import Assistant, Reply
+from chat_service.core.assistant import Assistant, Reply, Title
 from chat_service.core.cache.keys import answer_key
 from chat_service.core.cache.stats import CacheOutcome
 from chat_service.core.cache.tool_results import ToolVolatility
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
+from chat_service.core.usage import ModelCall
 from chat_service.ports.chat_model import Usage
 from chat_service.ports.response_cache import CacheGenerations, Computed, ResponseCache
 
 READ_NOW = -1  # `generation` argument: read the owner's generation at the call
+
+CachedCalls = Callable[[Sequence[ModelCall]], None]
+
+
+def _ignore(calls: Sequence[ModelCall]) -> None:
+    pass
 
 
 class CachedAnswers:
@@ -26,8 +34,9 @@ class CachedAnswers:
     call failed, or it summarized older turns. A reply another request computed (from the
     cache, or shared while both waited) cost nothing, so its usage is zero, and it carries no
     summary (the older turns are offered for summary again next turn). It carries the whole
-    turn group, tool calls and results included, to store as the turn. With no cache, every
-    call reaches the assistant.
+    turn group, tool calls and results included, to store as the turn; its model calls are
+    marked cached (zero tokens and cost) and passed to `on_cached` (the usage ledger). With no
+    cache, every call reaches the assistant.
     """
 
     @classmethod
@@ -43,6 +52,7 @@ class CachedAnswers:
         ttl_s: float,
         volatility: ToolVolatility | None = None,
         generations: CacheGenerations | None = None,
+        on_cached: CachedCalls = _ignore,
     ) -> None:
         """`generations` scopes every key to the owner's cache generation, so that
         `forget_owner` (a deletion) puts all the owner's cached answers out of reach."""
@@ -51,6 +61,7 @@ class CachedAnswers:
         self._ttl_s = ttl_s
         self._volatility = volatility or ToolVolatility()
         self._generations = generations
+        self._on_cached = on_cached
 
     def generation(self, owner: str) -> int | None:
         """Returns the owner's cache generation, None when it cannot be read (then nothing
@@ -98,7 +109,12 @@ class CachedAnswers:
         if computed and cached.outcome in (CacheOutcome.MISS, CacheOutcome.BYPASS):
             return computed[0]
         reply = _decode(cached.value)
-        return Reply(reply.content, reply.messages, Usage(), None, reply.tools_used)
+        messages = tuple(
+            replace(m, calls=tuple(c.as_cached() for c in m.calls)) for m in reply.messages
+        )
+        reused = Reply(reply.content, messages, Usage(), None, reply.tools_used)
+        self._on_cached(reused.calls)
+        return reused
 
     def title(
         self,
@@ -107,19 +123,33 @@ class CachedAnswers:
         *,
         platform: str = "",
         generation: int | None = READ_NOW,
-    ) -> str:
-        """Returns a title for a conversation starting with `first_message`."""
+    ) -> Title:
+        """Returns a title for a conversation starting with `first_message`, with its call."""
         prepared = self._assistant.prepare_title(first_message, platform=platform)
         if generation == READ_NOW:
             generation = self.generation(owner)
         if self._cache is None or generation is None:
             return self._assistant.answer_title(prepared)
+        computed: list[Title] = []
+
+        def compute() -> Computed:
+            title = self._assistant.answer_title(prepared)
+            computed.append(title)
+            return Computed(_encode_title(title), self._ttl_s)
+
         cached = self._cache.get_or_compute(
             answer_key("title", owner=owner, basis=prepared.basis, generation=generation),
             kind="title",
-            compute=lambda: Computed(self._assistant.answer_title(prepared), self._ttl_s),
+            compute=compute,
         )
-        return cached.value
+        if computed and cached.outcome in (CacheOutcome.MISS, CacheOutcome.BYPASS):
+            return computed[0]
+        title = _decode_title(cached.value)
+        if title.call is None:
+            return title
+        call = title.call.as_cached()
+        self._on_cached([call])
+        return Title(title.text, call)
 
     def _reply_ttl_s(self, reply: Reply) -> float | None:
         if reply.summary is not None or reply.tools_failed:
@@ -146,6 +176,23 @@ def _decode(value: str) -> Reply:
     return Reply(str(data["content"]), messages, usage, None, tuple(map(str, data["tools_used"])))
 
 
+def _encode_title(title: Title) -> str:
+    return json.dumps({"title": title.text, "call": title.call and title.call.to_json()})
+
+
+def _decode_title(value: str) -> Title:
+    """Reads `_encode_title`'s JSON; an entry cached as plain text (before titles carried
+    their call) is the title itself."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return Title(value)
+    if not isinstance(data, dict) or "title" not in data:
+        return Title(value)
+    call = data.get("call")
+    return Title(str(data["title"]), ModelCall.from_json(call) if call else None)
+
+
 def _message_json(message: NewMessage) -> dict[str, Any]:
     return {
         "role": message.role.value,
@@ -153,6 +200,7 @@ def _message_json(message: NewMessage) -> dict[str, Any]:
         "tool_calls": [[c.id, c.name, c.arguments] for c in message.tool_calls],
         "tool_call_id": message.tool_call_id,
         "tool_name": message.tool_name,
+        "calls": [c.to_json() for c in message.calls],
     }
 
 
@@ -163,4 +211,5 @@ def _message(data: dict[str, Any]) -> NewMessage:
         tool_calls=tuple(ToolCall(str(i), str(n), str(a)) for i, n, a in data["tool_calls"]),
         tool_call_id=str(data["tool_call_id"]),
         tool_name=str(data["tool_name"]),
+        calls=tuple(ModelCall.from_json(c) for c in data.get("calls", ())),
     )

@@ -3,7 +3,7 @@
 The key comes as `Authorization: Bearer <key>` or `X-API-Key: <key>`. A missing or wrong
 key is answered `unauthenticated` (401) in Twirp's JSON shape before the body is read; a
 known key puts its owner in `scope["state"]["owner"]`, which the Twirp handlers scope
-every RPC to.
+every RPC to, and its id in `scope["state"]["key_id"]` (usage and budgets per key).
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from chat_service.core.api_keys import key_digest, key_id
 from chat_service.core.authentication import UNKNOWN, Authenticator
 from chat_service.core.errors import StorageUnavailable
 from chat_service.edge.middleware.twirp_reply import send_twirp_error
 from chat_service.edge.twirp import TwirpError
 
 OWNER_STATE_KEY = "owner"
+KEY_ID_STATE_KEY = "key_id"
 _CHALLENGE = [(b"www-authenticate", b'Bearer realm="chat-service"')]
 MISSING = TwirpError(
     "unauthenticated", "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'"
@@ -66,7 +68,10 @@ class AuthMiddleware:
                 scope, send, INVALID if presented else MISSING, headers=_CHALLENGE
             )
             return
-        scope.setdefault("state", {})[OWNER_STATE_KEY] = owner
+        state = scope.setdefault("state", {})
+        state[OWNER_STATE_KEY] = owner
+        # The key's public id: usage records and key budgets name the key by it.
+        state[KEY_ID_STATE_KEY] = key_id(key_digest(presented)) if presented else ""
         await self._app(scope, receive, send)
 
     def _is_public(self, path: str) -> bool:

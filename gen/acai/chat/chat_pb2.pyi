@@ -10,6 +10,46 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class MessageUsage(_message.Message):
+    __slots__ = ("provider", "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "cached", "calls")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: int
+    cached: bool
+    calls: _containers.RepeatedCompositeFieldContainer[ModelCall]
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., latency_ms: _Optional[int] = ..., cached: _Optional[bool] = ..., calls: _Optional[_Iterable[_Union[ModelCall, _Mapping]]] = ...) -> None: ...
+
+class ModelCall(_message.Message):
+    __slots__ = ("operation", "provider", "model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "cached")
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    operation: str
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: int
+    cached: bool
+    def __init__(self, operation: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., latency_ms: _Optional[int] = ..., cached: _Optional[bool] = ...) -> None: ...
+
 class Conversation(_message.Message):
     __slots__ = ("id", "title", "timestamp", "messages")
     class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -32,7 +72,7 @@ class Conversation(_message.Message):
         arguments: str
         def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
     class Message(_message.Message):
-        __slots__ = ("id", "role", "content", "timestamp", "tool_calls", "tool_call_id", "tool_name")
+        __slots__ = ("id", "role", "content", "timestamp", "tool_calls", "tool_call_id", "tool_name", "usage")
         ID_FIELD_NUMBER: _ClassVar[int]
         ROLE_FIELD_NUMBER: _ClassVar[int]
         CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +80,7 @@ class Conversation(_message.Message):
         TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
         TOOL_CALL_ID_FIELD_NUMBER: _ClassVar[int]
         TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
+        USAGE_FIELD_NUMBER: _ClassVar[int]
         id: str
         role: Conversation.Role
         content: str
@@ -47,7 +88,8 @@ class Conversation(_message.Message):
         tool_calls: _containers.RepeatedCompositeFieldContainer[Conversation.ToolCall]
         tool_call_id: str
         tool_name: str
-        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[Conversation.ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., tool_name: _Optional[str] = ...) -> None: ...
+        usage: MessageUsage
+        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[Conversation.ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -79,14 +121,16 @@ class SessionMetadata(_message.Message):
     def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., chat_id: _Optional[str] = ...) -> None: ...
 
 class StartConversationResponse(_message.Message):
-    __slots__ = ("conversation_id", "title", "reply")
+    __slots__ = ("conversation_id", "title", "reply", "usage")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     REPLY_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     title: str
     reply: str
-    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., reply: _Optional[str] = ...) -> None: ...
+    usage: MessageUsage
+    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., reply: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
 
 class ContinueConversationRequest(_message.Message):
     __slots__ = ("conversation_id", "message", "session_metadata", "idempotency_key")
@@ -101,16 +145,18 @@ class ContinueConversationRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ContinueConversationResponse(_message.Message):
-    __slots__ = ("reply", "conversation_id", "new_conversation", "title")
+    __slots__ = ("reply", "conversation_id", "new_conversation", "title", "usage")
     REPLY_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     NEW_CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     reply: str
     conversation_id: str
     new_conversation: bool
     title: str
-    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., new_conversation: _Optional[bool] = ..., title: _Optional[str] = ...) -> None: ...
+    usage: MessageUsage
+    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., new_conversation: _Optional[bool] = ..., title: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
 
 class EndSessionRequest(_message.Message):
     __slots__ = ("session_metadata",)
@@ -183,3 +229,61 @@ class UpdateConversationResponse(_message.Message):
     CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     conversation: Conversation
     def __init__(self, conversation: _Optional[_Union[Conversation, _Mapping]] = ...) -> None: ...
+
+class GetUsageRequest(_message.Message):
+    __slots__ = ("start_date", "end_date")
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    start_date: str
+    end_date: str
+    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ...) -> None: ...
+
+class UsageTotals(_message.Message):
+    __slots__ = ("input_tokens", "output_tokens", "cost_usd", "turns", "cached_turns", "calls")
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_TURNS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    turns: int
+    cached_turns: int
+    calls: int
+    def __init__(self, input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., turns: _Optional[int] = ..., cached_turns: _Optional[int] = ..., calls: _Optional[int] = ...) -> None: ...
+
+class ModelUsageTotals(_message.Message):
+    __slots__ = ("provider", "model", "totals")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    model: str
+    totals: UsageTotals
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ...) -> None: ...
+
+class DailyUsage(_message.Message):
+    __slots__ = ("date", "totals", "models")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    totals: UsageTotals
+    models: _containers.RepeatedCompositeFieldContainer[ModelUsageTotals]
+    def __init__(self, date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., models: _Optional[_Iterable[_Union[ModelUsageTotals, _Mapping]]] = ...) -> None: ...
+
+class GetUsageResponse(_message.Message):
+    __slots__ = ("start_date", "end_date", "total", "days", "models")
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    start_date: str
+    end_date: str
+    total: UsageTotals
+    days: _containers.RepeatedCompositeFieldContainer[DailyUsage]
+    models: _containers.RepeatedCompositeFieldContainer[ModelUsageTotals]
+    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., total: _Optional[_Union[UsageTotals, _Mapping]] = ..., days: _Optional[_Iterable[_Union[DailyUsage, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[ModelUsageTotals, _Mapping]]] = ...) -> None: ...

@@ -67,6 +67,13 @@ class ChatServiceServer(TwirpServer):
                 input=_sym_db.GetSymbol("acai.chat.UpdateConversationRequest"),
                 output=_sym_db.GetSymbol("acai.chat.UpdateConversationResponse"),
             ),
+            "GetUsage": Endpoint(
+                service_name="ChatService",
+                name="GetUsage",
+                function=getattr(service, "GetUsage"),
+                input=_sym_db.GetSymbol("acai.chat.GetUsageRequest"),
+                output=_sym_db.GetSymbol("acai.chat.GetUsageResponse"),
+            ),
         }
 
 
@@ -133,5 +140,14 @@ class ChatServiceClient(TwirpClient):
             ctx=ctx,
             request=request,
             response_obj=_sym_db.GetSymbol("acai.chat.UpdateConversationResponse"),
+            **kwargs,
+        )
+
+    def GetUsage(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/GetUsage",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.GetUsageResponse"),
             **kwargs,
         )

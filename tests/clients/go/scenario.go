@@ -338,6 +338,15 @@ func Run(client *Client, prefix string, echo bool) Result {
 		s.title = title
 	})
 
+	s.check("GetUsage", func(ctx context.Context) {
+		report, err := c.GetUsage(ctx, &pb.GetUsageRequest{})
+		must(err, "GetUsage")
+		nonEmpty(report.GetEndDate(), "end_date of the usage report")
+		if report.GetTotal().GetTurns() < 1 {
+			fail("the usage report counts no turn")
+		}
+	})
+
 	s.check("EndSession", func(ctx context.Context) {
 		ended, err := c.EndSession(ctx, &pb.EndSessionRequest{SessionMetadata: s.session})
 		must(err, "EndSession")

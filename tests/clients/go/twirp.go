@@ -132,6 +132,11 @@ func (c *Client) UpdateConversation(ctx context.Context, in *pb.UpdateConversati
 	return out, c.Call(ctx, "UpdateConversation", in, out)
 }
 
+func (c *Client) GetUsage(ctx context.Context, in *pb.GetUsageRequest) (*pb.GetUsageResponse, error) {
+	out := new(pb.GetUsageResponse)
+	return out, c.Call(ctx, "GetUsage", in, out)
+}
+
 // Call posts `in` to the method and decodes the answer into `out`; a Twirp error comes back as
 // *TwirpError, anything that breaks the wire rules as another error.
 func (c *Client) Call(ctx context.Context, method string, in, out proto.Message) error {
