@@ -120,6 +120,8 @@ class Settings:
     turn_lock_wait_s: float = 30.0
     turn_lock_ttl_s: float = 15.0
     idempotency_ttl_hours: float = 24.0
+    # Budgets: how long a worker reuses an owner's and a key's budgets read from MongoDB.
+    budget_cache_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -226,6 +228,8 @@ class Settings:
             raise SettingsError("API_RATE_LIMIT_RPS must not be negative (0 turns limits off)")
         if self.api_rate_limit_burst < 1:
             raise SettingsError("API_RATE_LIMIT_BURST must be at least 1")
+        if self.budget_cache_s < 0:
+            raise SettingsError("BUDGET_CACHE_S must not be negative")
         if self.idempotency_ttl_hours <= 0:
             raise SettingsError("IDEMPOTENCY_TTL_HOURS must be positive")
         if self.turn_lock_wait_s < 0 or self.turn_lock_ttl_s <= 0:

@@ -1,4 +1,5 @@
-"""`python -m chat_service.keys create|list|revoke`: manages API keys in MongoDB.
+"""`python -m chat_service.keys create|list|revoke|budget`: manages API keys and their budgets
+in MongoDB (budgets: see chat_service.budget_commands).
 
 Uses MONGO_URI and MONGO_DATABASE like the service, else the dev stack that `make run` or
 `make servers` started (chat_service.cli_mongo). `create` prints the new key once, on standard
@@ -14,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
+from chat_service.adapters.mongo.budgets import MongoBudgetStore
+from chat_service.budget_commands import add_budget_commands
 from chat_service.cli_mongo import MongoUnreachable, cli_database, first_error
 from chat_service.config import SettingsError
 from chat_service.core.api_keys import key_digest, key_id, new_api_key
@@ -27,6 +30,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         with cli_database(os.environ if environ is None else environ) as cli:
             store = MongoApiKeyStore(cli.database)
+            if hasattr(args, "budget_run"):
+                budgets = MongoBudgetStore(cli.database)
+                return int(args.budget_run(budgets, store, args, datetime.now(UTC)))
             return int(args.run(store, args, lambda: datetime.now(UTC)))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -92,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     drop = commands.add_parser("revoke", help="revoke a key by its id")
     drop.add_argument("key_id", help="the id shown by create and list")
     drop.set_defaults(run=revoke)
+    add_budget_commands(commands)
     return parser
 
 

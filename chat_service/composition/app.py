@@ -45,12 +45,12 @@ from chat_service.composition.assistant import build_assistant
 from chat_service.composition.middleware import middleware_stack
 from chat_service.composition.shared_state import build_shared_state
 from chat_service.composition.toolbox import WEATHER_UPSTREAMS
+from chat_service.composition.usage import build_usage
 from chat_service.config import Settings
 from chat_service.core.api_keys import key_digest
 from chat_service.core.authentication import Authenticator, StaticKey
 from chat_service.core.breakers import BreakerBoard
 from chat_service.core.chat import Chat
-from chat_service.core.metering import UsageRecorder
 from chat_service.core.prices import PriceTable
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.handlers import ChatServiceHandlers, twirp_error_for
@@ -119,8 +119,13 @@ def create_app(
         cache_observers=[CacheMetrics(telemetry.metrics)],
         on_rate_limited=telemetry.metrics.rate_limited,
     )
-    ledger = MongoUsageLedger(stores.database)
-    recorder = UsageRecorder(ledger, clock=_utc_now)
+    usage = build_usage(
+        database=stores.database,
+        redis=stores.redis,
+        availability=shared.availability,
+        budget_cache_s=settings.budget_cache_s,
+        clock=_utc_now,
+    )
     parts = build_assistant(
         settings,
         database=stores.database,
@@ -128,12 +133,13 @@ def create_app(
         model=model,
         telemetry=telemetry,
         tool_results=shared.tool_results,
-        recorder=recorder,
+        recorder=usage.recorder,
+        budgets=usage.budgets,
     )
     executor = ThreadPoolExecutor(max_workers=settings.rpc_threads, thread_name_prefix="turn")
     chat = Chat(
         repository,
-        shared.answers(parts.assistant, on_cached=recorder.record_cached),
+        shared.answers(parts.assistant, on_cached=usage.recorder.record_cached),
         clock=_utc_now,
         executor=executor,
         max_message_chars=settings.max_message_chars,
@@ -141,7 +147,8 @@ def create_app(
         sessions=shared.sessions,
         turn_lock=shared.turn_lock,
         idempotency=shared.idempotency,
-        usage=ledger,
+        usage=usage.ledger,
+        budgets=usage.budgets,
     )
     edge = build_twirp_edge(
         chat,

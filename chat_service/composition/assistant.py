@@ -18,6 +18,7 @@ from chat_service.composition.toolbox import build_tool_registry
 from chat_service.config import Settings
 from chat_service.core.assistant import Assistant
 from chat_service.core.breakers import BreakerBoard
+from chat_service.core.budgets import BudgetGate
 from chat_service.core.context_window import ContextWindow
 from chat_service.core.metering import MeteredChatModel, Metering, UsageRecorder
 from chat_service.core.prompt_book import PromptBook
@@ -54,13 +55,15 @@ def build_assistant(
     telemetry: Telemetry | None = None,
     tool_results: ResultCache | None = None,
     recorder: UsageRecorder | None = None,
+    budgets: BudgetGate | None = None,
 ) -> AssistantParts:
     """Returns the assistant for `settings`; `model` replaces the configured providers;
     `tool_results` lets the tools' results be reused (see chat_service.core.cache.tool_results).
 
     With `telemetry`, each provider's calls (or `model`'s) and each tool call are observed.
     Every model call is metered (tokens, cost from the price table, latency) and, with a
-    `recorder`, written to the usage ledger.
+    `recorder`, written to the usage ledger; with `budgets`, each call's worst case is
+    reserved first against the budgets of its owner and key.
     """
     breakers = BreakerBoard(
         max_failures=settings.circuit_breaker_max_failures,
@@ -92,7 +95,7 @@ def build_assistant(
         reply_tokens=settings.reply_max_tokens,
     )
     metering = Metering(prices=settings.price_table(), counter=counter)
-    chat_model = MeteredChatModel(chat_model, metering=metering, recorder=recorder)
+    chat_model = MeteredChatModel(chat_model, metering=metering, recorder=recorder, gate=budgets)
     assistant = Assistant(
         chat_model,
         runner,

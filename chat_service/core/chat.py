@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import date, datetime
 
+from chat_service.core.budgets import BudgetGate
 from chat_service.core.cache.answers import CachedAnswers
 from chat_service.core.cache.keys import Json
 from chat_service.core.errors import ConversationNotFound, InvalidRequest
@@ -56,13 +57,15 @@ class Chat:
         turn_lock: TurnLock | None = None,
         idempotency: Idempotency | None = None,
         usage: UsageLedger | None = None,
+        budgets: BudgetGate | None = None,
         new_turn_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         """`answers` is the assistant, behind the response cache or not
         (`CachedAnswers.uncached`); without `sessions`, session_metadata is only stored, never resolved; without a
         `turn_lock`, concurrent turns on a conversation all run (and are all kept); without
         `idempotency`, idempotency keys are not honoured; without a `usage` ledger, usage
-        reports are empty."""
+        reports are empty; without `budgets`, turns are not refused up front for a budget
+        that is spent (the model's own wrapper still checks each call)."""
         self._repository = repository
         self._answers = answers
         self._sessions = sessions
@@ -71,6 +74,7 @@ class Chat:
         self._max_message_chars = max_message_chars
         self._new_turn_id = new_turn_id
         self._usage = usage
+        self._budgets = budgets
         self._turns = TurnRunner(
             repository,
             answers,
@@ -87,7 +91,7 @@ class Chat:
         earlier one. The whole turn group is stored at once (the user message, every tool
         call and result, the answer), and nothing unless the reply succeeds. A repeated
         idempotency_key returns the first result. Raises InvalidRequest, TurnAborted,
-        ToolLoopAborted, ModelRejected, Unavailable.
+        ToolLoopAborted, ModelRejected, BudgetExceeded (nothing stored), Unavailable.
         """
         message = self._checked_message(command.message)
         session = command.session
@@ -96,12 +100,15 @@ class Chat:
         key = self._session_key(command.owner, command.session)
 
         def turn(claim: Claim | None) -> TurnOutcome:
+            budgeted = self._admit(command.owner, command.key_id)
             if key is None or self._sessions is None:
-                started = self._turns.create(command.owner, message, command.session, claim=claim)
+                started = self._turns.create(
+                    command.owner, message, command.session, claim=claim, budgeted=budgeted
+                )
             else:
                 with self._turns.exclusive(f"session:{key.id}"):
                     started = self._turns.create(
-                        command.owner, message, command.session, claim=claim
+                        command.owner, message, command.session, claim=claim, budgeted=budgeted
                     )
                     self._sessions.start(key, started.conversation_id, now=self._clock())
             return TurnOutcome(
@@ -121,7 +128,8 @@ class Chat:
         The conversation is `conversation_id`, or else the session's current one; a session
         with none active (new, idle past its TTL, ended) starts a conversation, with a title.
         A repeated idempotency_key returns the first result. Raises InvalidRequest,
-        ConversationNotFound, TurnAborted, ToolLoopAborted, ModelRejected, Unavailable.
+        ConversationNotFound, TurnAborted, ToolLoopAborted, ModelRejected, BudgetExceeded,
+        Unavailable.
         """
         message = self._checked_message(command.message)
         # Rebound from the stored conversation's session when the turn reads it (turns.py).
@@ -141,8 +149,9 @@ class Chat:
                 )
 
         def turn(claim: Claim | None) -> TurnOutcome:
+            budgeted = self._admit(command.owner, command.key_id)
             if key is not None:
-                return self._continue_session(key, command.session, message, claim)
+                return self._continue_session(key, command.session, message, claim, budgeted)
             appended = self._turns.append(command.owner, conversation_id, message, claim=claim)
             return TurnOutcome(conversation_id, appended.reply, usage=appended.usage)
 
@@ -174,7 +183,12 @@ class Chat:
         return "" if ended is None else ended.conversation_id
 
     def _continue_session(
-        self, key: SessionKey, info: SessionInfo, message: str, claim: Claim | None
+        self,
+        key: SessionKey,
+        info: SessionInfo,
+        message: str,
+        claim: Claim | None,
+        budgeted: bool,
     ) -> TurnOutcome:
         assert self._sessions is not None
         # One turn at a time per session: two first messages must not start two conversations.
@@ -193,7 +207,7 @@ class Chat:
                         session.conversation_id, appended.reply, usage=appended.usage
                     )
             started = self._turns.create(
-                key.owner, message, info, claim=claim, new_conversation=True
+                key.owner, message, info, claim=claim, new_conversation=True, budgeted=budgeted
             )
             self._sessions.start(key, started.conversation_id, now=self._clock())
         return TurnOutcome(
@@ -279,6 +293,11 @@ class Chat:
         return usage_report(
             self._usage, owner=owner, start_date=start_date, end_date=end_date, now=self._clock()
         )
+
+    def _admit(self, owner: str, key_id: str) -> bool:
+        """Refuses the turn before any work when a budget of the owner or key is spent;
+        returns whether a budget applies."""
+        return self._budgets is not None and self._budgets.admit(owner, key_id)
 
     def _session_key(self, owner: str, session: SessionInfo) -> SessionKey | None:
         return None if self._sessions is None else self._sessions.key(owner, session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class ChatError(Exception):
     """Base of every error the service reports to clients on purpose."""
@@ -107,3 +109,28 @@ class WriteConflict(TurnAborted):
 
     def __init__(self) -> None:
         super().__init__("the conversation is busy with another write; retry")
+
+
+class BudgetExceeded(ChatError):
+    """A budget would be exceeded by the turn's next model call: the call was not made and the
+    turn stored nothing. `budget` is "owner" or "key", `period` "daily" or "monthly";
+    `spent_usd` counts the calls in flight at their worst case; `resets_at` is when the period
+    ends (UTC)."""
+
+    def __init__(
+        self, *, budget: str, period: str, limit_usd: float, spent_usd: float, resets_at: datetime
+    ) -> None:
+        super().__init__(
+            f"the {period} budget of this {'API key' if budget == 'key' else 'owner'} "
+            f"({limit_usd:.2f} USD) is spent; it resets at {resets_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+        self.budget = budget
+        self.period = period
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.resets_at = resets_at
+
+
+class BudgetUnavailable(Unavailable):
+    """The spend of a budgeted owner or key cannot be checked now (Redis is down): the turn
+    is refused rather than let past its budget."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from chat_service.core.budgets import BudgetGate, Hold, worst_case_usd
 from chat_service.core.prices import PriceTable
 from chat_service.core.token_counter import TiktokenCounter
 from chat_service.core.usage import ModelCall, UsageRecord
@@ -24,6 +26,8 @@ from chat_service.ports.chat_model import (
     Usage,
 )
 from chat_service.ports.usage_ledger import UsageLedger
+
+logger = logging.getLogger(__name__)
 
 
 class Metering:
@@ -86,6 +90,12 @@ class MeteredChatModel:
     Tokens are the provider's counts; when it reports none, the prompt and the completion
     are counted with the token counter. The cost comes from the price table under the model
     that answered (its dated name is priced as its family). A failed call records nothing.
+
+    With a `gate`, a call for an owner or key with a budget first reserves its worst case:
+    the prompt's tokens and `max_tokens` at the highest price of the models that may answer
+    (any of a fallback chain); BudgetExceeded (or BudgetUnavailable) is raised without
+    calling the model. The reservation is settled to the actual cost, or given back when the
+    call fails.
     """
 
     def __init__(
@@ -94,12 +104,16 @@ class MeteredChatModel:
         *,
         metering: Metering,
         recorder: UsageRecorder | None,
+        gate: BudgetGate | None = None,
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._model = model
         self._metering = metering
         self._recorder = recorder
+        self._gate = gate
         self._timer = timer
+        names = [part.partition(":")[2] or part for part in model.name.split(">")]
+        self._worst_price = metering.prices.highest(names)
 
     @property
     def name(self) -> str:
@@ -113,15 +127,56 @@ class MeteredChatModel:
         max_tokens: int = 1024,
         on_text: TextSink | None = None,
     ) -> Completion:
-        """Returns the wrapped model's completion, metered; its errors propagate unchanged."""
+        """Returns the wrapped model's completion, metered; its errors propagate unchanged.
+
+        Raises BudgetExceeded, BudgetUnavailable before any call when a budget says no.
+        """
+        operation = current_operation()
+        hold = self._reserve(messages, tools, max_tokens, operation)
         started = self._timer()
-        completion = self._model.complete(
-            messages, tools=tools, max_tokens=max_tokens, on_text=on_text
-        )
+        try:
+            completion = self._model.complete(
+                messages, tools=tools, max_tokens=max_tokens, on_text=on_text
+            )
+        except BaseException:
+            if hold is not None:
+                self._give_back(hold)
+            raise
         metered = self._metered(completion, messages, tools, self._timer() - started)
-        if self._recorder is not None:
-            self._recorder.record(ModelCall.of(metered, current_operation()))
+        call = ModelCall.of(metered, operation)
+        if hold is not None and self._gate is not None:
+            self._gate.settle(hold, replace(hold.entry, call=call))
+        elif self._recorder is not None:
+            self._recorder.record(call)
         return metered
+
+    def _reserve(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolSpec],
+        max_tokens: int,
+        operation: str,
+    ) -> Hold | None:
+        if self._gate is None or self._recorder is None:
+            return None
+        owner, key_id = current_attribution().owner, current_turn().key_id
+        if not owner or not self._gate.applies(owner, key_id):
+            return None
+        prompt_tokens = self._metering.prompt_tokens(messages, tools)
+        worst = worst_case_usd(prompt_tokens, max_tokens, self._worst_price)
+        provider, _, model = self._model.name.partition(">")[0].partition(":")
+        call = ModelCall(operation, provider, model or provider, prompt_tokens, max_tokens, worst)
+        entry = self._recorder.entry(call, pending=True)
+        return None if entry is None else self._gate.reserve(entry)
+
+    def _give_back(self, hold: Hold) -> None:
+        assert self._gate is not None
+        try:
+            self._gate.release(hold)
+        except Exception:
+            # The call's own failure is what the caller must see; the pending record stays
+            # in the ledger at its worst case (counted too much, never too little).
+            logger.warning("a failed call's reservation could not be given back", exc_info=True)
 
     def _metered(
         self,

@@ -14,6 +14,7 @@ from datetime import datetime
 from chat_service.core import prompts
 from chat_service.core.assistant import Title
 from chat_service.core.cache.answers import CachedAnswers
+from chat_service.core.errors import BudgetExceeded
 from chat_service.core.models import NewMessage, Role, SessionInfo, StartedConversation
 from chat_service.core.turn_lock import TurnLock
 from chat_service.core.usage import ModelCall, UsageTotals
@@ -66,19 +67,30 @@ class TurnRunner:
         *,
         claim: Claim | None = None,
         new_conversation: bool = False,
+        budgeted: bool = False,
     ) -> StartedConversation:
         """Stores a new conversation with the message and its reply; the title is made
-        alongside the reply. Nothing is stored when the reply fails (raises as
-        Assistant.reply). With a `claim`, its idempotency record is completed in the same
-        transaction."""
+        alongside the reply, or after it when the turn is `budgeted` (a reply refused for
+        its budget then makes no title call either). Nothing is stored when the reply fails
+        (raises as Assistant.reply). With a `claim`, its idempotency record is completed in
+        the same transaction."""
         platform = session.platform
         generation = self._answers.generation(owner)
-        # The title runs on another thread: give it this request's context (trace, attribution).
-        title_future = self._executor.submit(
-            contextvars.copy_context().run, self._title, owner, message, platform, generation
-        )
-        reply = self._answers.reply(owner, [], message, platform=platform, generation=generation)
-        title = title_future.result()
+        if budgeted:
+            reply = self._answers.reply(
+                owner, [], message, platform=platform, generation=generation
+            )
+            title = self._title(owner, message, platform, generation)
+        else:
+            # The title runs on another thread: give it this request's context (trace,
+            # attribution).
+            title_future = self._executor.submit(
+                contextvars.copy_context().run, self._title, owner, message, platform, generation
+            )
+            reply = self._answers.reply(
+                owner, [], message, platform=platform, generation=generation
+            )
+            title = title_future.result()
         messages = _with_title_call(list(reply.messages), title.call)
         usage = UsageTotals.of(call for m in messages for call in m.calls)
         receipt = None
@@ -149,6 +161,9 @@ class TurnRunner:
     def _title(self, owner: str, message: str, platform: str, generation: int | None) -> Title:
         try:
             return self._answers.title(owner, message, platform=platform, generation=generation)
+        except BudgetExceeded:
+            logger.info("no title call: the budget is spent; using the message's first words")
+            return Title(prompts.clean_title(message))
         except Exception:
             # A title is a nicety: the turn goes on with one made from the message itself.
             logger.warning(

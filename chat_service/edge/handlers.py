@@ -12,6 +12,7 @@ from twirp.context import Context
 
 from chat_service.core.chat import Chat
 from chat_service.core.errors import (
+    BudgetExceeded,
     ChatError,
     ConversationNotFound,
     InvalidRequest,
@@ -48,6 +49,8 @@ _CODES: tuple[tuple[type[ChatError], str], ...] = (
     (InvalidRequest, "invalid_argument"),
     (ConversationNotFound, "not_found"),
     (ModelRejected, "failed_precondition"),
+    # A budget is spent: nothing was asked of the model, nothing stored; wait for its reset.
+    (BudgetExceeded, "resource_exhausted"),
     # The turn was given up, nothing stored: not the client's input, not a down dependency.
     (ToolLoopAborted, "aborted"),
     (TurnAborted, "aborted"),
@@ -62,8 +65,21 @@ def twirp_error_for(exc: Exception) -> TwirpError | None:
             meta = {"argument": exc.argument} if isinstance(exc, InvalidRequest) else {}
             if isinstance(exc, ToolLoopAborted | TurnAborted):
                 meta = {"reason": exc.reason}
+            if isinstance(exc, BudgetExceeded):
+                meta = _budget_meta(exc)
             return TwirpError(code, str(exc), meta)
     return None
+
+
+def _budget_meta(exc: BudgetExceeded) -> dict[str, str]:
+    return {
+        "reason": "budget_exceeded",
+        "budget": exc.budget,
+        "period": exc.period,
+        "limit_usd": f"{exc.limit_usd:.6f}".rstrip("0").rstrip("."),
+        "spent_usd": f"{exc.spent_usd:.6f}".rstrip("0").rstrip("."),
+        "resets_at": exc.resets_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 class ChatServiceHandlers:

@@ -45,6 +45,7 @@ INDEXES_BY_VERSION: dict[int, dict[tuple[str, str], list[tuple[str, int]]]] = {
         ("usage", "owner_day"): [("owner", 1), ("day", 1)],
         ("usage", "key_id_day"): [("key_id", 1), ("day", 1)],
     },
+    9: {("budgets", "owner"): [("owner", 1)]},
 }
 VERSIONS = sorted(INDEXES_BY_VERSION)
 
