@@ -10,6 +10,9 @@ What goes, in this order:
 3. `deleted_conversations`: the owner's tombstones, after whatever a DeleteConversation left
    behind of those conversations.
 4. `sessions` of the owner (and their copies in the session cache, when one is given).
+5. `usage`: the owner's usage records (what each model call cost), in batches.
+6. `budgets` of the owner and of its keys, with the keys only: an owner that keeps its keys
+   keeps its limits.
 
 The owner's response-cache generation lives in Redis: the command line bumps it afterwards.
 """
@@ -47,6 +50,8 @@ class ErasureReport:
     idempotency_keys: int = 0
     deleted_conversations: int = 0
     sessions: int = 0
+    usage: int = 0
+    budgets: int = 0
 
     def counts(self) -> dict[str, int]:
         """Returns the removed documents by collection name, in the order they go."""
@@ -78,7 +83,17 @@ class OwnerErasure:
         self._erase_conversations(owner, removed)
         self._erase_tombstones(owner, removed)
         self._erase_sessions(owner, removed)
+        self._erase_usage(owner, removed)
+        if api_keys:
+            removed["budgets"] = self._db["budgets"].delete_many({"owner": owner}).deleted_count
         return ErasureReport(owner, **removed)
+
+    def _erase_usage(self, owner: str, removed: Counter[str]) -> None:
+        usage = self._db["usage"]
+        found = usage.find({"owner": owner}, {"_id": True}, batch_size=MESSAGES_PER_DELETE)
+        for chunk in _batches(found, MESSAGES_PER_DELETE):
+            ids = [record["_id"] for record in chunk]
+            removed["usage"] += usage.delete_many({"_id": {"$in": ids}}).deleted_count
 
     def _erase_conversations(self, owner: str, removed: Counter[str]) -> None:
         conversations = self._db["conversations"]

@@ -17,14 +17,18 @@ import pytest
 from bson import ObjectId
 
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
+from chat_service.adapters.mongo.budgets import MongoBudgetStore
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.idempotency import MongoIdempotencyStore
 from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.adapters.mongo.sessions import MongoSessionStore
+from chat_service.adapters.mongo.usage_ledger import MongoUsageLedger
 from chat_service.adapters.redis.client import connect_redis
 from chat_service.adapters.redis.session_cache import RedisSessionCache
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.models import NewMessage, Role, SessionInfo, Summary, ToolCall
+from chat_service.core.usage import ModelCall, UsageRecord
+from chat_service.ports.budgets import Budget, BudgetScope
 from chat_service.ports.idempotency import Claim, Receipt
 from chat_service.ports.sessions import Session, SessionKey
 from migrations import apply_all
@@ -41,6 +45,8 @@ COLLECTIONS = (
     "idempotency_keys",
     "deleted_conversations",
     "sessions",
+    "usage",
+    "budgets",
 )
 
 
@@ -78,7 +84,8 @@ class Seeded:
 def seed(database, owner: str, *, conversations: int = 3) -> Seeded:
     """Stores, through the service's adapters, everything an owner can have: conversations
     (one with a tool exchange, one with a summary), an idempotency record, a session, an API
-    key, and a conversation deleted with DeleteConversation (its tombstone)."""
+    key, a conversation deleted with DeleteConversation (its tombstone), two usage records
+    and budgets of the owner and of its key."""
     repository = MongoConversationRepository(database)
     idempotency = MongoIdempotencyStore(database)
     conversation_ids = []
@@ -131,6 +138,12 @@ def seed(database, owner: str, *, conversations: int = 3) -> Seeded:
         name="laptop",
         now=T0,
     )
+    call = ModelCall("reply", "openai", "gpt-x", 10, 5, 0.01, 100)
+    for turn in ("t1", "t2"):
+        MongoUsageLedger(database).add(UsageRecord(owner, "k", turn, T0, call))
+    budgets = MongoBudgetStore(database)
+    budgets.put(Budget(BudgetScope.OWNER, owner, daily_usd=1.0), now=T0)
+    budgets.put(Budget(BudgetScope.KEY, owner, f"{owner}-key", daily_usd=0.5), now=T0)
     return Seeded(owner, conversation_ids, gone.id, key)
 
 
@@ -146,6 +159,8 @@ def snapshot(database, seeded: Seeded) -> dict[str, list[dict]]:
         "idempotency_keys": {"outcome.conversation_id": {"$in": names}},
         "deleted_conversations": {"owner": seeded.owner},
         "sessions": {"owner": seeded.owner},
+        "usage": {"owner": seeded.owner},
+        "budgets": {"owner": seeded.owner},
     }
     return {
         name: list(database[name].find(query).sort("_id", 1)) for name, query in queries.items()
@@ -277,10 +292,14 @@ def test_erase_removes_everything_of_the_owner_and_nothing_of_another(database):
         "idempotency_keys": 3,
         "deleted_conversations": 1,
         "sessions": 1,
+        "usage": 2,
+        "budgets": 0,
     }
     left = snapshot(database, alice)
+    # Without --keys the owner keeps its keys, and the limits that go with them.
     assert {name: len(documents) for name, documents in left.items() if documents} == {
-        "api_keys": 1
+        "api_keys": 1,
+        "budgets": 2,
     }
     assert snapshot(database, bob) == bob_before
     assert {
@@ -295,8 +314,9 @@ def test_erase_with_keys_removes_the_owners_keys_too(database):
 
     report = OwnerErasure(database).erase("alice", api_keys=True)
 
-    assert report.api_keys == 1
+    assert (report.api_keys, report.budgets) == (1, 2)
     assert [k.owner for k in MongoApiKeyStore(database).list_keys()] == ["bob"]
+    assert {b.owner for b in MongoBudgetStore(database).list_budgets()} == {"bob"}
 
 
 # In batches of 2, the 5th delete is the first chunk's headers (after their messages), the 13th
@@ -417,7 +437,8 @@ def test_the_command_line_erases_and_puts_cached_answers_out_of_reach(
 
     assert owner.main(["erase", "--owner", "alice", "--yes", "--keys"], environ=environ) == 0
     assert counts_in(capsys.readouterr().err) == {name: "0" for name in COLLECTIONS} | {
-        "api_keys": "1"
+        "api_keys": "1",
+        "budgets": "2",
     }
     assert [k.owner for k in MongoApiKeyStore(database).list_keys()] == ["bob"]
     redis_client.close()

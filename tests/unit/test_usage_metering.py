@@ -182,3 +182,19 @@ def test_prices_come_from_a_yaml_or_json_file_then_the_setting():
         PriceTable.load(file_text="m: {input: -1, output: 0}")
     with pytest.raises(ValueError, match="not JSON or YAML"):
         PriceTable.load(file_text="a: [")
+
+
+def test_settings_read_the_price_file_and_name_what_is_wrong(tmp_path):
+    from chat_service.config import Settings, SettingsError
+
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("my-model: {input: 1, output: 2}\n", encoding="utf-8")
+    table = Settings(llm_prices_file=str(prices)).price_table()
+    assert table.price_of("my-model") == Price(1.0, 2.0)
+    prices.write_text("my-model: {input: free}\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="LLM_PRICES_FILE"):
+        Settings.from_env({"LLM_PRICES_FILE": str(prices)})
+    with pytest.raises(SettingsError, match="LLM_PRICES_FILE: cannot read it"):
+        Settings.from_env({"LLM_PRICES_FILE": str(tmp_path / "missing.json")})
+    with pytest.raises(SettingsError, match="BUDGET_CACHE_S"):
+        Settings.from_env({"BUDGET_CACHE_S": "-1"})
