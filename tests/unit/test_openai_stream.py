@@ -35,7 +35,9 @@ def test_text_usage_and_the_model_the_server_named():
 
     assert texts == ["Hi", " there"]
     assert answer.ended
-    assert answer.completion("openai:m") == Completion("Hi there", (), Usage(5, 2), "m-2025")
+    assert answer.completion("openai:m") == Completion(
+        "Hi there", (), Usage(5, 2), "m-2025", "openai"
+    )
 
 
 def test_usage_in_the_last_choice_chunk_does_not_end_the_stream_early():

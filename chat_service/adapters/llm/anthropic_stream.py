@@ -90,6 +90,7 @@ class StreamedMessage:
             tool_calls=calls,
             usage=Usage(self._input_tokens, self._output_tokens),
             model=self._model,
+            provider="anthropic",
         )
 
 

@@ -109,7 +109,11 @@ class StreamedCompletion:
             for _, c in sorted(self._calls.items())
         )
         return Completion(
-            content="".join(self._text), tool_calls=calls, usage=self._usage, model=self._model
+            content="".join(self._text),
+            tool_calls=calls,
+            usage=self._usage,
+            model=self._model,
+            provider="openai",
         )
 
 
