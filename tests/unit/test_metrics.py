@@ -74,6 +74,22 @@ def test_a_model_call_counts_requests_tokens_and_cost(metrics):
     )
 
 
+def test_spend_and_tokens_are_also_counted_without_any_user_label(metrics):
+    for n in range(50):
+        _call(metrics, user_id=f"user-{n}")
+    text = _text(metrics)
+    spend = samples(text, "llm_spend_usd_total")
+    assert [labels for labels, _ in spend] == [{"provider": "openai", "model": "gpt-x"}]
+    assert spend[0][1] == pytest.approx(50 * (100 * 1.0 + 20 * 2.0) / 1e6)
+    tokens = dict(
+        (labels["kind"], number) for labels, number in samples(text, "llm_usage_tokens_total")
+    )
+    assert tokens == {"input": 50 * 100, "output": 50 * 20}
+    assert {frozenset(labels) for labels, _ in samples(text, "llm_usage_tokens_total")} == {
+        frozenset({"provider", "model", "kind"})
+    }
+
+
 def test_other_providers_use_the_generic_names_only(metrics):
     _call(metrics, provider="anthropic")
     text = _text(metrics)
