@@ -91,4 +91,5 @@ class InMemoryBudgetStore:
         return self.budgets.pop((scope, subject), None) is not None
 
     def list_budgets(self, *, owner: str | None = None) -> list[Budget]:
-        return [b for b in self.budgets.values() if owner is None or b.owner == owner]
+        found = [b for b in self.budgets.values() if owner is None or b.owner == owner]
+        return sorted(found, key=lambda b: (b.owner, b.scope is BudgetScope.KEY, b.key_id))

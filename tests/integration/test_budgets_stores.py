@@ -136,8 +136,15 @@ def test_the_gate_on_real_servers_rebuilds_after_a_flush(database, counters, cli
     assert gate.reserve(entry(0.2)) is not None
 
 
-def test_the_mongo_budget_store(database):
-    store = MongoBudgetStore(database)
+@pytest.fixture(params=["memory", "mongo"])
+def budget_store(request):
+    if request.param == "memory":
+        return InMemoryBudgetStore()
+    return MongoBudgetStore(request.getfixturevalue("database"))
+
+
+def test_the_budget_store_contract(budget_store):
+    store = budget_store
     owner = Budget(BudgetScope.OWNER, "alice", daily_usd=5.0, monthly_usd=None)
     key = Budget(BudgetScope.KEY, "alice", "k1", monthly_usd=1.5)
     store.put(owner, now=NOW)
