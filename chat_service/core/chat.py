@@ -6,7 +6,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import date, datetime
+from datetime import datetime
 
 from chat_service.core.budgets import BudgetGate
 from chat_service.core.cache.answers import CachedAnswers
@@ -27,7 +27,7 @@ from chat_service.core.models import (
 from chat_service.core.sessions import Sessions
 from chat_service.core.turn_lock import TurnLock
 from chat_service.core.turns import TurnRunner
-from chat_service.core.usage_report import UsageReport, period, usage_report
+from chat_service.core.usage_report import UsageReport, usage_report
 from chat_service.observability.attribution import bind_attribution, bind_turn
 from chat_service.ports.idempotency import Claim, TurnOutcome
 from chat_service.ports.repository import ConversationRepository
@@ -286,10 +286,6 @@ class Chat:
     def usage(self, *, owner: str, start_date: str, end_date: str) -> UsageReport:
         """Returns the owner's usage from `start_date` to `end_date` (UTC days, inclusive;
         see usage_report.period). Raises InvalidRequest, Unavailable."""
-        if self._usage is None:
-            now = self._clock()
-            first, last = _usage_period(start_date, end_date, now)
-            return UsageReport(first, last)
         return usage_report(
             self._usage, owner=owner, start_date=start_date, end_date=end_date, now=self._clock()
         )
@@ -318,10 +314,6 @@ class Chat:
         if not is_conversation_id(conversation_id):
             raise InvalidRequest("conversation_id", "conversation_id is not a valid id")
         return conversation_id
-
-
-def _usage_period(start_date: str, end_date: str, now: datetime) -> tuple[date, date]:
-    return period(start_date, end_date, today=now.date())
 
 
 def _session_json(session: SessionInfo) -> Json:

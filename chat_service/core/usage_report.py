@@ -74,11 +74,13 @@ def period(start_date: str, end_date: str, *, today: date) -> tuple[date, date]:
 
 
 def usage_report(
-    ledger: UsageLedger, *, owner: str, start_date: str, end_date: str, now: datetime
+    ledger: UsageLedger | None, *, owner: str, start_date: str, end_date: str, now: datetime
 ) -> UsageReport:
-    """Returns the owner's usage report for the period (see `period`). Raises InvalidRequest,
-    StorageUnavailable."""
+    """Returns the owner's usage report for the period (see `period`); empty without a
+    ledger. Raises InvalidRequest, StorageUnavailable."""
     first, last = period(start_date, end_date, today=now.date())
+    if ledger is None:
+        return UsageReport(first, last)
     records = ledger.records(owner=owner, first_day=first, last_day=last)
     by_day: dict[date, list[UsageRecord]] = {}
     for record in records:
