@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from chat_service.core import prompts
 from chat_service.core.answer_basis import answer_basis
-from chat_service.core.cache.keys import AnswerBasis, Json
+from chat_service.core.cache.keys import Json
 from chat_service.core.context_window import ContextWindow, TurnGroup, turn_groups
 from chat_service.core.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
 from chat_service.core.prompt_book import PromptBook
+from chat_service.core.replies import PreparedReply, PreparedTitle, Reply, Title
 from chat_service.core.usage import ModelCall
 from chat_service.observability.attribution import llm_operation
 from chat_service.ports.chat_model import (
@@ -30,62 +31,6 @@ from tools.runner import ToolRunner
 logger = logging.getLogger(__name__)
 
 SUMMARY_MAX_TOKENS = 400
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """The assistant's answer to a turn.
-
-    `messages` are what the turn adds after the user's message, in order: each tool-calling
-    step (an assistant message with tool calls, then one TOOL message per call) and the
-    final answer. `summary` is a new summary of older turns to store with them, if any.
-    `tools_used` names the tools whose results the reply rests on, in order of first use,
-    and `tools_failed` says whether a call failed; they decide whether it may be cached.
-    Each assistant message carries its model calls (the answer also the summary's).
-    """
-
-    content: str
-    messages: tuple[NewMessage, ...]
-    usage: Usage = field(default_factory=Usage)
-    summary: Summary | None = None
-    tools_used: tuple[str, ...] = ()
-    tools_failed: bool = False
-
-    @property
-    def calls(self) -> tuple[ModelCall, ...]:
-        """Returns the model calls of the reply, in order."""
-        return tuple(call for message in self.messages for call in message.calls)
-
-
-@dataclass(frozen=True, slots=True)
-class Title:
-    """A conversation's generated title and the model call that made it (None: none made)."""
-
-    text: str
-    call: ModelCall | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedReply:
-    """A reply's prompt, built once: the system message, the user's message, the stored turn
-    groups and summary, the tools offered, and `basis`, the plain data that determines the
-    answer (the response cache's key: model, limits, tools, prompts' version and the prompt
-    before trimming)."""
-
-    system: ChatMessage
-    message: ChatMessage
-    groups: tuple[TurnGroup, ...]
-    summary: Summary | None
-    tools: tuple[ToolSpec, ...]
-    basis: AnswerBasis
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedTitle:
-    """A title's prompt, built once, and the basis that describes it."""
-
-    prompt: tuple[ChatMessage, ...]
-    basis: AnswerBasis
 
 
 class Assistant:

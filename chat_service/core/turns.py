@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chat_service.core import prompts
-from chat_service.core.assistant import Title
 from chat_service.core.cache.answers import CachedAnswers
 from chat_service.core.errors import BudgetExceeded
 from chat_service.core.models import NewMessage, Role, SessionInfo, StartedConversation
+from chat_service.core.replies import Title
 from chat_service.core.turn_lock import TurnLock
 from chat_service.core.usage import ModelCall, UsageTotals
 from chat_service.observability.attribution import bind_attribution

@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from chat_service.core.assistant import Assistant, Reply, Title
+from chat_service.core.assistant import Assistant
 from chat_service.core.cache.keys import answer_key
 from chat_service.core.cache.stats import CacheOutcome
 from chat_service.core.cache.tool_results import ToolVolatility
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
+from chat_service.core.replies import Reply, Title
 from chat_service.core.usage import ModelCall
 from chat_service.ports.chat_model import Usage
 from chat_service.ports.response_cache import CacheGenerations, Computed, ResponseCache
