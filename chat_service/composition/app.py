@@ -33,7 +33,6 @@ import migrations
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.repository import MongoConversationRepository
-from chat_service.adapters.mongo.usage_ledger import MongoUsageLedger
 from chat_service.adapters.redis.client import (
     AsyncRedis,
     SyncRedis,
