@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
-from redis import Redis
 
 from chat_service.adapters.mongo.budgets import MongoBudgetStore
 from chat_service.adapters.mongo.usage_ledger import MongoUsageLedger
+from chat_service.adapters.redis.client import SyncRedis
 from chat_service.adapters.redis.spend_counters import RedisSpendCounters
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.budgets import BudgetBook, BudgetGate
@@ -32,7 +32,7 @@ class UsageParts:
 def build_usage(
     *,
     database: Database[dict[str, Any]],
-    redis: Redis,
+    redis: SyncRedis,
     availability: RedisAvailability,
     budget_cache_s: float,
     clock: Callable[[], datetime],

@@ -16,6 +16,7 @@ from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.budgets import MongoBudgetStore
 from chat_service.adapters.mongo.client import connect_mongo
 from chat_service.adapters.mongo.usage_ledger import MongoUsageLedger
+from chat_service.adapters.redis.client import connect_redis
 from chat_service.adapters.redis.spend_counters import RedisSpendCounters
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.budgets import BudgetBook, BudgetGate, limits
@@ -38,9 +39,11 @@ def database(mongo_uri, mongo_database_name):
 
 
 @pytest.fixture
-def client(redis_url):
-    with redis.Redis.from_url(redis_url) as connection:
-        yield connection
+def client(any_redis_url):
+    # On both a single server and the cluster: the scripts' keys must share one hash slot.
+    connection = connect_redis(any_redis_url, timeout_s=5)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import redis
 from redis.commands.core import Script
 
+from chat_service.adapters.redis.client import SyncRedis
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.errors import BudgetUnavailable
 from chat_service.ports.budgets import Missing, Refused, Reserved, SpendCounter
@@ -65,7 +66,7 @@ class RedisSpendCounters:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         *,
         availability: RedisAvailability,
         prefix: str = "acai:budget:v1:",
