@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import redis
 from redis.commands.core import Script
 
-from chat_service.adapters.redis.client import SyncRedis
+from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.errors import BudgetUnavailable
 from chat_service.ports.budgets import Missing, Refused, Reserved, SpendCounter
@@ -102,7 +101,7 @@ class RedisSpendCounters:
             raise BudgetUnavailable("budgets cannot be checked now (Redis is down); retry later")
         try:
             reply = script(keys=keys, args=args)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             raise BudgetUnavailable(
                 "budgets cannot be checked now (Redis is down); retry later"
