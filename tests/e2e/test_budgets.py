@@ -26,9 +26,10 @@ PRICES = '{"gpt-test": {"input": 0, "output": 1000}}'
 
 
 @pytest.fixture(scope="module")
-def budget_app(redis_url, mongo_uri, fake_openai):
+def budget_app(any_redis_url, mongo_uri, fake_openai):
+    """The app with budgets, on a single Redis and then on the Redis Cluster."""
     settings = Settings(
-        redis_url=redis_url,
+        redis_url=any_redis_url,
         mongo_uri=mongo_uri,
         mongo_database=f"e2e_budgets_{uuid.uuid4().hex[:12]}",
         openai_api_key=Secret(canaries.OPENAI_KEY),
