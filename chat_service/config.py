@@ -122,6 +122,14 @@ class Settings:
     idempotency_ttl_hours: float = 24.0
     # Budgets: how long a worker reuses an owner's and a key's budgets read from MongoDB.
     budget_cache_s: float = 5.0
+    # Streamed turns (docs/streaming.md): open streams per owner (0: no limit), the idle
+    # heartbeat, events held per turn in the worker, and the turn's copy in Redis (events kept,
+    # seconds kept after the turn ended).
+    max_streams_per_owner: int = 8
+    stream_heartbeat_s: float = 15.0
+    stream_buffer_events: int = 256
+    turn_events_max: int = 10_000
+    turn_events_ttl_s: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -234,6 +242,13 @@ class Settings:
             raise SettingsError("IDEMPOTENCY_TTL_HOURS must be positive")
         if self.turn_lock_wait_s < 0 or self.turn_lock_ttl_s <= 0:
             raise SettingsError("TURN_LOCK_WAIT_S must not be negative, TURN_LOCK_TTL_S positive")
+        if self.max_streams_per_owner < 0:
+            raise SettingsError("MAX_STREAMS_PER_OWNER must not be negative (0: no limit)")
+        for name in ("stream_heartbeat_s", "stream_buffer_events", "turn_events_max"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be positive")
+        if self.turn_events_ttl_s <= 0:
+            raise SettingsError("TURN_EVENTS_TTL_S must be positive")
         try:
             TrustedProxies.parse(self.trusted_proxies)
         except ValueError as exc:

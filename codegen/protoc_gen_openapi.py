@@ -134,9 +134,18 @@ def _message_schemas(
     message: DescriptorProto, prefix: str, path: tuple[int, ...], comments: Comments, package: str
 ) -> Iterable[tuple[str, dict[str, Any]]]:
     name = f"{prefix}{message.name}"
+    maps = {
+        f".{package}.{name}.{nested.name}": nested
+        for nested in message.nested_type
+        if nested.options.map_entry
+    }
     properties: dict[str, Any] = {}
     for index, field in enumerate(message.field):
-        schema = _field_schema(field, package)
+        if field.type_name in maps:
+            value = next(f for f in maps[field.type_name].field if f.number == 2)
+            schema = {"type": "object", "additionalProperties": _field_schema(value, package)}
+        else:
+            schema = _field_schema(field, package)
         description = comments.at(*path, 2, index)
         if description:
             # OpenAPI 3.0 ignores siblings of $ref: wrap it so the description shows.

@@ -43,6 +43,7 @@ from chat_service.adapters.redis.client import (
 from chat_service.composition.assistant import build_assistant
 from chat_service.composition.middleware import middleware_stack
 from chat_service.composition.shared_state import build_shared_state
+from chat_service.composition.streams import build_streams
 from chat_service.composition.toolbox import WEATHER_UPSTREAMS
 from chat_service.composition.usage import build_usage
 from chat_service.config import Settings
@@ -51,6 +52,7 @@ from chat_service.core.authentication import Authenticator, StaticKey
 from chat_service.core.breakers import BreakerBoard
 from chat_service.core.chat import Chat
 from chat_service.core.prices import PriceTable
+from chat_service.core.turn_control import TurnControl
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.handlers import ChatServiceHandlers, twirp_error_for
 from chat_service.edge.health import Health, probe_routes
@@ -149,8 +151,18 @@ def create_app(
         usage=usage.ledger,
         budgets=usage.budgets,
     )
+    streams = build_streams(
+        settings,
+        chat,
+        redis=stores.redis,
+        async_redis=stores.async_redis,
+        database=stores.database,
+        availability=shared.availability,
+        clock=_utc_now,
+    )
     edge = build_twirp_edge(
         chat,
+        streams.control,
         max_body_bytes=settings.max_body_bytes,
         threads=settings.rpc_threads,
         prefix=settings.twirp_prefix,
@@ -161,6 +173,7 @@ def create_app(
         *probe_routes(health, limiter=probe_limiter),
         metrics_route(telemetry.metrics, limiter=probe_limiter),
         *web_routes(twirp_prefix=settings.twirp_prefix),
+        *streams.routes,
         Mount("", app=edge),
     ]
     middleware = middleware_stack(
@@ -181,6 +194,7 @@ def create_app(
         ],
         closing=[
             functools.partial(executor.shutdown, wait=False, cancel_futures=True),
+            streams.close,
             shared.close,
             parts.close,
             repository.close,  # before the client it uses
@@ -258,15 +272,18 @@ def trace_redis(client: SyncRedis, *, tracer_provider: TracerProvider) -> None:
         vars(client).pop("pipeline", None)  # the class's own method again
 
 
-def build_twirp_edge(chat: Chat, *, max_body_bytes: int, threads: int, prefix: str) -> TwirpEdge:
-    """Returns the Twirp endpoint serving ChatService over `chat`, at most `threads` calls
-    running at once."""
+def build_twirp_edge(
+    chat: Chat, turns: TurnControl, *, max_body_bytes: int, threads: int, prefix: str
+) -> TwirpEdge:
+    """Returns the Twirp endpoint serving ChatService over `chat` (and `turns`, for
+    CancelTurn), at most `threads` calls running at once."""
+
     edge = TwirpEdge(
         max_body_bytes=max_body_bytes,
         limiter=anyio.CapacityLimiter(threads),
         translate_error=twirp_error_for,
     )
-    handlers = ChatServiceHandlers(chat)
+    handlers = ChatServiceHandlers(chat, turns)
     edge.add_service(ChatServiceServer(service=handlers, server_path_prefix=prefix))
     return edge
 

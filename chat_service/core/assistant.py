@@ -12,10 +12,16 @@ from chat_service.core import prompts
 from chat_service.core.answer_basis import answer_basis
 from chat_service.core.cache.keys import Json
 from chat_service.core.context_window import ContextWindow, TurnGroup, turn_groups
-from chat_service.core.errors import ModelUnavailable, RepeatedToolCall, ToolRoundsExhausted
-from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
+from chat_service.core.errors import (
+    ModelUnavailable,
+    RepeatedToolCall,
+    ToolRoundsExhausted,
+    TurnCancelled,
+)
+from chat_service.core.models import CANCELLED, Message, NewMessage, Role, Summary, ToolCall
 from chat_service.core.prompt_book import PromptBook
-from chat_service.core.replies import PreparedReply, PreparedTitle, Reply, Title
+from chat_service.core.replies import CancelledReply, PreparedReply, PreparedTitle, Reply, Title
+from chat_service.core.turn_events import TurnProgress
 from chat_service.core.usage import ModelCall
 from chat_service.observability.attribution import llm_operation
 from chat_service.ports.chat_model import (
@@ -26,7 +32,7 @@ from chat_service.ports.chat_model import (
     ToolSpec,
     Usage,
 )
-from tools.runner import ToolRunner
+from tools.runner import ToolResult, ToolRunner
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +106,13 @@ class Assistant:
         prepared = self.prepare(history, message, summary=summary, platform=platform)
         return self.answer(prepared, owner=owner)
 
-    def answer(self, prepared: PreparedReply, *, owner: str = "") -> Reply:
+    def answer(
+        self, prepared: PreparedReply, *, owner: str = "", progress: TurnProgress | None = None
+    ) -> Reply:
         """Runs the tool loop on a prepared prompt. `owner` scopes reused tool results.
 
+        With `progress`, the reply rounds stream their text and report each tool call to it
+        (the summary does not), and a stop it asks for ends the turn with CancelledReply.
         Raises ModelUnavailable, ModelRejected (ContextOverflow included), ToolLoopAborted.
         """
         specs = prepared.tools
@@ -124,11 +134,27 @@ class Assistant:
         tools_used: dict[str, None] = {}
         tools_failed = False
         usage = Usage()
+        streamed: list[str] = []
+        on_text = None
+        if progress is not None:
+
+            def on_text(delta: str) -> None:
+                streamed.append(delta)  # before it is sent: a stop there still counts it
+                progress.text(delta)
+
         for round_number in range(self._max_tool_rounds + 1):
             kept = self._window.fit(pinned=pinned, groups=kept, current=turn, tools=specs).kept
             prompt = [*pinned, *(m for g in kept for m in g.prompt()), *turn]
-            with llm_operation("reply"):
-                step = self._model.complete(prompt, tools=specs, max_tokens=self._reply_max_tokens)
+            streamed.clear()
+            try:
+                if progress is not None:
+                    progress.checkpoint()
+                with llm_operation("reply"):
+                    step = self._model.complete(
+                        prompt, tools=specs, max_tokens=self._reply_max_tokens, on_text=on_text
+                    )
+            except TurnCancelled:
+                raise _cancelled(added, "".join(streamed)) from None
             usage += step.usage
             call = ModelCall.of(step, "reply")
             if not step.tool_calls:
@@ -138,7 +164,7 @@ class Assistant:
             if round_number == self._max_tool_rounds:
                 raise ToolRoundsExhausted(self._max_tool_rounds)
             _check_repeats(step.tool_calls, seen)
-            results = self._tools.run_all(step.tool_calls, owner=owner)
+            results = self._run_tools(step.tool_calls, owner, progress)
             tools_used.update((call.name, None) for call in step.tool_calls)
             tools_failed = tools_failed or not all(result.ok for result in results)
             turn.append(ChatMessage(PromptRole.ASSISTANT, step.content, step.tool_calls))
@@ -163,6 +189,19 @@ class Assistant:
                     )
                 )
         raise AssertionError("unreachable: the last round returns or raises")
+
+    def _run_tools(
+        self, calls: Sequence[ToolCall], owner: str, progress: TurnProgress | None
+    ) -> Sequence[ToolResult]:
+        if progress is None:
+            return self._tools.run_all(calls, owner=owner)
+        for call in calls:
+            progress.tool_started(call)
+        results = self._tools.run_all(calls, owner=owner)
+        for result in results:
+            error = "" if result.ok else _tool_error(result.content)
+            progress.tool_finished(result.call, ok=result.ok, error=error)
+        return results
 
     def prepare_title(self, first_message: str, *, platform: str = "") -> PreparedTitle:
         """Builds the title prompt once, with the basis that describes it."""
@@ -253,6 +292,23 @@ class Assistant:
             raise ModelUnavailable("the language model returned an empty reply")
         added.append(NewMessage(Role.ASSISTANT, step.content, calls=calls))
         return Reply(step.content, tuple(added), usage, summary)
+
+
+def _cancelled(added: list[NewMessage], partial_text: str) -> CancelledReply:
+    """Returns the stop of a turn whose reply had streamed `partial_text` so far."""
+    if not partial_text:
+        return CancelledReply((), "")
+    reply = NewMessage(Role.ASSISTANT, partial_text, finish_reason=CANCELLED)
+    return CancelledReply((*added, reply), partial_text)
+
+
+def _tool_error(content: str) -> str:
+    """Returns the error a failed tool call's result names ({"error": "..."}), or its text."""
+    try:
+        error = json.loads(content).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    return str(error) if error else content[:200]
 
 
 def _check_repeats(calls: Sequence[ToolCall], seen: set[tuple[str, str]]) -> None:

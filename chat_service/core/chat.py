@@ -11,7 +11,7 @@ from datetime import datetime
 from chat_service.core.budgets import BudgetGate
 from chat_service.core.cache.answers import CachedAnswers
 from chat_service.core.cache.keys import Json
-from chat_service.core.errors import ConversationNotFound, InvalidRequest
+from chat_service.core.errors import ConversationNotFound, InvalidRequest, TurnCancelled
 from chat_service.core.idempotency import Idempotency
 from chat_service.core.models import (
     ContinuedConversation,
@@ -25,6 +25,7 @@ from chat_service.core.models import (
     is_conversation_id,
 )
 from chat_service.core.sessions import Sessions
+from chat_service.core.turn_events import TurnProgress
 from chat_service.core.turn_lock import TurnLock
 from chat_service.core.turns import TurnRunner
 from chat_service.core.usage_report import UsageReport, usage_report
@@ -84,7 +85,9 @@ class Chat:
             turn_lock=turn_lock,
         )
 
-    def start(self, command: StartTurn) -> StartedConversation:
+    def start(
+        self, command: StartTurn, *, progress: TurnProgress | None = None
+    ) -> StartedConversation:
         """Creates a conversation from its first message; the title is made alongside the reply.
 
         With complete session_metadata the conversation becomes the session's, ending any
@@ -92,36 +95,53 @@ class Chat:
         call and result, the answer), and nothing unless the reply succeeds. A repeated
         idempotency_key returns the first result. Raises InvalidRequest, TurnAborted,
         ToolLoopAborted, ModelRejected, BudgetExceeded (nothing stored), Unavailable.
+
+        With `progress` the turn streams (see TurnRunner; a repeated idempotency_key reports
+        the first turn's start) and may end with TurnCancelled.
         """
         message = self._checked_message(command.message)
         session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
-        bind_turn(turn_id=self._new_turn_id(), key_id=command.key_id)
+        bind_turn(turn_id=command.turn_id or self._new_turn_id(), key_id=command.key_id)
         key = self._session_key(command.owner, command.session)
 
         def turn(claim: Claim | None) -> TurnOutcome:
             budgeted = self._admit(command.owner, command.key_id)
             if key is None or self._sessions is None:
                 started = self._turns.create(
-                    command.owner, message, command.session, claim=claim, budgeted=budgeted
+                    command.owner,
+                    message,
+                    command.session,
+                    claim=claim,
+                    budgeted=budgeted,
+                    progress=progress,
                 )
             else:
                 with self._turns.exclusive(f"session:{key.id}"):
-                    started = self._turns.create(
-                        command.owner, message, command.session, claim=claim, budgeted=budgeted
+                    started = self._create_in_session(
+                        key,
+                        command.session,
+                        message,
+                        claim,
+                        budgeted,
+                        progress,
+                        new_conversation=False,
                     )
-                    self._sessions.start(key, started.conversation_id, now=self._clock())
             return TurnOutcome(
                 started.conversation_id, started.reply, started.title, usage=started.usage
             )
 
         request = {"message": message, "session": _session_json(command.session)}
-        outcome = self._idempotent(command.owner, "StartConversation", command, request, turn)
+        outcome = self._idempotent(
+            command.owner, "StartConversation", command, request, turn, progress, new=True
+        )
         return StartedConversation(
             outcome.conversation_id, outcome.title, outcome.reply, outcome.usage
         )
 
-    def continue_turn(self, command: ContinueTurn) -> ContinuedConversation:
+    def continue_turn(
+        self, command: ContinueTurn, *, progress: TurnProgress | None = None
+    ) -> ContinuedConversation:
         """Adds the user message and the reply's turn group (with the summary of older
         turns if one was made) to the conversation, together.
 
@@ -129,13 +149,13 @@ class Chat:
         with none active (new, idle past its TTL, ended) starts a conversation, with a title.
         A repeated idempotency_key returns the first result. Raises InvalidRequest,
         ConversationNotFound, TurnAborted, ToolLoopAborted, ModelRejected, BudgetExceeded,
-        Unavailable.
+        Unavailable; `progress` as in `start`.
         """
         message = self._checked_message(command.message)
         # Rebound from the stored conversation's session when the turn reads it (turns.py).
         session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
-        bind_turn(turn_id=self._new_turn_id(), key_id=command.key_id)
+        bind_turn(turn_id=command.turn_id or self._new_turn_id(), key_id=command.key_id)
         conversation_id = ""
         key = None
         if command.conversation_id.strip():
@@ -151,8 +171,12 @@ class Chat:
         def turn(claim: Claim | None) -> TurnOutcome:
             budgeted = self._admit(command.owner, command.key_id)
             if key is not None:
-                return self._continue_session(key, command.session, message, claim, budgeted)
-            appended = self._turns.append(command.owner, conversation_id, message, claim=claim)
+                return self._continue_session(
+                    key, command.session, message, claim, budgeted, progress
+                )
+            appended = self._turns.append(
+                command.owner, conversation_id, message, claim=claim, progress=progress
+            )
             return TurnOutcome(conversation_id, appended.reply, usage=appended.usage)
 
         request = {
@@ -160,7 +184,9 @@ class Chat:
             "message": message,
             "session": _session_json(command.session),
         }
-        outcome = self._idempotent(command.owner, "ContinueConversation", command, request, turn)
+        outcome = self._idempotent(
+            command.owner, "ContinueConversation", command, request, turn, progress, new=False
+        )
         return ContinuedConversation(
             outcome.conversation_id,
             outcome.reply,
@@ -189,6 +215,7 @@ class Chat:
         message: str,
         claim: Claim | None,
         budgeted: bool,
+        progress: TurnProgress | None,
     ) -> TurnOutcome:
         assert self._sessions is not None
         # One turn at a time per session: two first messages must not start two conversations.
@@ -197,7 +224,7 @@ class Chat:
             if session is not None:
                 try:
                     appended = self._turns.append(
-                        key.owner, session.conversation_id, message, claim=claim
+                        key.owner, session.conversation_id, message, claim=claim, progress=progress
                     )
                 except ConversationNotFound:
                     pass  # the conversation is gone: the session starts a new one below
@@ -206,13 +233,43 @@ class Chat:
                     return TurnOutcome(
                         session.conversation_id, appended.reply, usage=appended.usage
                     )
-            started = self._turns.create(
-                key.owner, message, info, claim=claim, new_conversation=True, budgeted=budgeted
+            started = self._create_in_session(
+                key, info, message, claim, budgeted, progress, new_conversation=True
             )
-            self._sessions.start(key, started.conversation_id, now=self._clock())
         return TurnOutcome(
             started.conversation_id, started.reply, started.title, True, started.usage
         )
+
+    def _create_in_session(
+        self,
+        key: SessionKey,
+        info: SessionInfo,
+        message: str,
+        claim: Claim | None,
+        budgeted: bool,
+        progress: TurnProgress | None,
+        *,
+        new_conversation: bool,
+    ) -> StartedConversation:
+        """Starts the session's conversation (the caller holds the session's lock); a stopped
+        turn that stored its partial reply starts it too."""
+        assert self._sessions is not None
+        try:
+            started = self._turns.create(
+                key.owner,
+                message,
+                info,
+                claim=claim,
+                new_conversation=new_conversation,
+                budgeted=budgeted,
+                progress=progress,
+            )
+        except TurnCancelled as stop:
+            if stop.conversation_id:
+                self._sessions.start(key, stop.conversation_id, now=self._clock())
+            raise
+        self._sessions.start(key, started.conversation_id, now=self._clock())
+        return started
 
     def _idempotent(
         self,
@@ -221,12 +278,29 @@ class Chat:
         command: StartTurn | ContinueTurn,
         request: Json,
         turn: Callable[[Claim | None], TurnOutcome],
+        progress: TurnProgress | None,
+        *,
+        new: bool,
     ) -> TurnOutcome:
         if self._idempotency is None:
             return turn(None)
-        return self._idempotency.run(
-            owner=owner, method=method, key=command.idempotency_key, request=request, turn=turn
+        ran: list[bool] = []
+
+        def run(claim: Claim | None) -> TurnOutcome:
+            ran.append(True)
+            return turn(claim)
+
+        outcome = self._idempotency.run(
+            owner=owner, method=method, key=command.idempotency_key, request=request, turn=run
         )
+        if progress is not None and not ran:
+            # A repeat: its stream is the first turn's outcome, started and then completed.
+            progress.started(
+                outcome.conversation_id,
+                new_conversation=new or outcome.new_conversation,
+                title=outcome.title,
+            )
+        return outcome
 
     def list_conversations(
         self, *, owner: str, page_size: int, page_token: str

@@ -134,3 +134,23 @@ class BudgetExceeded(ChatError):
 class BudgetUnavailable(Unavailable):
     """The spend of a budgeted owner or key cannot be checked now (Redis is down): the turn
     is refused rather than let past its budget."""
+
+
+class TurnCancelled(ChatError):
+    """A streamed turn was stopped by CancelTurn.
+
+    Raised by the turn's event sink to stop the provider's stream; once the turn has stored
+    what the user saw, it is raised again with the conversation's id and that text.
+    """
+
+    def __init__(self, *, conversation_id: str = "", partial_text: str = "") -> None:
+        super().__init__("the turn was cancelled")
+        self.conversation_id = conversation_id
+        self.partial_text = partial_text
+
+
+class TurnNotFound(ChatError):
+    """No streamed turn with that id (or running on that conversation) is visible to the caller."""
+
+    def __init__(self) -> None:
+        super().__init__("turn not found")

@@ -50,11 +50,15 @@ class Message:
     tool_call_id: str = ""
     tool_name: str = ""
     calls: tuple[ModelCall, ...] = ()
+    finish_reason: str = ""
 
     @property
     def usage(self) -> UsageTotals:
         """Returns the totals of the model calls behind the message."""
         return UsageTotals.of(self.calls)
+
+
+CANCELLED = "cancelled"  # finish_reason of a streamed reply stopped by CancelTurn
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,8 @@ class NewMessage:
     An assistant message may carry the tool calls the model made; a TOOL message is the
     result of the call `tool_call_id` to the tool `tool_name`. An assistant message's
     `calls` are the model calls that made it: the step's own call, and on a turn's answer
-    also the turn's summary and title calls.
+    also the turn's summary and title calls. `finish_reason` says why an assistant's reply
+    ended when it is not an ordinary reply (CANCELLED).
     """
 
     role: Role
@@ -73,6 +78,7 @@ class NewMessage:
     tool_call_id: str = ""
     tool_name: str = ""
     calls: tuple[ModelCall, ...] = ()
+    finish_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +122,21 @@ class MessagePage:
 @dataclass(frozen=True, slots=True)
 class StartTurn:
     """Command: start a conversation with a first user message; `key_id` names the API key
-    that asked ("" when unknown), for usage and budgets."""
+    that asked ("" when unknown), for usage and budgets; `turn_id` names the turn (its usage
+    records, its stream), a new one when empty."""
 
     owner: str
     message: str
     session: SessionInfo = field(default_factory=SessionInfo)
     idempotency_key: str = ""
     key_id: str = ""
+    turn_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ContinueTurn:
     """Command: add a user message to a conversation, named by id or by the client's session;
-    `key_id` as in StartTurn."""
+    `key_id` and `turn_id` as in StartTurn."""
 
     owner: str
     conversation_id: str
@@ -136,6 +144,7 @@ class ContinueTurn:
     session: SessionInfo = field(default_factory=SessionInfo)
     idempotency_key: str = ""
     key_id: str = ""
+    turn_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from chat_service.core.cache.keys import AnswerBasis
 from chat_service.core.context_window import TurnGroup
+from chat_service.core.errors import TurnCancelled
 from chat_service.core.models import NewMessage, Summary
 from chat_service.core.usage import ModelCall
 from chat_service.ports.chat_model import ChatMessage, ToolSpec, Usage
@@ -65,3 +66,13 @@ class PreparedTitle:
 
     prompt: tuple[ChatMessage, ...]
     basis: AnswerBasis
+
+
+class CancelledReply(TurnCancelled):
+    """The turn was stopped while the reply streamed: `messages` is the turn group to store
+    (the finished tool steps and the reply's text so far, finish_reason CANCELLED), empty
+    when no text of the reply had been sent."""
+
+    def __init__(self, messages: tuple[NewMessage, ...], partial_text: str) -> None:
+        super().__init__(partial_text=partial_text)
+        self.messages = messages

@@ -6,16 +6,17 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chat_service.core import prompts
 from chat_service.core.cache.answers import CachedAnswers
-from chat_service.core.errors import BudgetExceeded
+from chat_service.core.errors import BudgetExceeded, TurnCancelled
 from chat_service.core.models import NewMessage, Role, SessionInfo, StartedConversation
-from chat_service.core.replies import Title
+from chat_service.core.replies import CancelledReply, Reply, Title
+from chat_service.core.turn_events import TurnProgress
 from chat_service.core.turn_lock import TurnLock
 from chat_service.core.usage import ModelCall, UsageTotals
 from chat_service.observability.attribution import bind_attribution
@@ -40,6 +41,11 @@ class TurnRunner:
 
     With a TurnLock, turns on one conversation run one at a time across workers, and each
     commits only if the conversation is still at the version it read (see turn_lock).
+
+    A streamed turn reports to its TurnProgress (started once past every refusal, the title,
+    the reply's text and tool calls). When it is stopped, what the user saw is stored as the
+    turn group (the reply with finish_reason cancelled; nothing if no text was sent) and
+    TurnCancelled is raised with the conversation's id ("" when none was stored).
     """
 
     def __init__(
@@ -68,6 +74,7 @@ class TurnRunner:
         claim: Claim | None = None,
         new_conversation: bool = False,
         budgeted: bool = False,
+        progress: TurnProgress | None = None,
     ) -> StartedConversation:
         """Stores a new conversation with the message and its reply; the title is made
         alongside the reply, or after it when the turn is `budgeted` (a reply refused for
@@ -76,19 +83,29 @@ class TurnRunner:
         the same transaction."""
         platform = session.platform
         generation = self._answers.generation(owner)
+        conversation_id = ""
+        if progress is not None:
+            conversation_id = self._repository.new_conversation_id()
+            progress.started(conversation_id, new_conversation=True, title="")
         if budgeted:
-            reply = self._answers.reply(
-                owner, [], message, platform=platform, generation=generation
+            reply = self._reply_or_stop(
+                owner, message, session, generation, progress, conversation_id, None
             )
-            title = self._title(owner, message, platform, generation)
+            title = self._title(owner, message, platform, generation, progress)
         else:
             # The title runs on another thread: give it this request's context (trace,
             # attribution).
             title_future = self._executor.submit(
-                contextvars.copy_context().run, self._title, owner, message, platform, generation
+                contextvars.copy_context().run,
+                self._title,
+                owner,
+                message,
+                platform,
+                generation,
+                progress,
             )
-            reply = self._answers.reply(
-                owner, [], message, platform=platform, generation=generation
+            reply = self._reply_or_stop(
+                owner, message, session, generation, progress, conversation_id, title_future
             )
             title = title_future.result()
         messages = _with_title_call(list(reply.messages), title.call)
@@ -103,11 +120,58 @@ class TurnRunner:
             messages=[NewMessage(Role.USER, message), *messages],
             now=self._clock(),
             receipt=receipt,
+            conversation_id=conversation_id,
         )
         return StartedConversation(conversation.id, conversation.title, reply.content, usage)
 
+    def _reply_or_stop(
+        self,
+        owner: str,
+        message: str,
+        session: SessionInfo,
+        generation: int | None,
+        progress: TurnProgress | None,
+        conversation_id: str,
+        title_future: Future[Title] | None,
+    ) -> Reply:
+        """Returns a new conversation's reply; when the turn is stopped, stores what was sent
+        (with the title) and raises TurnCancelled."""
+        try:
+            return self._answers.reply(
+                owner,
+                [],
+                message,
+                platform=session.platform,
+                generation=generation,
+                progress=progress,
+            )
+        except CancelledReply as stop:
+            if title_future is not None:
+                title = title_future.result()
+            else:
+                title = self._title(owner, message, session.platform, generation, None)
+            if not stop.messages:
+                raise TurnCancelled() from None
+            self._repository.create(
+                owner=owner,
+                title=title.text,
+                session=session,
+                messages=[NewMessage(Role.USER, message), *stop.messages],
+                now=self._clock(),
+                conversation_id=conversation_id,
+            )
+            raise TurnCancelled(
+                conversation_id=conversation_id, partial_text=stop.partial_text
+            ) from None
+
     def append(
-        self, owner: str, conversation_id: str, message: str, *, claim: Claim | None = None
+        self,
+        owner: str,
+        conversation_id: str,
+        message: str,
+        *,
+        claim: Claim | None = None,
+        progress: TurnProgress | None = None,
     ) -> AppendedTurn:
         """Adds the message and its turn group to the conversation; returns the reply and
         its usage. A `claim` is completed as in `create`.
@@ -118,6 +182,8 @@ class TurnRunner:
             # Before the conversation is read: see CachedAnswers.generation.
             generation = self._answers.generation(owner)
             header = self._repository.get(owner=owner, conversation_id=conversation_id)
+            if progress is not None:
+                progress.started(conversation_id, new_conversation=False, title=header.title)
             stored = header.session
             bind_attribution(owner=owner, platform=stored.platform, user_id=stored.user_id)
             summary = self._repository.latest_summary(conversation_id=conversation_id)
@@ -126,14 +192,29 @@ class TurnRunner:
                 limit=self._history_messages,
                 first_seq=summary.end_seq if summary else 0,
             )
-            reply = self._answers.reply(
-                owner,
-                earlier,
-                message,
-                summary=summary,
-                platform=header.session.platform,
-                generation=generation,
-            )
+            try:
+                reply = self._answers.reply(
+                    owner,
+                    earlier,
+                    message,
+                    summary=summary,
+                    platform=header.session.platform,
+                    generation=generation,
+                    progress=progress,
+                )
+            except CancelledReply as stop:
+                if stop.messages:
+                    check()
+                    self._repository.append(
+                        owner=owner,
+                        conversation_id=conversation_id,
+                        messages=[NewMessage(Role.USER, message), *stop.messages],
+                        now=self._clock(),
+                        expected_count=header.message_count if self._turn_lock else None,
+                    )
+                raise TurnCancelled(
+                    conversation_id=conversation_id, partial_text=stop.partial_text
+                ) from None
             check()
             usage = UsageTotals.of(reply.calls)
             self._repository.append(
@@ -158,18 +239,28 @@ class TurnRunner:
         with self._turn_lock.hold(key) as lease:
             yield lease.check
 
-    def _title(self, owner: str, message: str, platform: str, generation: int | None) -> Title:
+    def _title(
+        self,
+        owner: str,
+        message: str,
+        platform: str,
+        generation: int | None,
+        progress: TurnProgress | None,
+    ) -> Title:
         try:
-            return self._answers.title(owner, message, platform=platform, generation=generation)
+            title = self._answers.title(owner, message, platform=platform, generation=generation)
         except BudgetExceeded:
             logger.info("no title call: the budget is spent; using the message's first words")
-            return Title(prompts.clean_title(message))
+            title = Title(prompts.clean_title(message))
         except Exception:
             # A title is a nicety: the turn goes on with one made from the message itself.
             logger.warning(
                 "title generation failed; using the message's first words", exc_info=True
             )
-            return Title(prompts.clean_title(message))
+            title = Title(prompts.clean_title(message))
+        if progress is not None:
+            progress.title(title.text)
+        return title
 
 
 def _with_title_call(messages: list[NewMessage], call: ModelCall | None) -> list[NewMessage]:

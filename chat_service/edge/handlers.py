@@ -18,18 +18,25 @@ from chat_service.core.errors import (
     InvalidRequest,
     ToolLoopAborted,
     TurnAborted,
+    TurnNotFound,
     Unavailable,
 )
 from chat_service.core.models import (
-    ContinueTurn,
     Conversation,
     Message,
     Role,
-    SessionInfo,
-    StartTurn,
 )
-from chat_service.core.usage import ModelCall, UsageTotals
+from chat_service.core.turn_control import TurnControl
+from chat_service.core.turn_events import new_turn_id
 from chat_service.core.usage_report import ModelUsage, UsageSum
+from chat_service.edge.turn_messages import (
+    continue_command,
+    continue_response,
+    message_usage,
+    session_info,
+    start_command,
+    start_response,
+)
 from chat_service.edge.twirp import TwirpError
 from chat_service.ports.chat_model import ModelRejected
 from gen.acai.chat import chat_pb2 as pb
@@ -48,6 +55,7 @@ _ROLES = {
 _CODES: tuple[tuple[type[ChatError], str], ...] = (
     (InvalidRequest, "invalid_argument"),
     (ConversationNotFound, "not_found"),
+    (TurnNotFound, "not_found"),
     (ModelRejected, "failed_precondition"),
     # A budget is spent: nothing was asked of the model, nothing stored; wait for its reset.
     (BudgetExceeded, "resource_exhausted"),
@@ -85,48 +93,31 @@ def _budget_meta(exc: BudgetExceeded) -> dict[str, str]:
 class ChatServiceHandlers:
     """Implements acai.chat.ChatService on top of the chat use cases."""
 
-    def __init__(self, chat: Chat) -> None:
+    def __init__(self, chat: Chat, turns: TurnControl) -> None:
         self._chat = chat
+        self._turns = turns
 
     def StartConversation(
         self, ctx: Context, request: pb.StartConversationRequest
     ) -> pb.StartConversationResponse:
-        started = self._chat.start(
-            StartTurn(
-                owner=_owner(ctx),
-                message=request.message,
-                session=_session(request.session_metadata),
-                idempotency_key=request.idempotency_key,
-                key_id=_key_id(ctx),
-            )
-        )
-        return pb.StartConversationResponse(
-            conversation_id=started.conversation_id,
-            title=started.title,
-            reply=started.reply,
-            usage=_usage(started.usage),
-        )
+        turn_id = new_turn_id()
+        started = self._chat.start(start_command(_owner(ctx), _key_id(ctx), request, turn_id))
+        return start_response(started, turn_id)
 
     def ContinueConversation(
         self, ctx: Context, request: pb.ContinueConversationRequest
     ) -> pb.ContinueConversationResponse:
+        turn_id = new_turn_id()
         continued = self._chat.continue_turn(
-            ContinueTurn(
-                owner=_owner(ctx),
-                conversation_id=request.conversation_id,
-                message=request.message,
-                session=_session(request.session_metadata),
-                idempotency_key=request.idempotency_key,
-                key_id=_key_id(ctx),
-            )
+            continue_command(_owner(ctx), _key_id(ctx), request, turn_id)
         )
-        return pb.ContinueConversationResponse(
-            reply=continued.reply,
-            conversation_id=continued.conversation_id,
-            new_conversation=continued.new_conversation,
-            title=continued.title,
-            usage=_usage(continued.usage),
+        return continue_response(continued, turn_id)
+
+    def CancelTurn(self, ctx: Context, request: pb.CancelTurnRequest) -> pb.CancelTurnResponse:
+        outcome = self._turns.cancel(
+            owner=_owner(ctx), turn_id=request.turn_id, conversation_id=request.conversation_id
         )
+        return pb.CancelTurnResponse(cancelled=outcome.cancelled, turn_id=outcome.turn_id)
 
     def ListConversations(
         self, ctx: Context, request: pb.ListConversationsRequest
@@ -155,7 +146,7 @@ class ChatServiceHandlers:
 
     def EndSession(self, ctx: Context, request: pb.EndSessionRequest) -> pb.EndSessionResponse:
         ended = self._chat.end_session(
-            owner=_owner(ctx), session=_session(request.session_metadata)
+            owner=_owner(ctx), session=session_info(request.session_metadata)
         )
         return pb.EndSessionResponse(conversation_id=ended)
 
@@ -210,32 +201,6 @@ def _model_totals(usage: ModelUsage) -> pb.ModelUsageTotals:
     )
 
 
-def _usage(usage: UsageTotals) -> pb.MessageUsage:
-    return pb.MessageUsage(
-        provider=usage.provider,
-        model=usage.model,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cost_usd=usage.cost_usd,
-        latency_ms=usage.latency_ms,
-        cached=usage.cached,
-        calls=[_call(c) for c in usage.calls],
-    )
-
-
-def _call(call: ModelCall) -> pb.ModelCall:
-    return pb.ModelCall(
-        operation=call.operation,
-        provider=call.provider,
-        model=call.model,
-        input_tokens=call.input_tokens,
-        output_tokens=call.output_tokens,
-        cost_usd=call.cost_usd,
-        latency_ms=call.latency_ms,
-        cached=call.cached,
-    )
-
-
 def _key_id(ctx: Context) -> str:
     try:
         return str(ctx.get(KEY_ID_KEY) or "")
@@ -243,8 +208,10 @@ def _key_id(ctx: Context) -> str:
         return ""
 
 
-def _session(meta: pb.SessionMetadata) -> SessionInfo:
-    return SessionInfo(meta.platform, meta.user_id, meta.chat_id)
+def owner_of(ctx_state: dict[str, object]) -> str:
+    """Returns the authenticated owner in a request's state (the open service's otherwise)."""
+    owner = ctx_state.get(OWNER_KEY)
+    return ANONYMOUS_OWNER if owner is None else str(owner)
 
 
 def _owner(ctx: Context) -> str:
@@ -281,5 +248,6 @@ def _message(message: Message) -> pb.Conversation.Message:
         ],
         tool_call_id=message.tool_call_id,
         tool_name=message.tool_name,
-        usage=_usage(message.usage) if message.calls else None,
+        usage=message_usage(message.usage) if message.calls else None,
+        finish_reason=message.finish_reason,
     )

@@ -125,17 +125,10 @@ class TwirpEdge:
         state = scope.setdefault("state", {})
         state["twirp_service"] = path.rsplit("/", 2)[-2]  # "<package>.<Service>"
         state["twirp_method"] = endpoint.name
-        headers = _headers(scope)
-        raw_type = headers.get("content-type", "")
-        content_type = raw_type.split(";", 1)[0].strip().lower()
-        if content_type not in (JSON, PROTOBUF):
-            raise TwirpError(
-                "bad_route",
-                f"unexpected Content-Type: {_quote(raw_type)}",
-                {"twirp_invalid_route": f"POST {path}"},
-            )
-        body = await self._read_body(headers, receive)
-        request = _decode(body, content_type, endpoint.input)
+        headers = request_headers(scope)
+        content_type = checked_content_type(headers, path)
+        body = await read_body(headers, receive, self._max_body_bytes)
+        request = decode_message(body, content_type, endpoint.input)
         ctx = _context(scope, headers, endpoint)
         try:
             response = await anyio.to_thread.run_sync(
@@ -156,30 +149,46 @@ class TwirpEdge:
             raise INTERNAL
         return 200, content_type, _encode(response, content_type)
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
-        limit = self._max_body_bytes
-        too_large = TwirpError(
-            "invalid_argument",
-            f"request body is larger than the limit of {limit} bytes",
-            {"max_bytes": str(limit)},
-        )
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+
+async def read_body(headers: dict[str, str], receive: Receive, limit: int) -> bytes:
+    """Returns the request body; raises TwirpError past `limit` bytes (without reading on) or
+    when the client disconnects."""
+    too_large = TwirpError(
+        "invalid_argument",
+        f"request body is larger than the limit of {limit} bytes",
+        {"max_bytes": str(limit)},
+    )
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise TwirpError("canceled", "the client closed the connection")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
             raise too_large
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise TwirpError("canceled", "the client closed the connection")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        return b"".join(chunks)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def checked_content_type(headers: dict[str, str], path: str) -> str:
+    """Returns the request's content type (JSON or PROTOBUF); raises TwirpError bad_route
+    for any other."""
+    raw_type = headers.get("content-type", "")
+    content_type = raw_type.split(";", 1)[0].strip().lower()
+    if content_type not in (JSON, PROTOBUF):
+        raise TwirpError(
+            "bad_route",
+            f"unexpected Content-Type: {_quote(raw_type)}",
+            {"twirp_invalid_route": f"POST {path}"},
+        )
+    return content_type
 
 
 def _checked(error: TwirpError) -> TwirpError:
@@ -189,7 +198,7 @@ def _checked(error: TwirpError) -> TwirpError:
     return error
 
 
-def _headers(scope: Scope) -> dict[str, str]:
+def request_headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
@@ -208,7 +217,10 @@ def _context(scope: Scope, headers: dict[str, str], endpoint: Any) -> Context:
     return ctx
 
 
-def _decode(body: bytes, content_type: str, message_type: type[ProtoMessage]) -> ProtoMessage:
+def decode_message(
+    body: bytes, content_type: str, message_type: type[ProtoMessage]
+) -> ProtoMessage:
+    """Returns the request message of a JSON or protobuf body; raises TwirpError malformed."""
     message = message_type()
     if content_type == PROTOBUF:
         try:

@@ -42,11 +42,18 @@ class ConversationRepository(Protocol):
         messages: Sequence[NewMessage],
         now: datetime,
         receipt: Receipt | None = None,
+        conversation_id: str = "",
     ) -> Conversation:
         """Stores a new conversation with its first messages, all or nothing; returns it.
 
         With a `receipt`, completes its idempotency record in the same transaction (raises
-        TurnConflict, storing nothing, if the claim was lost)."""
+        TurnConflict, storing nothing, if the claim was lost). `conversation_id` is the id
+        `new_conversation_id` gave, when the turn had to name the conversation before storing
+        it; empty: a new one."""
+        ...
+
+    def new_conversation_id(self) -> str:
+        """Returns a fresh conversation id for `create` (nothing is stored)."""
         ...
 
     def append(

@@ -62,11 +62,12 @@ class InMemoryConversationRepository:
         messages: Sequence[NewMessage],
         now: datetime,
         receipt: Receipt | None = None,
+        conversation_id: str = "",
     ) -> Conversation:
         stored_now = to_stored(now)
         with self._lock:
             self._check_available()
-            new_id = self._new_id()
+            new_id = conversation_id or self._new_id()
             if receipt is not None:
                 self.idempotency.complete(receipt, new_id)
             conversation = Conversation(
@@ -187,6 +188,10 @@ class InMemoryConversationRepository:
     def ping(self) -> None:
         self._check_available()
 
+    def new_conversation_id(self) -> str:
+        with self._lock:
+            return self._new_id()
+
     def _new_id(self) -> str:
         return f"{next(self._ids):024x}"
 
@@ -205,6 +210,7 @@ class InMemoryConversationRepository:
                 tool_call_id=message.tool_call_id,
                 tool_name=message.tool_name,
                 calls=message.calls,
+                finish_reason=message.finish_reason,
             )
             for offset, message in enumerate(messages)
         ]

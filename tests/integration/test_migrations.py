@@ -46,6 +46,7 @@ INDEXES_BY_VERSION: dict[int, dict[tuple[str, str], list[tuple[str, int]]]] = {
         ("usage", "key_id_day"): [("key_id", 1), ("day", 1)],
     },
     9: {("budgets", "owner"): [("owner", 1)]},
+    10: {("turns", "ended_at_ttl"): [("ended_at", 1)]},
 }
 VERSIONS = sorted(INDEXES_BY_VERSION)
 

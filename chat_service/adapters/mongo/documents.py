@@ -8,7 +8,8 @@ messages:      {_id: ObjectId, conversation_id: ObjectId, seq: int,
                 tool_calls?: [{id, name, arguments}] (assistant), tool_call_id?, tool_name? (tool),
                 usage?: {provider, model, input_tokens, output_tokens, cost_usd, latency_ms,
                          cached, calls: [{operation, provider, model, input_tokens,
-                         output_tokens, cost_usd, latency_ms, cached}]} (assistant)}
+                         output_tokens, cost_usd, latency_ms, cached}]} (assistant),
+                finish_reason? ("cancelled": a streamed reply stopped early)}
 summaries:     {_id: ObjectId, conversation_id: ObjectId, first_seq, end_seq, content, created_at}
 deleted_conversations: {_id: ObjectId (the conversation's), owner, deleted_at}
 """
@@ -112,6 +113,8 @@ def _message_document(
         document["tool_call_id"] = message.tool_call_id
     if message.tool_name:
         document["tool_name"] = message.tool_name
+    if message.finish_reason:
+        document["finish_reason"] = message.finish_reason
     if message.calls:
         document["usage"] = usage_document(UsageTotals.of(message.calls))
     return document
@@ -184,5 +187,6 @@ def to_message(document: Mapping[str, Any]) -> Message:
         ),
         tool_call_id=document.get("tool_call_id", ""),
         tool_name=document.get("tool_name", ""),
+        finish_reason=document.get("finish_reason", ""),
         calls=tuple(ModelCall.from_json(c) for c in document.get("usage", {}).get("calls", ())),
     )

@@ -91,32 +91,37 @@ class MongoConversationRepository:
         messages: Sequence[NewMessage],
         now: datetime,
         receipt: Receipt | None = None,
+        conversation_id: str = "",
     ) -> Conversation:
         """Stores the conversation and its first messages (seq 0..) in one transaction."""
         stored_now = to_stored(now)
-        conversation_id = ObjectId()
+        object_id = ObjectId(conversation_id) if conversation_id else ObjectId()
         header = conversation_document(
-            conversation_id,
+            object_id,
             owner=owner,
             title=title,
             session=session,
             message_count=len(messages),
             now=stored_now,
         )
-        documents = message_documents(conversation_id, 0, list(messages), stored_now)
+        documents = message_documents(object_id, 0, list(messages), stored_now)
 
         def insert_all(db_session: ClientSession) -> None:
             self._conversations.insert_one(header, session=db_session)
             if documents:
                 self._messages.insert_many(documents, ordered=True, session=db_session)
             if receipt is not None:
-                complete_in_transaction(self._database, receipt, str(conversation_id), db_session)
+                complete_in_transaction(self._database, receipt, str(object_id), db_session)
 
         deadline = time.monotonic() + self._transaction_timeout_s
         run_transaction(
             self._database.client, insert_all, deadline=deadline, abandoned=self._abandoned
         )
         return to_conversation(header)
+
+    def new_conversation_id(self) -> str:
+        """Returns a new ObjectId's hex (ids keep increasing in creation order)."""
+        return str(ObjectId())
 
     def append(
         self,

@@ -13,11 +13,13 @@ from chat_service.core.cache.stats import CacheOutcome
 from chat_service.core.cache.tool_results import ToolVolatility
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
 from chat_service.core.replies import Reply, Title
+from chat_service.core.turn_events import TurnProgress
 from chat_service.core.usage import ModelCall
 from chat_service.ports.chat_model import Usage
 from chat_service.ports.response_cache import CacheGenerations, Computed, ResponseCache
 
 READ_NOW = -1  # `generation` argument: read the owner's generation at the call
+REPLAY_CHUNK_CHARS = 64  # a reused answer streams in pieces of about this size
 
 CachedCalls = Callable[[Sequence[ModelCall]], None]
 
@@ -87,18 +89,21 @@ class CachedAnswers:
         summary: Summary | None = None,
         platform: str = "",
         generation: int | None = READ_NOW,
+        progress: TurnProgress | None = None,
     ) -> Reply:
-        """Returns the reply to `message`; raises as Assistant.reply. `generation` is what
-        `generation(owner)` returned when the turn began (read now by default)."""
+        """Returns the reply to `message`; raises as Assistant.answer. `generation` is what
+        `generation(owner)` returned when the turn began (read now by default). With
+        `progress`, a reply the assistant makes streams as it is made, and a reused one is
+        replayed to it as a short stream of text."""
         prepared = self._assistant.prepare(history, message, summary=summary, platform=platform)
         if generation == READ_NOW:
             generation = self.generation(owner)
         if self._cache is None or generation is None:
-            return self._assistant.answer(prepared, owner=owner)
+            return self._assistant.answer(prepared, owner=owner, progress=progress)
         computed: list[Reply] = []
 
         def compute() -> Computed:
-            reply = self._assistant.answer(prepared, owner=owner)
+            reply = self._assistant.answer(prepared, owner=owner, progress=progress)
             computed.append(reply)
             return Computed(_encode(reply), self._reply_ttl_s(reply))
 
@@ -115,6 +120,8 @@ class CachedAnswers:
         )
         reused = Reply(reply.content, messages, Usage(), None, reply.tools_used)
         self._on_cached(reused.calls)
+        if progress is not None:
+            _replay(reply.content, progress)
         return reused
 
     def title(
@@ -156,6 +163,18 @@ class CachedAnswers:
         if reply.summary is not None or reply.tools_failed:
             return None
         return self._volatility.reply_ttl_s(reply.tools_used, max_ttl_s=self._ttl_s)
+
+
+def _replay(text: str, progress: TurnProgress) -> None:
+    """Streams a reused answer's text in pieces that end at a space where one is near."""
+    start = 0
+    while start < len(text):
+        end = min(start + REPLAY_CHUNK_CHARS, len(text))
+        space = text.rfind(" ", start + 1, end)
+        if end < len(text) and space > start:
+            end = space + 1
+        progress.text(text[start:end])
+        start = end
 
 
 def _encode(reply: Reply) -> str:

@@ -72,7 +72,7 @@ class Conversation(_message.Message):
         arguments: str
         def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
     class Message(_message.Message):
-        __slots__ = ("id", "role", "content", "timestamp", "tool_calls", "tool_call_id", "tool_name", "usage")
+        __slots__ = ("id", "role", "content", "timestamp", "tool_calls", "tool_call_id", "tool_name", "finish_reason", "usage")
         ID_FIELD_NUMBER: _ClassVar[int]
         ROLE_FIELD_NUMBER: _ClassVar[int]
         CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +80,7 @@ class Conversation(_message.Message):
         TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
         TOOL_CALL_ID_FIELD_NUMBER: _ClassVar[int]
         TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
+        FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
         USAGE_FIELD_NUMBER: _ClassVar[int]
         id: str
         role: Conversation.Role
@@ -88,8 +89,9 @@ class Conversation(_message.Message):
         tool_calls: _containers.RepeatedCompositeFieldContainer[Conversation.ToolCall]
         tool_call_id: str
         tool_name: str
+        finish_reason: str
         usage: MessageUsage
-        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[Conversation.ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[Conversation.ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., finish_reason: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -121,16 +123,18 @@ class SessionMetadata(_message.Message):
     def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., chat_id: _Optional[str] = ...) -> None: ...
 
 class StartConversationResponse(_message.Message):
-    __slots__ = ("conversation_id", "title", "reply", "usage")
+    __slots__ = ("conversation_id", "title", "reply", "usage", "turn_id")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     REPLY_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     title: str
     reply: str
     usage: MessageUsage
-    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., reply: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+    turn_id: str
+    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., reply: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ..., turn_id: _Optional[str] = ...) -> None: ...
 
 class ContinueConversationRequest(_message.Message):
     __slots__ = ("conversation_id", "message", "session_metadata", "idempotency_key")
@@ -145,18 +149,20 @@ class ContinueConversationRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ContinueConversationResponse(_message.Message):
-    __slots__ = ("reply", "conversation_id", "new_conversation", "title", "usage")
+    __slots__ = ("reply", "conversation_id", "new_conversation", "title", "usage", "turn_id")
     REPLY_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     NEW_CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
     reply: str
     conversation_id: str
     new_conversation: bool
     title: str
     usage: MessageUsage
-    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., new_conversation: _Optional[bool] = ..., title: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+    turn_id: str
+    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., new_conversation: _Optional[bool] = ..., title: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ..., turn_id: _Optional[str] = ...) -> None: ...
 
 class EndSessionRequest(_message.Message):
     __slots__ = ("session_metadata",)
@@ -287,3 +293,119 @@ class GetUsageResponse(_message.Message):
     days: _containers.RepeatedCompositeFieldContainer[DailyUsage]
     models: _containers.RepeatedCompositeFieldContainer[ModelUsageTotals]
     def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., total: _Optional[_Union[UsageTotals, _Mapping]] = ..., days: _Optional[_Iterable[_Union[DailyUsage, _Mapping]]] = ..., models: _Optional[_Iterable[_Union[ModelUsageTotals, _Mapping]]] = ...) -> None: ...
+
+class CancelTurnRequest(_message.Message):
+    __slots__ = ("turn_id", "conversation_id")
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    turn_id: str
+    conversation_id: str
+    def __init__(self, turn_id: _Optional[str] = ..., conversation_id: _Optional[str] = ...) -> None: ...
+
+class CancelTurnResponse(_message.Message):
+    __slots__ = ("cancelled", "turn_id")
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    cancelled: bool
+    turn_id: str
+    def __init__(self, cancelled: _Optional[bool] = ..., turn_id: _Optional[str] = ...) -> None: ...
+
+class TurnEvent(_message.Message):
+    __slots__ = ("seq", "turn_id", "started", "title", "delta", "tool_call_started", "tool_call_finished", "completed", "failed", "cancelled")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALL_STARTED_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALL_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    turn_id: str
+    started: TurnStarted
+    title: TitleReady
+    delta: TextDelta
+    tool_call_started: ToolCallStarted
+    tool_call_finished: ToolCallFinished
+    completed: TurnCompleted
+    failed: TurnFailed
+    cancelled: TurnCancelled
+    def __init__(self, seq: _Optional[int] = ..., turn_id: _Optional[str] = ..., started: _Optional[_Union[TurnStarted, _Mapping]] = ..., title: _Optional[_Union[TitleReady, _Mapping]] = ..., delta: _Optional[_Union[TextDelta, _Mapping]] = ..., tool_call_started: _Optional[_Union[ToolCallStarted, _Mapping]] = ..., tool_call_finished: _Optional[_Union[ToolCallFinished, _Mapping]] = ..., completed: _Optional[_Union[TurnCompleted, _Mapping]] = ..., failed: _Optional[_Union[TurnFailed, _Mapping]] = ..., cancelled: _Optional[_Union[TurnCancelled, _Mapping]] = ...) -> None: ...
+
+class TurnStarted(_message.Message):
+    __slots__ = ("conversation_id", "new_conversation", "title")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    new_conversation: bool
+    title: str
+    def __init__(self, conversation_id: _Optional[str] = ..., new_conversation: _Optional[bool] = ..., title: _Optional[str] = ...) -> None: ...
+
+class TitleReady(_message.Message):
+    __slots__ = ("title",)
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    title: str
+    def __init__(self, title: _Optional[str] = ...) -> None: ...
+
+class TextDelta(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class ToolCallStarted(_message.Message):
+    __slots__ = ("id", "name", "arguments")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    arguments: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
+
+class ToolCallFinished(_message.Message):
+    __slots__ = ("id", "name", "ok", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    ok: bool
+    error: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
+class TurnCompleted(_message.Message):
+    __slots__ = ("start",)
+    START_FIELD_NUMBER: _ClassVar[int]
+    CONTINUE_FIELD_NUMBER: _ClassVar[int]
+    start: StartConversationResponse
+    def __init__(self, start: _Optional[_Union[StartConversationResponse, _Mapping]] = ..., **kwargs) -> None: ...
+
+class TurnFailed(_message.Message):
+    __slots__ = ("code", "msg", "meta")
+    class MetaEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MSG_FIELD_NUMBER: _ClassVar[int]
+    META_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    msg: str
+    meta: _containers.ScalarMap[str, str]
+    def __init__(self, code: _Optional[str] = ..., msg: _Optional[str] = ..., meta: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class TurnCancelled(_message.Message):
+    __slots__ = ("conversation_id", "partial_text")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_TEXT_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    partial_text: str
+    def __init__(self, conversation_id: _Optional[str] = ..., partial_text: _Optional[str] = ...) -> None: ...

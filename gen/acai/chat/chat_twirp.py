@@ -74,6 +74,13 @@ class ChatServiceServer(TwirpServer):
                 input=_sym_db.GetSymbol("acai.chat.GetUsageRequest"),
                 output=_sym_db.GetSymbol("acai.chat.GetUsageResponse"),
             ),
+            "CancelTurn": Endpoint(
+                service_name="ChatService",
+                name="CancelTurn",
+                function=getattr(service, "CancelTurn"),
+                input=_sym_db.GetSymbol("acai.chat.CancelTurnRequest"),
+                output=_sym_db.GetSymbol("acai.chat.CancelTurnResponse"),
+            ),
         }
 
 
@@ -149,5 +156,14 @@ class ChatServiceClient(TwirpClient):
             ctx=ctx,
             request=request,
             response_obj=_sym_db.GetSymbol("acai.chat.GetUsageResponse"),
+            **kwargs,
+        )
+
+    def CancelTurn(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/CancelTurn",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.CancelTurnResponse"),
             **kwargs,
         )

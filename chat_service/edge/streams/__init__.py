@@ -1,0 +1,1 @@
+"""The stream endpoints: turns as Server-Sent Events, resumed from any worker."""

@@ -1,0 +1,99 @@
+"""Server-Sent Events framing of turn events: `id`, `event`, `data` (the proto TurnEvent as
+JSON, lowerCamelCase names, int64 as strings, default values included, as
+google.protobuf.json_format writes it; tests check that they agree)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from chat_service.core.turn_events import (
+    EventBody,
+    TextDelta,
+    TitleReady,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCancelled,
+    TurnCompleted,
+    TurnEvent,
+    TurnFailed,
+    TurnStarted,
+)
+
+HEARTBEAT = b": keep-alive\n\n"
+HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def sse_frame(event: TurnEvent) -> bytes:
+    """Returns the event as one SSE message."""
+    data = orjson.dumps(event_json(event))
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.seq, event.kind.encode(), data)
+
+
+def event_json(event: TurnEvent) -> dict[str, Any]:
+    """Returns the proto JSON of the TurnEvent message of `event`."""
+    return {
+        "seq": str(event.seq),
+        "turnId": event.turn_id,
+        _CAMEL[event.kind]: _body_json(event.body, event.turn_id),
+    }
+
+
+_CAMEL = {
+    "started": "started",
+    "title": "title",
+    "delta": "delta",
+    "tool_call_started": "toolCallStarted",
+    "tool_call_finished": "toolCallFinished",
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def _body_json(body: EventBody, turn_id: str) -> dict[str, Any]:
+    match body:
+        case TurnStarted():
+            return {
+                "conversationId": body.conversation_id,
+                "newConversation": body.new_conversation,
+                "title": body.title,
+            }
+        case TitleReady():
+            return {"title": body.title}
+        case TextDelta():
+            return {"text": body.text}
+        case ToolCallStarted():
+            return {"id": body.id, "name": body.name, "arguments": body.arguments}
+        case ToolCallFinished():
+            return {"id": body.id, "name": body.name, "ok": body.ok, "error": body.error}
+        case TurnCompleted():
+            return {body.method: completed_response_json(body, turn_id)}
+        case TurnFailed():
+            return {"code": body.code, "msg": body.msg, "meta": dict(body.meta)}
+        case TurnCancelled():
+            return {"conversationId": body.conversation_id, "partialText": body.partial_text}
+    raise AssertionError(f"unknown event body {body!r}")
+
+
+def completed_response_json(body: TurnCompleted, turn_id: str) -> dict[str, Any]:
+    """Returns the Start- or ContinueConversationResponse JSON a completed turn carries."""
+    if body.method == "start":
+        return {
+            "conversationId": body.conversation_id,
+            "title": body.title,
+            "reply": body.reply,
+            "turnId": turn_id,
+        }
+    return {
+        "reply": body.reply,
+        "conversationId": body.conversation_id,
+        "newConversation": body.new_conversation,
+        "title": body.title,
+        "turnId": turn_id,
+    }
