@@ -1,0 +1,196 @@
+"""The TurnEventLog contract against Redis and the in-memory fake; Redis's bound and expiry; the
+TurnRecords contract against MongoDB and the fake."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import redis
+
+from chat_service.adapters.memory.turn_events import MemoryTurnEventLog, MemoryTurnRecords
+from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.turn_records import MongoTurnRecords
+from chat_service.adapters.redis.client import connect_redis
+from chat_service.adapters.redis.turn_events import RedisTurnEventLog
+from chat_service.core.turn_events import (
+    TextDelta,
+    TurnCompleted,
+    TurnEvent,
+    TurnStarted,
+    new_turn_id,
+)
+from chat_service.ports.turn_events import EndedTurn, EventLogUnavailable
+from devstack.process import free_port
+from migrations import apply_all
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"test:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture(params=["redis", "memory"])
+def log(request, prefix):
+    if request.param == "redis":
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        yield RedisTurnEventLog(client, max_events=50, block_ms=200, prefix=prefix)
+        client.close()
+    else:
+        yield MemoryTurnEventLog(max_events=50)
+
+
+def _events(turn_id: str, count: int) -> list[TurnEvent]:
+    first = TurnEvent(turn_id, 1, TurnStarted("a" * 24, True, ""))
+    return [first, *(TurnEvent(turn_id, seq, TextDelta(f"t{seq} ")) for seq in range(2, count + 1))]
+
+
+def test_events_read_back_after_any_seq_in_order(log):
+    turn_id = new_turn_id()
+    log.open(turn_id, owner="alice")
+    events = _events(turn_id, 6)
+    for event in events:
+        assert log.append(event) is False
+    assert log.owner(turn_id) == "alice"
+    for after in range(len(events) + 1):
+        assert log.read_after(turn_id, after) == events[after:]
+    assert log.read_after(new_turn_id(), 0) == []
+    assert log.owner(new_turn_id()) is None
+
+
+def test_wait_returns_events_as_they_come_and_gives_up_after_its_timeout(log):
+    turn_id = new_turn_id()
+    events = _events(turn_id, 3)
+    log.append(events[0])
+    assert log.wait(turn_id, 0, timeout_s=0.1) == events[:1]
+    started = time.monotonic()
+    assert log.wait(turn_id, 1, timeout_s=0.15) == []
+    assert time.monotonic() - started >= 0.1
+    timer = threading.Timer(0.05, lambda: [log.append(e) for e in events[1:]])
+    timer.start()
+    got = log.wait(turn_id, 1, timeout_s=2.0)
+    timer.join()
+    assert got
+    assert got == events[1 : 1 + len(got)]
+
+
+def test_a_stop_request_is_read_by_the_next_append(log):
+    turn_id = new_turn_id()
+    events = _events(turn_id, 3)
+    assert log.append(events[0]) is False
+    log.request_stop(turn_id)
+    assert log.append(events[1]) is True
+
+
+def test_a_conversations_running_turn_is_bound_until_its_close(log):
+    turn_id, later = new_turn_id(), new_turn_id()
+    conversation = uuid.uuid4().hex[:24]
+    assert log.running_turn(conversation) is None
+    log.bind_conversation(turn_id, conversation)
+    assert log.running_turn(conversation) == turn_id
+    log.bind_conversation(later, conversation)  # the next turn took it over
+    log.close(turn_id, conversation_id=conversation)
+    assert log.running_turn(conversation) == later
+    log.close(later, conversation_id=conversation)
+    assert log.running_turn(conversation) is None
+
+
+def test_another_connection_resumes_after_n(redis_url, prefix):
+    writer_client, reader_client = redis.Redis.from_url(redis_url), redis.Redis.from_url(redis_url)
+    writer = RedisTurnEventLog(writer_client, prefix=prefix)
+    reader = RedisTurnEventLog(reader_client, prefix=prefix, block_ms=500)
+    turn_id = new_turn_id()
+    events = _events(turn_id, 10)
+    seen: list[TurnEvent] = []
+
+    def follow() -> None:
+        after = 3
+        while after < 10:
+            batch = reader.wait(turn_id, after, timeout_s=2.0)
+            seen.extend(batch)
+            after = batch[-1].seq if batch else after
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    for event in events:
+        writer.append(event)
+        time.sleep(0.005)
+    follower.join(timeout=10)
+    assert seen == events[3:]
+    writer_client.close()
+    reader_client.close()
+
+
+def test_the_redis_stream_is_bounded_and_expires_after_close(redis_url, prefix):
+    client = redis.Redis.from_url(redis_url)
+    log = RedisTurnEventLog(client, max_events=100, running_ttl_s=60, ended_ttl_s=1, prefix=prefix)
+    turn_id = new_turn_id()
+    log.open(turn_id, owner="alice")
+    for event in _events(turn_id, 1000):
+        log.append(event)
+    key = f"{prefix}turn:{{{turn_id}}}:events"
+    # MAXLEN ~ trims whole nodes: about the bound, never the whole turn.
+    assert 100 <= client.xlen(key) < 400
+    assert 55_000 < client.pttl(key) <= 60_000
+    kept = log.read_after(turn_id, 0)
+    assert [e.seq for e in kept] == list(range(1001 - len(kept), 1001))
+    log.close(turn_id, conversation_id="")
+    assert 0 < client.pttl(key) <= 1000
+    assert 0 < client.pttl(f"{prefix}turn:{{{turn_id}}}:owner") <= 1000
+    time.sleep(1.2)
+    assert log.read_after(turn_id, 0) == []
+    assert log.owner(turn_id) is None
+    client.close()
+
+
+def test_every_key_of_a_turn_shares_its_hash_slot(redis_url, prefix):
+    client = redis.Redis.from_url(redis_url)
+    log = RedisTurnEventLog(client, prefix=prefix)
+    turn_id = new_turn_id()
+    log.open(turn_id, owner="alice")
+    log.append(_events(turn_id, 1)[0])
+    log.request_stop(turn_id)
+    keys = [k.decode() for k in client.scan_iter(match=f"{prefix}*")]
+    assert len(keys) == 3
+    assert {k.split("{")[1].split("}")[0] for k in keys} == {turn_id}
+    client.close()
+
+
+def test_a_redis_that_is_down_is_event_log_unavailable(prefix):
+    client = connect_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
+    log = RedisTurnEventLog(client, prefix=prefix)
+    turn_id = new_turn_id()
+    for call in (
+        lambda: log.open(turn_id, owner="alice"),
+        lambda: log.append(_events(turn_id, 1)[0]),
+        lambda: log.read_after(turn_id, 0),
+        lambda: log.wait(turn_id, 0, timeout_s=0.1),
+        lambda: log.owner(turn_id),
+        lambda: log.request_stop(turn_id),
+    ):
+        with pytest.raises(EventLogUnavailable):
+            call()
+
+
+@pytest.fixture(params=["mongo", "memory"])
+def records(request, mongo_uri, mongo_database_name):
+    if request.param == "memory":
+        yield MemoryTurnRecords()
+        return
+    client = connect_mongo(mongo_uri, timeout_ms=5000)
+    database = client[mongo_database_name]
+    apply_all(database)
+    yield MongoTurnRecords(database, clock=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    client.close()
+
+
+def test_an_ended_turn_is_found_by_its_id_once_saved(records):
+    turn_id = new_turn_id()
+    terminal = TurnEvent(turn_id, 7, TurnCompleted("start", "a" * 24, "reply", "title", True))
+    assert records.find(turn_id) is None
+    records.save(EndedTurn("alice", terminal))
+    records.save(EndedTurn("mallory", terminal))  # a repeat changes nothing
+    assert records.find(turn_id) == EndedTurn("alice", terminal)
