@@ -275,3 +275,55 @@ def test_concurrent_readers_of_one_turn_see_the_same_events(server_url, fake_ope
     for reader in readers:
         reader.join(timeout=30)
     assert seen == [own, own, own]
+
+
+def test_resume_and_cancel_are_owner_scoped(secured_app, fake_openai):
+    url = secured_app.url
+
+    def key(owner: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {secured_app.keys[owner]}"}
+
+    fake_openai.latency_s = 0.6
+    response = stream(url, "StartConversation", {"message": "mine"}, headers=key("alice"))
+    turn_id = response.headers["x-turn-id"]
+    for attempt in ("running", "ended"):
+        theirs = requests.get(url + TURNS + turn_id, headers=key("bob"), timeout=30)
+        assert (theirs.status_code, theirs.json()["code"]) == (404, "not_found"), attempt
+        cancel = requests.post(
+            url + "/twirp/acai.chat.ChatService/CancelTurn",
+            json={"turn_id": turn_id},
+            headers=key("bob"),
+            timeout=30,
+        )
+        assert (cancel.status_code, cancel.json()["code"]) == (404, "not_found"), attempt
+        anonymous = requests.get(url + TURNS + turn_id, timeout=30)
+        assert anonymous.status_code == 401
+        with resume(url, turn_id, headers=key("alice")) as own:
+            assert list(sse_events(own))[-1].event == "completed"
+    response.close()
+
+
+def test_an_owner_at_the_open_streams_cap_is_refused_before_the_turn_starts(
+    secured_app, fake_openai
+):
+    alice = {"Authorization": f"Bearer {secured_app.keys['alice']}"}
+    bob = {"Authorization": f"Bearer {secured_app.keys['bob']}"}
+    fake_openai.latency_s = 1.0
+    open_streams = [
+        stream(secured_app.url, "StartConversation", {"message": f"s{i}"}, headers=alice)
+        for i in range(secured_app.settings.max_streams_per_owner)
+    ]
+    try:
+        refused = requests.post(
+            secured_app.url + STREAM + "StartConversation",
+            json={"message": "one too many"},
+            headers=alice,
+            timeout=30,
+        )
+        assert (refused.status_code, refused.json()["code"]) == (429, "resource_exhausted")
+        assert refused.json()["meta"]["max_streams"] == "8"
+        with stream(secured_app.url, "StartConversation", {"message": "b"}, headers=bob) as other:
+            assert list(sse_events(other))[-1].event == "completed"
+    finally:
+        for response in open_streams:
+            response.close()
