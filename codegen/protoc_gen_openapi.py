@@ -69,6 +69,12 @@ _TWIRP_ERROR = {
         },
     },
 }
+_STREAM_TAGS = [
+    {
+        "name": "Streams",
+        "description": "Turns as Server-Sent Events: start, resume, and CancelTurn to stop.",
+    }
+]
 _SECURITY = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."},
     "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
@@ -203,6 +209,109 @@ def _codes(*texts: str) -> list[str]:
     return [code for code in STATUS_BY_CODE if code in found]
 
 
+STREAM_PREFIX = "/stream"
+_STREAM_ERRORS = (
+    "Twirp errors as the unary method's, before the turn starts (a refusal never opens the "
+    "stream); resource_exhausted also when the caller has MAX_STREAMS_PER_OWNER streams open."
+)
+
+
+def _event_stream(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {
+            "X-Turn-Id": {"schema": {"type": "string"}, "description": "The turn's id."},
+            "Cache-Control": {"schema": {"type": "string", "enum": ["no-cache"]}},
+        },
+        "content": {
+            "text/event-stream": {
+                "schema": {"$ref": "#/components/schemas/TurnEvent"},
+                "example": 'id: 3\nevent: delta\ndata: {"seq": "3", "turnId": "…", '
+                '"delta": {"text": "Hello"}}\n\n',
+            }
+        },
+    }
+
+
+def _stream_paths(file: FileDescriptorProto, comments: Comments) -> dict[str, Any]:
+    """Returns the stream endpoints: one per method whose response a TurnCompleted event
+    carries, and the resume of a turn. Empty when the file has no TurnEvent."""
+    package = file.package
+    by_name = {m.name: (index, m) for index, m in enumerate(file.message_type)}
+    if "TurnEvent" not in by_name or "TurnCompleted" not in by_name:
+        return {}
+    event_index, event = by_name["TurnEvent"]
+    completed = {f.type_name for f in by_name["TurnCompleted"][1].field}
+    kinds = "\n".join(
+        f"- `{f.name}`: {comments.at(4, by_name[_schema_name(f.type_name, package)][0]) or ''}"
+        for f in event.field
+        if f.HasField("oneof_index") and _schema_name(f.type_name, package) in by_name
+    )
+    about = comments.at(4, event_index)
+    paths: dict[str, Any] = {}
+    for s_index, service in enumerate(file.service):
+        full_name = f"{package}.{service.name}" if package else service.name
+        for m_index, method in enumerate(service.method):
+            if method.output_type not in completed:
+                continue
+            input_ref = f"#/components/schemas/{_schema_name(method.input_type, package)}"
+            codes = _codes(comments.at(6, s_index, 2, m_index), comments.header, _STREAM_ERRORS)
+            responses = _responses("#/components/schemas/TurnEvent", codes)
+            responses["200"] = _event_stream(
+                f"The turn's events (Server-Sent Events), the first `started`, the last its "
+                f"terminal event; a `: keep-alive` comment while idle. Events:\n\n{kinds}"
+            )
+            paths[f"{STREAM_PREFIX}/{full_name}/{method.name}"] = {
+                "post": {
+                    "tags": ["Streams"],
+                    "operationId": f"Stream{method.name}",
+                    "summary": f"{method.name} as a stream of the turn's events",
+                    "description": f"{about}\n\n{_STREAM_ERRORS}",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": input_ref}},
+                            "application/protobuf": {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                        },
+                    },
+                    "responses": responses,
+                }
+            }
+    resume = _responses("#/components/schemas/TurnEvent", ["invalid_argument", "not_found"])
+    resume["200"] = _event_stream(
+        "The events after the given one, then the live ones, each once and in order, to "
+        "the terminal event (after the turn's copy expired: its terminal event alone)."
+    )
+    paths[f"{STREAM_PREFIX}/turns/{{turn_id}}"] = {
+        "get": {
+            "tags": ["Streams"],
+            "operationId": "ResumeTurn",
+            "summary": "Resumes a streamed turn after an event, on any worker",
+            "description": "Owner-scoped: another owner's turn, like an unknown one, is "
+            "not_found. invalid_argument: Last-Event-ID or after is not a non-negative integer.",
+            "parameters": [
+                {"name": "turn_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "schema": {"type": "integer", "minimum": 0},
+                    "description": "Resume after this event (wins over `after`).",
+                },
+                {
+                    "name": "after",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0},
+                    "description": "Resume after this event; 0 or absent: from the start.",
+                },
+            ],
+            "responses": resume,
+        }
+    }
+    return paths
+
+
 def document(file: FileDescriptorProto) -> dict[str, Any]:
     """Returns the OpenAPI document of the services of `file`."""
     comments = Comments(file)
@@ -241,12 +350,13 @@ def document(file: FileDescriptorProto) -> dict[str, Any]:
                     "responses": _responses(output_ref, _codes(text, comments.header)),
                 }
             }
+    paths.update(_stream_paths(file, comments))
     title = ", ".join(f"{package}.{s.name}" for s in file.service)
     return {
         "openapi": "3.0.3",
         "info": {"title": title, "version": package, "description": comments.header},
         "servers": [{"url": "/"}],
-        "tags": tags,
+        "tags": [*tags, *_STREAM_TAGS] if "TurnEvent" in schemas else tags,
         "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": _SECURITY},
         # No key at all is allowed too: a server without configured keys runs open.

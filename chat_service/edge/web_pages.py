@@ -38,10 +38,15 @@ _PAGE_HEADERS = {"Content-Security-Policy": PAGE_CONTENT_SECURITY_POLICY}
 
 
 def openapi_document(*, twirp_prefix: str) -> dict[str, Any]:
-    """Returns the generated OpenAPI description with its paths under `twirp_prefix`."""
+    """Returns the generated OpenAPI description with its Twirp paths under `twirp_prefix`
+    (the stream paths, under /stream, stay where they are)."""
     document: dict[str, Any] = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
     document["paths"] = {
-        twirp_prefix + path.removeprefix(_GENERATED_PREFIX): item
+        (
+            twirp_prefix + path.removeprefix(_GENERATED_PREFIX)
+            if path.startswith(_GENERATED_PREFIX + "/")
+            else path
+        ): item
         for path, item in document["paths"].items()
     }
     return document

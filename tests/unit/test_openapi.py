@@ -76,7 +76,33 @@ def test_a_wire_answer_validates_against_its_schema(spec):
 
 def test_the_served_spec_follows_the_configured_prefix():
     document = openapi_document(twirp_prefix="/api/v1")
-    assert sorted(document["paths"]) == sorted(
+    assert sorted(p for p in document["paths"] if not p.startswith("/stream/")) == sorted(
         f"/api/v1/acai.chat.ChatService/{m.name}" for m in SERVICE.methods
     )
     assert sorted(openapi_document(twirp_prefix="")["paths"])[0].startswith("/acai.chat.")
+    assert sorted(p for p in document["paths"] if p.startswith("/stream/")) == [
+        "/stream/acai.chat.ChatService/ContinueConversation",
+        "/stream/acai.chat.ChatService/StartConversation",
+        "/stream/turns/{turn_id}",
+    ]
+
+
+def test_the_stream_endpoints_and_their_events_are_described(spec):
+    for method in ("StartConversation", "ContinueConversation"):
+        operation = spec["paths"][f"/stream/acai.chat.ChatService/{method}"]["post"]
+        request = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert request == {"$ref": f"#/components/schemas/{method}Request"}
+        ok = operation["responses"]["200"]
+        assert ok["content"]["text/event-stream"]["schema"] == {
+            "$ref": "#/components/schemas/TurnEvent"
+        }
+        for kind in ("started", "title", "delta", "tool_call_started", "completed", "cancelled"):
+            assert f"`{kind}`" in ok["description"]
+        assert {"400", "429", "503"} <= set(operation["responses"])
+    resume = spec["paths"]["/stream/turns/{turn_id}"]["get"]
+    assert {p["name"] for p in resume["parameters"]} == {"turn_id", "Last-Event-ID", "after"}
+    assert "404" in resume["responses"]
+    assert spec["components"]["schemas"]["TurnFailed"]["properties"]["meta"] == {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+    }
