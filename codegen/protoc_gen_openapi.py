@@ -147,6 +147,7 @@ def _message_schemas(
     }
     properties: dict[str, Any] = {}
     for index, field in enumerate(message.field):
+        schema: dict[str, Any]
         if field.type_name in maps:
             value = next(f for f in maps[field.type_name].field if f.number == 2)
             schema = {"type": "object", "additionalProperties": _field_schema(value, package)}
