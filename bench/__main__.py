@@ -1,4 +1,4 @@
-"""`python -m bench [--only a|b|concurrency|length|cache|cpu|memory|owner ...] [options]`; see --help."""
+"""`python -m bench [--only a|b|concurrency|length|cache|cpu|memory|owner|streaming ...] [options]`; see --help."""
 
 import sys
 

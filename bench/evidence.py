@@ -8,6 +8,7 @@
 | cpu                 | app CPU per turn vs a bare uvicorn app, instant provider    |
 | memory              | worker RSS over 10,000 turns and its fitted trend           |
 | owner               | peak memory and time of one owner's export and erasure      |
+| streaming           | 64 streams: first token and token gap added, memory, resume |
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from bench import (
     memory_growth,
     owner_memory,
     plots,
+    streaming,
 )
 from bench.processes import ROOT
 from bench.stack import App, Stack
 
-NAMES = ("concurrency", "length", "cache", "cpu", "memory", "owner")
+NAMES = ("concurrency", "length", "cache", "cpu", "memory", "owner", "streaming")
 OUT_DIR = ROOT / "docs" / "benchmarks"
 
 
@@ -85,6 +87,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=owner_memory.LONG_MESSAGES,
         help="owner: messages of the owner's one long conversation (default: %(default)s)",
+    )
+    group.add_argument(
+        "--stream-clients",
+        type=int,
+        default=streaming.STREAMS,
+        help="streaming: concurrent streams (default: %(default)s)",
+    )
+    group.add_argument(
+        "--stream-rounds",
+        type=int,
+        default=streaming.ROUNDS,
+        help="streaming: streamed turns per client (default: %(default)s)",
     )
     group.add_argument(
         "--out-dir",
@@ -159,6 +173,10 @@ def _owner(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _streaming(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    return streaming.run(stack, streams=args.stream_clients, rounds=args.stream_rounds)
+
+
 RUNNERS: dict[str, Callable[[Stack, argparse.Namespace], dict[str, Any]]] = {
     "concurrency": _concurrency,
     "length": _length,
@@ -166,6 +184,7 @@ RUNNERS: dict[str, Callable[[Stack, argparse.Namespace], dict[str, Any]]] = {
     "cpu": _cpu,
     "memory": _memory,
     "owner": _owner,
+    "streaming": _streaming,
 }
 PLOTS = plots.DRAWERS
 

@@ -176,6 +176,37 @@ def owner(result: dict[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
+def streaming(result: dict[str, Any], path: Path) -> Path:
+    """What the service adds to the first token and to each token gap (p50/p90/p99), at the
+    full and at a quarter of the streams, against the targets."""
+    levels = [(result["at_quarter"]["streams"], result["at_quarter"]), (result["streams"], result)]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    marks = ("p50_ms", "p90_ms", "p99_ms")
+    for axes, key, title in (
+        (left, "first_token_added", "First token: added to the provider's 300 ms"),
+        (right, "gap_added", "Token gap: added to the provider's 20 ms"),
+    ):
+        width = 0.8 / len(levels)
+        for n, (streams, level) in enumerate(levels):
+            offsets = [i - 0.4 + width * (n + 0.5) for i in range(len(marks))]
+            values = [max(level[key][m], 0.0) for m in marks]
+            bars = axes.bar(offsets, values, width, label=f"{streams} streams")
+            axes.bar_label(bars, fmt="%.1f")
+        axes.set_xticks(range(len(marks)), ["p50", "p90", "p99"])
+        axes.set(ylabel="ms", title=title)
+        axes.legend(loc="upper left")
+    targets = result["targets_ms"]
+    left.axhline(targets["first_token_added_p99_ms"], color="k", ls="--", lw=0.8)
+    left.axhline(targets["first_token_added_p50_ms"], color="k", ls=":", lw=0.8)
+    right.axhline(targets["gap_added_p99_ms"], color="k", ls="--", lw=0.8)
+    memory = result["memory"]
+    figure.suptitle(
+        f"Streamed turns on one worker (dashed: targets); {memory['kib_per_open_stream']:.0f} KiB "
+        f"per open stream; resume p50 {result['resume_first_event']['p50_ms']:.1f} ms"
+    )
+    return _save(figure, path)
+
+
 Drawer = Callable[[dict[str, Any], Path], Path]
 DRAWERS: dict[str, Drawer] = {
     "concurrency": concurrency,
@@ -184,6 +215,7 @@ DRAWERS: dict[str, Drawer] = {
     "cpu": cpu,
     "memory": memory,
     "owner": owner,
+    "streaming": streaming,
 }
 
 

@@ -93,11 +93,13 @@ class Stack:
         first_token_delay_s: float = 0.0,
         token_gap_s: float = 0.0,
         reply_words: int = 0,
+        settings: dict[str, str] | None = None,
     ) -> Iterator[App]:
         """Runs a fake OpenAI server with `llm_latency_s` and the app pointed at it.
 
         Streamed answers (`first_token_delay_s`, `token_gap_s`) and `reply_words` words
-        instead of the echo configure the fake as its command-line options do.
+        instead of the echo configure the fake as its command-line options do; `settings`
+        are more environment variables of the app.
         """
         assert self.redis is not None
         with contextlib.ExitStack() as stack:
@@ -128,6 +130,7 @@ class Stack:
                 "PORT": str(port),
                 # Every benchmark client shares one address: measure the app, not the limit.
                 "API_RATE_LIMIT_RPS": "0",
+                **(settings or {}),
             }
             argv = [
                 *(sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY),

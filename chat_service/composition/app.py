@@ -154,7 +154,6 @@ def create_app(
     streams = build_streams(
         settings,
         chat,
-        redis=stores.redis,
         async_redis=stores.async_redis,
         database=stores.database,
         availability=shared.availability,

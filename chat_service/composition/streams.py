@@ -13,7 +13,7 @@ from pymongo.database import Database
 from starlette.routing import Route
 
 from chat_service.adapters.mongo.turn_records import MongoTurnRecords
-from chat_service.adapters.redis.client import AsyncRedis, SyncRedis
+from chat_service.adapters.redis.client import AsyncRedis, SyncRedis, connect_redis
 from chat_service.adapters.redis.stream_slots import RedisStreamSlots
 from chat_service.adapters.redis.turn_events import RedisTurnEventLog
 from chat_service.config import Settings
@@ -34,25 +34,29 @@ class Streams:
     routes: list[Route]
     control: TurnControl
     executor: ThreadPoolExecutor
+    redis: SyncRedis
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.redis.close()
 
 
 def build_streams(
     settings: Settings,
     chat: Chat,
     *,
-    redis: SyncRedis,
     async_redis: AsyncRedis,
     database: Database[dict[str, Any]],
     availability: RedisAvailability,
     clock: Callable[[], datetime],
 ) -> Streams:
-    """Returns the streamed turns' parts for `settings`; turns run on RPC_THREADS threads of
-    their own (a turn's title runs on the chat's executor: they never wait for each other)."""
+    """Returns the streamed turns' parts for `settings` (the event log with a Redis client of
+    its own); turns run on RPC_THREADS threads of their own (a turn's title runs on the chat's
+    executor: they never wait for each other)."""
+    # A client of its own, not traced: a span per delta would cost more than the append.
+    events_redis = connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
     log = RedisTurnEventLog(
-        redis,
+        events_redis,
         max_events=settings.turn_events_max,
         ended_ttl_s=settings.turn_events_ttl_s,
         # A blocking read must end before the client's socket timeout does.
@@ -81,4 +85,4 @@ def build_streams(
         max_body_bytes=settings.max_body_bytes,
         heartbeat_s=settings.stream_heartbeat_s,
     )
-    return Streams(endpoints.routes(), TurnControl(running, log, records), executor)
+    return Streams(endpoints.routes(), TurnControl(running, log, records), executor, events_redis)

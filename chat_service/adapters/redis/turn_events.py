@@ -6,8 +6,8 @@ Keys share the turn's hash tag, so a turn's commands all go to one Redis Cluster
   acai:turn:{<turn id>}:owner   the owner's name
   acai:turn:{<turn id>}:stop    set by request_stop
   acai:conversation:{<id>}:turn the conversation's running turn
-While the turn runs they live `running_ttl_s` past the last event; after close,
-`ended_ttl_s`.
+While the turn runs they live `running_ttl_s` (an hour), renewed every 64 events; after
+close, `ended_ttl_s`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ _UNBIND = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+_RENEW_EVERY = 64  # appends between renewals of a running turn's expiry
 
 
 class RedisTurnEventLog:
@@ -71,8 +74,9 @@ class RedisTurnEventLog:
                 maxlen=self._max_events,
                 approximate=True,
             )
-            pipe.pexpire(events, self._running_ms)
-            pipe.pexpire(self._key(event.turn_id, "owner"), self._running_ms)
+            if event.seq % _RENEW_EVERY == 1:  # the first event, then now and then
+                pipe.pexpire(events, self._running_ms)
+                pipe.pexpire(self._key(event.turn_id, "owner"), self._running_ms)
             pipe.exists(self._key(event.turn_id, "stop"))
             return bool(pipe.execute()[-1])
 

@@ -178,12 +178,12 @@ class StreamEndpoints:
                     return
                 if not batch:
                     return
-            for event in batch:
-                yield sse_frame(event)
-                seq = event.seq
-                if event.terminal:
-                    return
             if batch:
+                # Whatever came while the last send went out leaves in one write.
+                yield b"".join(sse_frame(e) for e in batch)
+                seq = batch[-1].seq
+                if batch[-1].terminal:
+                    return
                 continue
             if live.ended and live.after(seq) == []:
                 return  # resumed after the terminal event: nothing follows it
@@ -202,12 +202,11 @@ class StreamEndpoints:
             except EventLogUnavailable:
                 batch = []
                 await anyio.sleep(self._wait_s)
-            for event in batch:
-                yield sse_frame(event)
-                seq = event.seq
-                if event.terminal:
-                    return
             if batch:
+                yield b"".join(sse_frame(e) for e in batch)
+                seq = batch[-1].seq
+                if batch[-1].terminal:
+                    return
                 idle_s = since_heartbeat_s = 0.0
                 continue
             idle_s += self._wait_s

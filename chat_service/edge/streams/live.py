@@ -32,6 +32,9 @@ class LiveTurn:
         self._ended = False
         self._refusal: TwirpError | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        # Set (under the lock) by a reader about to wait: a push wakes the loop only then, so
+        # events that come while the readers are busy sending cost no wake-up of their own.
+        self._wanted = False
 
     @property
     def ended(self) -> bool:
@@ -43,13 +46,16 @@ class LiveTurn:
             self._events.append(event)
             self._last_seq = event.seq
             self._ended = self._ended or event.terminal
-        self._wake_soon()
+            wake, self._wanted = self._wanted, False
+        if wake:
+            self._wake_soon()
 
     def refuse(self, error: TwirpError) -> None:
         """Ends a turn that failed before it started: its request is answered `error`."""
         with self._lock:
             self._refusal = error
             self._ended = True
+            self._wanted = False
         self._wake_soon()
 
     async def started(self) -> None:
@@ -60,7 +66,8 @@ class LiveTurn:
                     raise self._refusal
                 if self._last_seq > 0:
                     return
-            await self._changed()
+                future = self._waiter()
+            await future
 
     def after(self, seq: int) -> list[TurnEvent] | None:
         """Returns the events after `seq` held here (empty when none yet), or None when some of
@@ -81,14 +88,17 @@ class LiveTurn:
                     with self._lock:
                         if self._last_seq > seq or self._refusal is not None:
                             return True
-                    await self._changed()
+                        future = self._waiter()
+                    await future
         except TimeoutError:
             return False
 
-    async def _changed(self) -> None:
+    def _waiter(self) -> asyncio.Future[None]:
+        """Returns a future the next push resolves; call holding the lock, on the loop."""
         future = self._loop.create_future()
         self._waiters.append(future)
-        await future
+        self._wanted = True
+        return future
 
     def _wake_soon(self) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed (shutdown): nobody reads
