@@ -7,6 +7,7 @@ clients see (the TurnEvent oneof field of the proto).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,13 @@ from chat_service.core.models import ToolCall
 def new_turn_id() -> str:
     """Returns a fresh turn id: 32 lowercase hex digits."""
     return secrets.token_hex(16)
+
+
+def idempotent_turn_id(owner: str, method: str, idempotency_key: str) -> str:
+    """Returns the turn id of an idempotent unary request: the same for every repeat, so a
+    repeat's response is the first one's."""
+    digest = hashlib.sha256(json.dumps(["turn", owner, method, idempotency_key]).encode())
+    return digest.hexdigest()[:32]
 
 
 def is_turn_id(value: str) -> bool:

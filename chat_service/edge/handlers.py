@@ -27,7 +27,7 @@ from chat_service.core.models import (
     Role,
 )
 from chat_service.core.turn_control import TurnControl
-from chat_service.core.turn_events import new_turn_id
+from chat_service.core.turn_events import idempotent_turn_id, new_turn_id
 from chat_service.core.usage_report import ModelUsage, UsageSum
 from chat_service.edge.turn_messages import (
     continue_command,
@@ -100,14 +100,14 @@ class ChatServiceHandlers:
     def StartConversation(
         self, ctx: Context, request: pb.StartConversationRequest
     ) -> pb.StartConversationResponse:
-        turn_id = new_turn_id()
+        turn_id = _turn_id(ctx, "StartConversation", request.idempotency_key)
         started = self._chat.start(start_command(_owner(ctx), _key_id(ctx), request, turn_id))
         return start_response(started, turn_id)
 
     def ContinueConversation(
         self, ctx: Context, request: pb.ContinueConversationRequest
     ) -> pb.ContinueConversationResponse:
-        turn_id = new_turn_id()
+        turn_id = _turn_id(ctx, "ContinueConversation", request.idempotency_key)
         continued = self._chat.continue_turn(
             continue_command(_owner(ctx), _key_id(ctx), request, turn_id)
         )
@@ -199,6 +199,12 @@ def _model_totals(usage: ModelUsage) -> pb.ModelUsageTotals:
     return pb.ModelUsageTotals(
         provider=usage.provider, model=usage.model, totals=_totals(usage.usage)
     )
+
+
+def _turn_id(ctx: Context, method: str, idempotency_key: str) -> str:
+    if idempotency_key:
+        return idempotent_turn_id(_owner(ctx), method, idempotency_key)
+    return new_turn_id()
 
 
 def _key_id(ctx: Context) -> str:

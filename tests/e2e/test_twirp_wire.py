@@ -38,7 +38,7 @@ def _started(rpc, message: str = "hello there") -> dict:
 
 def test_all_four_methods_answer_json(rpc):
     started = _started(rpc)
-    assert set(started) == {"conversation_id", "title", "reply", "usage"}
+    assert set(started) == {"conversation_id", "title", "reply", "usage", "turn_id"}
     cid = started["conversation_id"]
     cont = rpc("ContinueConversation", {"conversation_id": cid, "message": "and then?"})
     assert cont.status_code == 200
@@ -53,6 +53,7 @@ def test_all_four_methods_answer_json(rpc):
         "cached",
         "calls",
     }
+    assert len(continued.pop("turn_id")) == 32
     assert continued == {
         "reply": "echo: and then?",
         "conversation_id": cid,
@@ -206,6 +207,7 @@ def test_json_responses_use_proto_names_defaults_enum_names_and_rfc3339(rpc):
         "tool_calls",
         "tool_call_id",
         "tool_name",
+        "finish_reason",
     }
     assert (first["tool_calls"], first["tool_call_id"], first["tool_name"]) == ([], "", "")
     assert (first["role"], second["role"]) == ("USER", "ASSISTANT")
