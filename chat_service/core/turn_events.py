@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from chat_service.core.models import ToolCall
+from chat_service.core.usage import ModelCall
 
 
 def new_turn_id() -> str:
@@ -82,7 +83,8 @@ class ToolCallFinished:
 
 @dataclass(frozen=True, slots=True)
 class TurnCompleted:
-    """The turn is stored; the unary method's response. `method` is "start" or "continue"."""
+    """The turn is stored; the unary method's response. `method` is "start" or "continue";
+    `calls` are the turn's model calls (its usage)."""
 
     KIND: ClassVar[str] = "completed"
     method: str
@@ -90,6 +92,7 @@ class TurnCompleted:
     reply: str
     title: str = ""
     new_conversation: bool = False
+    calls: tuple[ModelCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,10 @@ def decode_event(text: str | bytes) -> TurnEvent:
     """Returns the event `encode_event` wrote; raises ValueError on anything else."""
     try:
         data = json.loads(text)
-        body = _BODIES[data["k"]](**data["b"])
+        fields = data["b"]
+        if "calls" in fields:
+            fields["calls"] = tuple(ModelCall.from_json(c) for c in fields["calls"])
+        body = _BODIES[data["k"]](**fields)
         return TurnEvent(str(data["t"]), int(data["s"]), body)
     except (KeyError, TypeError) as exc:
         raise ValueError(f"not an encoded turn event: {exc}") from None

@@ -176,6 +176,11 @@ def test_a_dropped_stream_resumed_anywhere_yields_every_event_once_in_order(stac
     described = stack.rpc("DescribeConversation", {"conversation_id": conversation})
     messages = described["conversation"]["messages"]
     assert [m["content"] for m in messages][-2:] == [WORDS, completed["reply"]]
+    # The turn's usage, as the unary response carries it, is the answer's stored usage.
+    stored, streamed = messages[-1]["usage"], completed["usage"]
+    assert streamed["outputTokens"] == str(stored["output_tokens"])
+    assert [c["operation"] for c in streamed["calls"]] == ["reply"]
+    assert [c["operation"] for c in stored["calls"]] == ["reply"]
     assert stack.resume(turn_id, 0) == seen  # the whole turn, from the start, once more
 
 

@@ -21,7 +21,9 @@ from chat_service.core.turn_events import (
     encode_event,
     new_turn_id,
 )
+from chat_service.core.usage import ModelCall, UsageTotals
 from chat_service.edge.streams.sse import sse_frame
+from chat_service.edge.turn_messages import message_usage
 from gen.acai.chat import chat_pb2 as pb
 
 TURN = new_turn_id()
@@ -37,6 +39,17 @@ BODIES = [
     TurnCompleted("start", "6b11476c793b25d230089b4b", "It is sunny.", "Paris", True),
     TurnCompleted("continue", "6b11476c793b25d230089b4b", "More.", "", False),
     TurnCompleted("continue", "6b11476c793b25d230089b4b", "New.", "A title", True),
+    TurnCompleted(
+        "start",
+        "6b11476c793b25d230089b4b",
+        "Priced.",
+        "T",
+        True,
+        (
+            ModelCall("title", "openai", "gpt-test", 12, 3, 0.00015, 40),
+            ModelCall("reply", "openai", "gpt-test", 120, 30, 1.5, 900, cached=True),
+        ),
+    ),
     TurnFailed("unavailable", "every provider is down", {}),
     TurnFailed("aborted", "gave up", {"reason": "tool_rounds_exhausted"}),
     TurnCancelled("6b11476c793b25d230089b4b", "It is su"),
@@ -75,6 +88,7 @@ def _proto(event: TurnEvent) -> pb.TurnEvent:
                     conversation_id=body.conversation_id,
                     title=body.title,
                     reply=body.reply,
+                    usage=message_usage(UsageTotals.of(body.calls)),
                     turn_id=event.turn_id,
                 )
             )
@@ -85,6 +99,7 @@ def _proto(event: TurnEvent) -> pb.TurnEvent:
                     conversation_id=body.conversation_id,
                     new_conversation=body.new_conversation,
                     title=body.title,
+                    usage=message_usage(UsageTotals.of(body.calls)),
                     turn_id=event.turn_id,
                 )
             )

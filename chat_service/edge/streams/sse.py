@@ -20,6 +20,7 @@ from chat_service.core.turn_events import (
     TurnFailed,
     TurnStarted,
 )
+from chat_service.core.usage import ModelCall, UsageTotals
 
 HEARTBEAT = b": keep-alive\n\n"
 HEADERS = [
@@ -88,6 +89,7 @@ def completed_response_json(body: TurnCompleted, turn_id: str) -> dict[str, Any]
             "conversationId": body.conversation_id,
             "title": body.title,
             "reply": body.reply,
+            "usage": _usage_json(UsageTotals.of(body.calls)),
             "turnId": turn_id,
         }
     return {
@@ -95,5 +97,33 @@ def completed_response_json(body: TurnCompleted, turn_id: str) -> dict[str, Any]
         "conversationId": body.conversation_id,
         "newConversation": body.new_conversation,
         "title": body.title,
+        "usage": _usage_json(UsageTotals.of(body.calls)),
         "turnId": turn_id,
+    }
+
+
+def _usage_json(usage: UsageTotals) -> dict[str, Any]:
+    """The proto JSON of MessageUsage (int64 as strings)."""
+    return {
+        "provider": usage.provider,
+        "model": usage.model,
+        "inputTokens": str(usage.input_tokens),
+        "outputTokens": str(usage.output_tokens),
+        "costUsd": usage.cost_usd,
+        "latencyMs": str(usage.latency_ms),
+        "cached": usage.cached,
+        "calls": [_call_json(call) for call in usage.calls],
+    }
+
+
+def _call_json(call: ModelCall) -> dict[str, Any]:
+    return {
+        "operation": call.operation,
+        "provider": call.provider,
+        "model": call.model,
+        "inputTokens": str(call.input_tokens),
+        "outputTokens": str(call.output_tokens),
+        "costUsd": call.cost_usd,
+        "latencyMs": str(call.latency_ms),
+        "cached": call.cached,
     }

@@ -84,7 +84,12 @@ class StreamTurns:
             def run_start(progress: TurnProgress) -> TurnCompleted:
                 started = chat.start(start, progress=progress)
                 return TurnCompleted(
-                    "start", started.conversation_id, started.reply, started.title, True
+                    "start",
+                    started.conversation_id,
+                    started.reply,
+                    started.title,
+                    True,
+                    started.usage.calls,
                 )
 
             return run_start
@@ -99,6 +104,7 @@ class StreamTurns:
                 continued.reply,
                 continued.title,
                 continued.new_conversation,
+                continued.usage.calls,
             )
 
         return run_continue
