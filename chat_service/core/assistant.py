@@ -18,9 +18,10 @@ from chat_service.core.errors import (
     ToolRoundsExhausted,
     TurnCancelled,
 )
-from chat_service.core.models import CANCELLED, Message, NewMessage, Role, Summary, ToolCall
+from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
 from chat_service.core.prompt_book import PromptBook
-from chat_service.core.replies import CancelledReply, PreparedReply, PreparedTitle, Reply, Title
+from chat_service.core.replies import PreparedReply, PreparedTitle, Reply, Title
+from chat_service.core.reply_progress import cancelled_reply, run_tools
 from chat_service.core.turn_events import TurnProgress
 from chat_service.core.usage import ModelCall
 from chat_service.observability.attribution import llm_operation
@@ -32,7 +33,7 @@ from chat_service.ports.chat_model import (
     ToolSpec,
     Usage,
 )
-from tools.runner import ToolResult, ToolRunner
+from tools.runner import ToolRunner
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class Assistant:
                         prompt, tools=specs, max_tokens=self._reply_max_tokens, on_text=on_text
                     )
             except TurnCancelled:
-                raise _cancelled(added, "".join(streamed)) from None
+                raise cancelled_reply(added, "".join(streamed)) from None
             usage += step.usage
             call = ModelCall.of(step, "reply")
             if not step.tool_calls:
@@ -164,7 +165,7 @@ class Assistant:
             if round_number == self._max_tool_rounds:
                 raise ToolRoundsExhausted(self._max_tool_rounds)
             _check_repeats(step.tool_calls, seen)
-            results = self._run_tools(step.tool_calls, owner, progress)
+            results = run_tools(self._tools, step.tool_calls, owner=owner, progress=progress)
             tools_used.update((call.name, None) for call in step.tool_calls)
             tools_failed = tools_failed or not all(result.ok for result in results)
             turn.append(ChatMessage(PromptRole.ASSISTANT, step.content, step.tool_calls))
@@ -189,19 +190,6 @@ class Assistant:
                     )
                 )
         raise AssertionError("unreachable: the last round returns or raises")
-
-    def _run_tools(
-        self, calls: Sequence[ToolCall], owner: str, progress: TurnProgress | None
-    ) -> Sequence[ToolResult]:
-        if progress is None:
-            return self._tools.run_all(calls, owner=owner)
-        for call in calls:
-            progress.tool_started(call)
-        results = self._tools.run_all(calls, owner=owner)
-        for result in results:
-            error = "" if result.ok else _tool_error(result.content)
-            progress.tool_finished(result.call, ok=result.ok, error=error)
-        return results
 
     def prepare_title(self, first_message: str, *, platform: str = "") -> PreparedTitle:
         """Builds the title prompt once, with the basis that describes it."""
@@ -292,23 +280,6 @@ class Assistant:
             raise ModelUnavailable("the language model returned an empty reply")
         added.append(NewMessage(Role.ASSISTANT, step.content, calls=calls))
         return Reply(step.content, tuple(added), usage, summary)
-
-
-def _cancelled(added: list[NewMessage], partial_text: str) -> CancelledReply:
-    """Returns the stop of a turn whose reply had streamed `partial_text` so far."""
-    if not partial_text:
-        return CancelledReply((), "")
-    reply = NewMessage(Role.ASSISTANT, partial_text, finish_reason=CANCELLED)
-    return CancelledReply((*added, reply), partial_text)
-
-
-def _tool_error(content: str) -> str:
-    """Returns the error a failed tool call's result names ({"error": "..."}), or its text."""
-    try:
-        error = json.loads(content).get("error")
-    except (ValueError, AttributeError):
-        error = None
-    return str(error) if error else content[:200]
 
 
 def _check_repeats(calls: Sequence[ToolCall], seen: set[tuple[str, str]]) -> None:

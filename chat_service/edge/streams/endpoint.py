@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
 
 import anyio
 import anyio.abc
@@ -28,6 +27,7 @@ from chat_service.edge.middleware.twirp_reply import send_twirp_error
 from chat_service.edge.streams.live import LiveTurn
 from chat_service.edge.streams.open_streams import OpenStreams
 from chat_service.edge.streams.sse import HEADERS, HEARTBEAT, sse_frame
+from chat_service.edge.streams.stream_requests import bad_method, resume_after
 from chat_service.edge.streams.turn_runs import StreamTurns
 from chat_service.edge.twirp import (
     TwirpError,
@@ -88,7 +88,7 @@ class StreamEndpoints:
         method: str = scope["path_params"]["method"]
         try:
             if scope["method"] != "POST":
-                raise _bad_method(scope)
+                raise bad_method(scope)
             request_type = _REQUESTS.get(method)
             if request_type is None:
                 raise TwirpError(
@@ -124,8 +124,8 @@ class StreamEndpoints:
         turn_id: str = scope["path_params"]["turn_id"]
         try:
             if scope["method"] != "GET":
-                raise _bad_method(scope, allowed="GET")
-            after = _after(scope)
+                raise bad_method(scope, allowed="GET")
+            after = resume_after(scope)
             owner = owner_of(scope.setdefault("state", {}))
             if not is_turn_id(turn_id):
                 raise NOT_FOUND
@@ -278,31 +278,3 @@ async def _watch_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
         if message["type"] == "http.disconnect":
             scope.cancel()
             return
-
-
-def _bad_method(scope: Scope, *, allowed: str = "POST") -> TwirpError:
-    method, path = scope["method"], scope["path"]
-    return TwirpError(
-        "bad_route",
-        f'unsupported method "{method}" (only {allowed} is allowed)',
-        {"twirp_invalid_route": f"{method} {path}"},
-    )
-
-
-def _after(scope: Scope) -> int:
-    """Returns the seq to resume after: Last-Event-ID, else ?after=, else 0."""
-    headers = request_headers(scope)
-    raw, argument = headers.get("last-event-id"), "Last-Event-ID"
-    if raw is None:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        raw, argument = (query.get("after") or [""])[0], "after"
-    raw = raw.strip()
-    if not raw:
-        return 0
-    if not raw.isdigit() or len(raw) > 18:
-        raise TwirpError(
-            "invalid_argument",
-            f"{argument} must be a non-negative event id",
-            {"argument": argument},
-        )
-    return int(raw)
