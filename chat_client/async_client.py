@@ -9,8 +9,9 @@ from typing import TypeVar
 import httpx2
 
 from chat_client import results, wire
+from chat_client.async_turn_stream import AsyncTurnStream
 from chat_client.calls import Calls, sends_idempotency_keys
-from chat_client.errors import ConnectionFailed, TimedOut
+from chat_client.errors import ConnectionFailed, TimedOut, error_from_response
 from chat_client.results import (
     Conversation,
     ConversationDetail,
@@ -19,10 +20,12 @@ from chat_client.results import (
     Reply,
     SessionMetadata,
     StartedConversation,
+    TurnCancellation,
     UsageReport,
 )
 from chat_client.retry import RetryPolicy, retrying
-from chat_client.wire import Call, Encoding
+from chat_client.turn_progress import DEFAULT_REATTACH, TurnProgress
+from chat_client.wire import Call, Encoding, StreamRequest
 
 T = TypeVar("T")
 
@@ -44,10 +47,12 @@ class AsyncChatClient:
         encoding: Encoding = "protobuf",
         prefix: str = "/twirp",
         http_client: httpx2.AsyncClient | None = None,
+        reattach: RetryPolicy = DEFAULT_REATTACH,
     ) -> None:
         self._calls = Calls(base_url, prefix=prefix, encoding=encoding, api_key=api_key)
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
+        self._reattach = reattach
         self._owns_http = http_client is None
         self._http = http_client or httpx2.AsyncClient()
 
@@ -124,6 +129,41 @@ class AsyncChatClient:
         """See `ChatClient.get_usage`."""
         return await self._send(self._calls.usage(start_date, end_date))
 
+    async def stream_conversation(
+        self,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncTurnStream:
+        """See `ChatClient.stream_conversation` (`async for event in await ...`)."""
+        call = self._calls.start(message, session, idempotency_key)
+        return await self._stream(self._calls.streamed(call))
+
+    async def stream_continue(
+        self,
+        conversation_id: str,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncTurnStream:
+        """See `ChatClient.stream_continue`."""
+        call = self._calls.continue_(conversation_id, message, session, idempotency_key)
+        return await self._stream(self._calls.streamed(call))
+
+    async def stream_turn(self, turn_id: str, *, after: int = 0) -> AsyncTurnStream:
+        """See `ChatClient.stream_turn`."""
+        response = await self._open(self._calls.resume(turn_id, after), retried=True)
+        progress = TurnProgress(turn_id, after=after, reattach=self._reattach)
+        return AsyncTurnStream(response, progress, reopen=self._reopen)
+
+    async def cancel_turn(
+        self, turn_id: str = "", *, conversation_id: str = ""
+    ) -> TurnCancellation:
+        """See `ChatClient.cancel_turn`."""
+        return await self._send(self._calls.cancel(turn_id, conversation_id))
+
     async def health(self) -> Health:
         """See `ChatClient.health`."""
         try:
@@ -149,6 +189,44 @@ class AsyncChatClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def _stream(self, request: StreamRequest) -> AsyncTurnStream:
+        response = await self._open(request, retried=True)
+        progress = TurnProgress(response.headers.get("X-Turn-Id", ""), reattach=self._reattach)
+        return AsyncTurnStream(response, progress, reopen=self._reopen)
+
+    async def _reopen(self, turn_id: str, after: int) -> httpx2.Response:
+        return await self._open(self._calls.resume(turn_id, after), retried=False)
+
+    async def _open(self, request: StreamRequest, *, retried: bool) -> httpx2.Response:
+        """See `ChatClient._open`."""
+
+        async def attempt() -> httpx2.Response:
+            built = self._http.build_request(
+                request.method,
+                request.url,
+                content=request.body or None,
+                headers=dict(request.headers),
+                timeout=self._timeout_s,
+            )
+            try:
+                response = await self._http.send(built, stream=True)
+            except httpx2.HTTPError as exc:
+                raise _transport_error(exc) from exc
+            if response.status_code != 200:
+                try:
+                    body = await response.aread()
+                except httpx2.HTTPError as exc:
+                    raise _transport_error(exc) from exc
+                finally:
+                    await response.aclose()
+                retry_after = response.headers.get("Retry-After")
+                raise error_from_response(response.status_code, body, retry_after=retry_after)
+            return response
+
+        if not retried:
+            return await attempt()
+        return await retrying(self._retry, resend_safe=request.resend_safe)(attempt)()
 
     async def _send(self, call: Call[T]) -> T:
         @retrying(self._retry, resend_safe=call.resend_safe)

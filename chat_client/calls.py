@@ -17,9 +17,10 @@ from chat_client.results import (
     Reply,
     SessionMetadata,
     StartedConversation,
+    TurnCancellation,
     UsageReport,
 )
-from chat_client.wire import Call, Encoding
+from chat_client.wire import Call, Encoding, StreamRequest
 
 USER_AGENT = "chat-client-python/0.1"
 
@@ -87,6 +88,19 @@ class Calls:
     def usage(self, start_date: str, end_date: str) -> Call[UsageReport]:
         fields = {"start_date": start_date, "end_date": end_date}
         return self._read("GetUsage", fields, results.usage_from)
+
+    def cancel(self, turn_id: str, conversation_id: str) -> Call[TurnCancellation]:
+        # Cancelling again answers cancelled=false: safe to resend.
+        fields = {"turn_id": turn_id, "conversation_id": conversation_id}
+        return self._read("CancelTurn", fields, results.cancellation_from)
+
+    def streamed(self, call: Call[Any]) -> StreamRequest:
+        """Returns the streamed form of a Start or Continue `call`."""
+        return wire.stream_request(call, base_url=self._base_url)
+
+    def resume(self, turn_id: str, after: int) -> StreamRequest:
+        """Returns the request of a turn's events after `after`."""
+        return wire.resume_request(turn_id, after, base_url=self._base_url, headers=self.headers)
 
     def _turn(
         self,

@@ -11,7 +11,7 @@ import urllib3.exceptions
 
 from chat_client import results, wire
 from chat_client.calls import Calls, sends_idempotency_keys
-from chat_client.errors import ConnectionFailed, TimedOut
+from chat_client.errors import ConnectionFailed, TimedOut, error_from_response
 from chat_client.results import (
     Conversation,
     ConversationDetail,
@@ -20,10 +20,13 @@ from chat_client.results import (
     Reply,
     SessionMetadata,
     StartedConversation,
+    TurnCancellation,
     UsageReport,
 )
 from chat_client.retry import RetryPolicy, retrying
-from chat_client.wire import Call, Encoding
+from chat_client.turn_progress import DEFAULT_REATTACH, TurnProgress
+from chat_client.turn_stream import TurnStream
+from chat_client.wire import Call, Encoding, StreamRequest
 
 T = TypeVar("T")
 
@@ -34,8 +37,9 @@ class ChatClient:
     `base_url` is the service's root (e.g. "http://127.0.0.1:8080"); `api_key`, when given, goes
     in `Authorization: Bearer <key>`. Each HTTP request waits at most `timeout_s`. Calls that
     fail with `unavailable` or a connection error are retried under `retry` (see
-    `chat_client.retry` for which are safe). `session` is the `requests.Session` to send
-    through (the client closes only a session it made itself).
+    `chat_client.retry` for which are safe); a streamed turn whose connection drops is
+    resumed up to `reattach.retries` times in a row, with its backoff. `session` is the
+    `requests.Session` to send through (the client closes only a session it made itself).
 
     Methods raise `chat_client.errors.ChatClientError` subclasses: a `TwirpError` per code
     (`NotFound`, `InvalidArgument`, ...), `ConnectionFailed` or `TimedOut`.
@@ -51,10 +55,12 @@ class ChatClient:
         encoding: Encoding = "protobuf",
         prefix: str = "/twirp",
         session: requests.Session | None = None,
+        reattach: RetryPolicy = DEFAULT_REATTACH,
     ) -> None:
         self._calls = Calls(base_url, prefix=prefix, encoding=encoding, api_key=api_key)
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
+        self._reattach = reattach
         self._owns_session = session is None
         self._session = session or requests.Session()
 
@@ -136,6 +142,56 @@ class ChatClient:
         Raises InvalidArgument (a bad date, a reversed or too long period)."""
         return self._send(self._calls.usage(start_date, end_date))
 
+    def stream_conversation(
+        self,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> TurnStream:
+        """Starts a conversation as `start_conversation` does, streaming its events: returns
+        a `TurnStream` (iterate it; use it in a `with` block to hang up early) whose events
+        are `started`, `title`, text deltas, tool calls and one terminal event
+        (`TurnCompleted` carries what `start_conversation` returns).
+
+        A refusal before the turn starts (invalid argument, rate limit, busy...) raises its
+        `TwirpError` here, retried as `start_conversation` is; a failure after the start is a
+        `TurnFailed` event. A dropped connection is resumed by the stream itself.
+        """
+        call = self._calls.start(message, session, idempotency_key)
+        return self._stream(self._calls.streamed(call))
+
+    def stream_continue(
+        self,
+        conversation_id: str,
+        message: str,
+        *,
+        session: SessionMetadata | None = None,
+        idempotency_key: str | None = None,
+    ) -> TurnStream:
+        """Continues a conversation as `continue_conversation` does, streaming its events
+        (see `stream_conversation`). Raises `NotFound` for an unknown conversation."""
+        call = self._calls.continue_(conversation_id, message, session, idempotency_key)
+        return self._stream(self._calls.streamed(call))
+
+    def stream_turn(self, turn_id: str, *, after: int = 0) -> TurnStream:
+        """Attaches to a turn, running or recently ended: its events after `after` (0: all),
+        then the live ones. Raises `NotFound` for an unknown turn (or another owner's)."""
+        request = self._calls.resume(turn_id, after)
+        return TurnStream(
+            self._open(request, retried=True),
+            TurnProgress(turn_id, after=after, reattach=self._reattach),
+            reopen=self._reopen,
+        )
+
+    def cancel_turn(self, turn_id: str = "", *, conversation_id: str = "") -> TurnCancellation:
+        """Stops a streamed turn that is still running, named by its id or by its
+        conversation (the one running there). The text already sent is stored as the reply
+        with finish_reason "cancelled"; its stream ends with a `TurnCancelled` event.
+        Returns `cancelled=False` when the turn had already ended. Raises InvalidArgument
+        (neither given), NotFound (no such turn, or none running on the conversation)."""
+        return self._send(self._calls.cancel(turn_id, conversation_id))
+
     def health(self) -> Health:
         """Returns the service's /health report (also when it answers 503: unhealthy)."""
         try:
@@ -161,6 +217,41 @@ class ChatClient:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _stream(self, request: StreamRequest) -> TurnStream:
+        response = self._open(request, retried=True)
+        progress = TurnProgress(response.headers.get("X-Turn-Id", ""), reattach=self._reattach)
+        return TurnStream(response, progress, reopen=self._reopen)
+
+    def _reopen(self, turn_id: str, after: int) -> requests.Response:
+        return self._open(self._calls.resume(turn_id, after), retried=False)
+
+    def _open(self, request: StreamRequest, *, retried: bool) -> requests.Response:
+        """Returns the open 200 stream of `request`, or raises its `TwirpError` (retried
+        under the client's policy when `retried`)."""
+
+        def attempt() -> requests.Response:
+            try:
+                response = self._session.request(
+                    request.method,
+                    request.url,
+                    data=request.body or None,
+                    headers=dict(request.headers),
+                    timeout=self._timeout_s,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                raise _transport_error(exc) from exc
+            if response.status_code != 200:
+                with response:
+                    body = response.content
+                retry_after = response.headers.get("Retry-After")
+                raise error_from_response(response.status_code, body, retry_after=retry_after)
+            return response
+
+        if not retried:
+            return attempt()
+        return retrying(self._retry, resend_safe=request.resend_safe)(attempt)()
 
     def _send(self, call: Call[T]) -> T:
         @retrying(self._retry, resend_safe=call.resend_safe)

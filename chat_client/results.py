@@ -33,6 +33,7 @@ class StartedConversation:
     conversation_id: str
     title: str
     reply: str
+    turn_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,16 @@ class Reply:
     """The assistant's answer to a message of an existing conversation."""
 
     reply: str
+    turn_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCancellation:
+    """The answer to CancelTurn: whether the turn was stopped now (False: it had already
+    ended), and which turn that is (the running one, when named by its conversation)."""
+
+    cancelled: bool
+    turn_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +64,15 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message; `role` is the API's role name ("USER", "ASSISTANT", "TOOL"...)."""
+    """One message; `role` is the API's role name ("USER", "ASSISTANT", "TOOL"...).
+    `finish_reason` is "" for an ordinary reply, "cancelled" for one stopped by CancelTurn."""
 
     id: str
     role: str
     content: str
     timestamp: datetime | None
     tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +193,18 @@ def started_from(wire: Wire) -> StartedConversation:
         conversation_id=str(wire.get("conversation_id", "")),
         title=str(wire.get("title", "")),
         reply=str(wire.get("reply", "")),
+        turn_id=str(wire.get("turn_id", "")),
     )
 
 
 def reply_from(wire: Wire) -> Reply:
-    return Reply(reply=str(wire.get("reply", "")))
+    return Reply(reply=str(wire.get("reply", "")), turn_id=str(wire.get("turn_id", "")))
+
+
+def cancellation_from(wire: Wire) -> TurnCancellation:
+    return TurnCancellation(
+        cancelled=bool(wire.get("cancelled", False)), turn_id=str(wire.get("turn_id", ""))
+    )
 
 
 def page_from(wire: Wire) -> ConversationPage:
@@ -225,6 +245,7 @@ def message_from(wire: Wire) -> Message:
         content=str(wire.get("content", "")),
         timestamp=_timestamp(wire.get("timestamp")),
         tool_calls=tuple(tool_call_from(c) for c in wire.get("tool_calls", ())),
+        finish_reason=str(wire.get("finish_reason", "")),
     )
 
 

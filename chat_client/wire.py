@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor
@@ -54,6 +55,43 @@ class Call(Generic[T]):
         """Returns the result of the answer (its HTTP status, body and headers), or raises its
         `TwirpError` (with the Retry-After header's delay)."""
         return self.parse(answer(self, status, body, retry_after=headers.get("Retry-After")))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    """One request to a stream endpoint: a turn's POST (the unary call's body, answered as
+    text/event-stream) or a resume's GET. `resend_safe` as in `Call`."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    resend_safe: bool
+
+
+def stream_request(call: Call[Any], *, base_url: str) -> StreamRequest:
+    """Returns the stream endpoint's request of a turn `call`: same body and headers."""
+    return StreamRequest(
+        method="POST",
+        url=f"{base_url}/stream/{SERVICE}/{call.method}",
+        headers={**call.headers, "Accept": "text/event-stream"},
+        body=call.body,
+        resend_safe=call.resend_safe,
+    )
+
+
+def resume_request(
+    turn_id: str, after: int, *, base_url: str, headers: Mapping[str, str]
+) -> StreamRequest:
+    """Returns the GET of a turn's events after `after` (0: from its start)."""
+    extra = {"Last-Event-ID": str(after)} if after else {}
+    return StreamRequest(
+        method="GET",
+        url=f"{base_url}/stream/turns/{quote(turn_id, safe='')}",
+        headers={**headers, "Accept": "text/event-stream", **extra},
+        body=b"",
+        resend_safe=True,
+    )
 
 
 def defines_field(method: str, field_name: str) -> bool:

@@ -11,7 +11,7 @@ from chat_client import AsyncChatClient, ChatClient
 
 class AsyncClientRunner:
     """Runs each `AsyncChatClient` method to completion on a fresh event loop (async
-    iterators are collected into lists)."""
+    iterators, and the async iterables streams return, are collected into lists)."""
 
     def __init__(self, base_url: str, **options: Any) -> None:
         self._base_url = base_url
@@ -24,7 +24,10 @@ class AsyncClientRunner:
                     method = getattr(client, name)
                     if inspect.isasyncgenfunction(method):
                         return [item async for item in method(*args, **kwargs)]
-                    return await method(*args, **kwargs)
+                    result = await method(*args, **kwargs)
+                    if hasattr(result, "__aiter__"):
+                        return [item async for item in result]
+                    return result
 
             return asyncio.run(run())
 
