@@ -9,6 +9,7 @@ from typing import TextIO
 
 from chat_cli import render
 from chat_cli.progress import Progress
+from chat_cli.streamed import CANCELLED_STATUS, StreamedTurn
 from chat_client import ChatClient, SessionMetadata, TwirpError
 
 
@@ -17,7 +18,9 @@ class Ask:
     replies: the first message starts a conversation unless `conversation_id` continues one.
 
     A failed turn is reported on `err` and the loop goes on; `run` returns 1 if any turn
-    failed, else 0. With `as_json`, each turn prints one JSON line.
+    failed, else 0. With `as_json`, each turn prints one JSON line. With `stream` (the
+    default) replies print as they are written and Ctrl-C stops the turn on the service,
+    ending the session with status 130; without it each turn is one unary call.
     """
 
     def __init__(
@@ -29,7 +32,12 @@ class Ask:
         session: SessionMetadata,
         as_json: bool,
         show_progress: bool,
+        stream: bool = True,
     ) -> None:
+        self._stream = stream
+        self._streamed = StreamedTurn(
+            client, out=out, err=err, session=session, as_json=as_json, show_progress=show_progress
+        )
         self._client = client
         self._out = out
         self._err = err
@@ -45,6 +53,18 @@ class Ask:
         for line in lines:
             message = line.strip()
             if not message:
+                continue
+            if self._stream:
+                try:
+                    outcome = self._streamed.run(conversation_id, message)
+                except TwirpError as exc:
+                    failed = True
+                    print(f"chat: {exc}", file=self._err, flush=True)
+                    continue
+                if outcome.cancelled:
+                    return CANCELLED_STATUS
+                conversation_id = outcome.conversation_id
+                failed = failed or outcome.failed
                 continue
             try:
                 # The spinner is erased before anything is printed.

@@ -31,6 +31,8 @@ environment: CHAT_URL (server; default: the one `make run` is serving, else {DEF
   CHAT_API_KEY (API key), CHAT_TIMEOUT_S.
 examples:
   chat ask                                  start a conversation; type messages, Ctrl-D ends
+                                            (replies print as they come; Ctrl-C stops one)
+  chat ask --no-stream                      the same, each reply printed whole
   chat ask 65f1c2d3e4b5a69788990011         continue a conversation
   chat list --page-size 10                  the newest conversations
   chat show 65f1c2d3e4b5a69788990011 --json
@@ -88,6 +90,7 @@ def _ask(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
         session=SessionMetadata("cli", user_id=_user()),
         as_json=as_json,
         show_progress=sys.stderr.isatty(),
+        stream=not args.no_stream,
     )
     lines = prompted_lines(prompt="you> ") if interactive else iter(sys.stdin)
     return ask.run(lines, conversation_id=args.conversation_id)
@@ -161,6 +164,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     ask = commands.add_parser("ask", parents=[common], help="chat interactively (Ctrl-D ends)")
     ask.add_argument("conversation_id", nargs="?", help="continue this conversation")
+    ask.add_argument(
+        "--no-stream",
+        action="store_true",
+        help="wait for each whole reply (one unary call) instead of printing it as it comes",
+    )
     ask.set_defaults(run=_ask)
     listing = commands.add_parser("list", parents=[common], help="list conversations, newest first")
     listing.add_argument("--page-size", type=int, default=20, help="rows per page (20)")

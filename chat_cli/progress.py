@@ -38,10 +38,15 @@ class Progress:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Erases the spinner now (before the block ends); later calls do nothing."""
         if self._thread is None:
             return
         self._stop.set()
         self._thread.join()
+        self._thread = None
         self._stream.write(_CLEAR_LINE)
         self._stream.flush()
 

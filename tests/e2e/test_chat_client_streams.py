@@ -84,6 +84,10 @@ def test_a_stream_left_early_is_attached_again_and_a_stop_is_stored(server_url, 
         sent = "".join(e.text for e in seen + rest if isinstance(e, TextDelta))
         assert cancelled.partial_text == sent
         assert client.cancel_turn(stream.turn_id).cancelled is False
-        time.sleep(0.1)
-        last = client.get_conversation(started.conversation_id).messages[-1]
+        # Stored as the turn ends, a moment after CancelTurn answered.
+        deadline = time.monotonic() + 10
+        while len(messages := client.get_conversation(started.conversation_id).messages) < 4:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        last = messages[-1]
         assert (last.content, last.finish_reason) == (sent, "cancelled")

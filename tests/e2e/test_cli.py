@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.sse_stream import Pacing
 from tests.fakes.uvicorn_thread import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,3 +205,61 @@ def test_rename_then_delete_a_conversation(chat):
     gone = chat("show", cid)
     assert gone.returncode == 1
     assert "not_found" in gone.stderr or "not found" in gone.stderr.lower()
+
+
+def _read_until(stream, marker: str, *, limit: int = 10_000) -> str:
+    seen = ""
+    while marker not in seen and len(seen) < limit:
+        char = stream.read(1)
+        if not char:
+            break
+        seen += char
+    return seen
+
+
+def test_ask_prints_the_reply_as_it_is_written(chat_process, fake_openai):
+    fake_openai.pacing = Pacing(first_token_delay_s=0.0, token_gap_s=0.3)
+    process = chat_process("ask")
+    process.stdin.write("one two three four five six\n")
+    process.stdin.flush()
+    seen = _read_until(process.stdout, "assistant: echo:")
+    assert seen.startswith("Conversation ")
+    # The reply's first words are on the terminal while the model still writes the rest.
+    assert not fake_openai.streams[-1].finished.is_set()
+    process.stdin.close()
+    with process.stdout, process.stderr:
+        rest = process.stdout.read()
+    assert process.wait(timeout=60) == 0
+    assert (seen + rest).endswith("assistant: echo: one two three four five six\n")
+
+
+def test_ctrl_c_stops_the_turn_keeps_its_text_and_exits_130(chat, chat_process, fake_openai):
+    cid = _conversation_id(chat("ask", stdin="first question\n").stdout)
+    fake_openai.pacing = Pacing(first_token_delay_s=0.0, token_gap_s=0.3)
+    process = chat_process("ask", cid)
+    process.stdin.write("one two three four five six seven eight nine ten\n")
+    process.stdin.flush()
+    _read_until(process.stdout, "assistant: echo: one")
+    process.send_signal(signal.SIGINT)
+    with process.stdin, process.stdout, process.stderr:
+        process.stdout.read()
+        stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 130
+    assert "chat: cancelled" in stderr
+    assert "Traceback" not in stderr
+    # The stopped reply is stored as the turn ends, a moment after CancelTurn answered.
+    deadline = time.monotonic() + 10
+    while len(messages := json.loads(chat("show", cid, "--json").stdout)["messages"]) < 4:
+        assert time.monotonic() < deadline, messages
+        time.sleep(0.1)
+    last = messages[-1]
+    assert last["finish_reason"] == "cancelled"
+    assert last["content"].startswith("echo: one")
+    assert last["content"] != "echo: one two three four five six seven eight nine ten"
+
+
+def test_no_stream_keeps_the_unary_call(chat, fake_openai):
+    done = chat("ask", "--no-stream", stdin="whole please\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == "assistant: echo: whole please"
+    assert not fake_openai.requests[-1].json.get("stream")
