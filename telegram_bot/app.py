@@ -27,14 +27,21 @@ def build_application(
     *,
     client: AsyncChatClient | None = None,
     typing_interval_s: float = 4.0,
+    edit_interval_s: float = 1.0,
 ) -> Application:  # type: ignore[type-arg]
     """Returns the bot, ready for `run_polling()`; `client` overrides the SDK client built
     from `settings`. Updates run concurrently (a slow reply in one chat does not hold up
-    the others); each chat's turns run in order."""
+    the others); each chat's turns run in order, their replies streamed into messages
+    edited at most once per `edit_interval_s`."""
     client = client or AsyncChatClient(
         settings.chat_url, api_key=settings.chat_api_key, timeout_s=settings.chat_timeout_s
     )
-    handlers = BotHandlers(client, ChatConversations(client), typing_interval_s=typing_interval_s)
+    handlers = BotHandlers(
+        client,
+        ChatConversations(client),
+        typing_interval_s=typing_interval_s,
+        edit_interval_s=edit_interval_s,
+    )
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         await application.bot.set_my_commands(list(COMMANDS))

@@ -14,10 +14,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from chat_client import AsyncChatClient, NotFound, SessionMetadata
+from chat_client import (
+    AsyncChatClient,
+    AsyncTurnStream,
+    NotFound,
+    SessionMetadata,
+    TextDelta,
+    TurnCancelled,
+    TurnCompleted,
+    TurnFailed,
+    TurnStarted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,43 +42,67 @@ class ChatConversations:
         self._client = client
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def send(
+    async def stream(
         self,
         chat_data: MutableMapping[Any, Any],
         session: SessionMetadata,
         text: str,
         *,
         idempotency_key: str,
+        on_text: Callable[[str], Awaitable[None]],
     ) -> str:
-        """Sends `text` in the chat's conversation (starting one if needed); returns the reply.
+        """Sends `text` in the chat's conversation (starting one if needed), streaming:
+        `on_text` gets the whole text so far after each piece. Returns the reply (a stopped
+        turn's partial text).
 
-        A conversation the service no longer knows (NotFound) is replaced by a new one.
-        Raises the SDK's errors otherwise.
+        A conversation the service no longer knows (NotFound) is replaced by a new one. A
+        failure after the turn started raises its `TwirpError`; the SDK's errors otherwise.
         """
         lock = self._locks.get(session.chat_id)
         if lock is None:
             lock = self._locks[session.chat_id] = asyncio.Lock()
         async with lock:
             conversation_id = chat_data.get(CONVERSATION_KEY)
+            stream: AsyncTurnStream | None = None
             if conversation_id:
                 try:
-                    answer = await self._client.continue_conversation(
+                    stream = await self._client.stream_continue(
                         conversation_id, text, session=session, idempotency_key=idempotency_key
                     )
-                    return answer.reply
                 except NotFound:
                     logger.info(
                         "conversation gone; starting a new one", extra={"chat": session.chat_id}
                     )
-                # The failed continue used the key; a retry of this start must not match it.
-                idempotency_key = f"{idempotency_key}:restart"
-            started = await self._client.start_conversation(
-                text, session=session, idempotency_key=idempotency_key
-            )
-            chat_data[CONVERSATION_KEY] = started.conversation_id
-            return started.reply
+                    idempotency_key = f"{idempotency_key}:restart"
+            if stream is None:
+                stream = await self._client.stream_conversation(
+                    text, session=session, idempotency_key=idempotency_key
+                )
+            async with stream:
+                return await _follow(stream, chat_data, on_text)
 
     def reset(self, chat_data: MutableMapping[Any, Any]) -> bool:
         """Ends the chat's conversation: the next message starts a new one. Returns whether
         there was one."""
         return chat_data.pop(CONVERSATION_KEY, None) is not None
+
+
+async def _follow(
+    stream: AsyncTurnStream,
+    chat_data: MutableMapping[Any, Any],
+    on_text: Callable[[str], Awaitable[None]],
+) -> str:
+    text = ""
+    async for event in stream:
+        if isinstance(event, TurnStarted):
+            chat_data[CONVERSATION_KEY] = event.conversation_id
+        elif isinstance(event, TextDelta):
+            text += event.text
+            await on_text(text)
+        elif isinstance(event, TurnCompleted):
+            return event.reply
+        elif isinstance(event, TurnCancelled):
+            return event.partial_text
+        elif isinstance(event, TurnFailed):
+            raise event.error
+    return text  # unreachable: a stream ends with its terminal event or raises

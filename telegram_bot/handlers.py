@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
@@ -25,7 +25,7 @@ from chat_client import (
 )
 from telegram_bot.conversations import ChatConversations
 from telegram_bot.deliveries import SeenUpdates
-from telegram_bot.replies import split_message
+from telegram_bot.live_reply import LiveReply
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,8 @@ SEEN_KEY = "seen_updates"
 
 class BotHandlers:
     """The callbacks the bot registers; `typing_interval_s` is how often "typing…" is renewed
-    while a reply is awaited (Telegram shows it for about 5 s)."""
+    while a reply is awaited (Telegram shows it for about 5 s); a reply streams into its
+    message, edited at most once per `edit_interval_s` (see `LiveReply`)."""
 
     def __init__(
         self,
@@ -55,10 +56,12 @@ class BotHandlers:
         conversations: ChatConversations,
         *,
         typing_interval_s: float = 4.0,
+        edit_interval_s: float = 1.0,
     ) -> None:
         self._client = client
         self._conversations = conversations
         self._typing_interval_s = typing_interval_s
+        self._edit_interval_s = edit_interval_s
 
     async def drop_redelivered(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Runs first for every update: stops one whose id was already handled."""
@@ -103,16 +106,20 @@ class BotHandlers:
             "telegram", user_id=str(user.id) if user else "", chat_id=str(chat.id)
         )
         key = f"telegram-{context.bot.id}-{update.update_id}"
+        live = LiveReply(_Channel(context, message), min_interval_s=self._edit_interval_s)
         try:
             async with self._typing(context, chat.id):
-                reply = await self._conversations.send(
-                    context.chat_data, session, message.text, idempotency_key=key
+                reply = await self._conversations.stream(
+                    context.chat_data,
+                    session,
+                    message.text,
+                    idempotency_key=key,
+                    on_text=live.update,
                 )
         except ChatClientError as exc:
             await message.reply_text(_explain(exc))
             return
-        for piece in split_message(reply) or ["(the assistant sent an empty reply)"]:
-            await message.reply_text(piece)
+        await live.finish(reply)
 
     @contextlib.asynccontextmanager
     async def _typing(
@@ -131,6 +138,23 @@ class BotHandlers:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class _Channel:
+    """A chat's replies to one message, as `LiveReply` sends and edits them."""
+
+    def __init__(self, context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
+        self._bot = context.bot
+        self._message = message
+
+    async def send(self, text: str) -> int:
+        sent = await self._message.reply_text(text)
+        return sent.message_id
+
+    async def edit(self, message_id: int, text: str) -> None:
+        await self._bot.edit_message_text(
+            text, chat_id=self._message.chat_id, message_id=message_id
+        )
 
 
 def _explain(exc: ChatClientError) -> str:

@@ -39,7 +39,10 @@ def _settings(telegram, chat_url: str) -> BotSettings:
 def bot(telegram, server_url):
     settings = _settings(telegram, server_url)
     client = AsyncChatClient(server_url, retry=FAST, timeout_s=30)
-    with polling(build_application(settings, client=client, typing_interval_s=0.05)):
+    # Replies here come at once: a long edit interval keeps each one a single message on a
+    # slow machine too (edits are tested in test_telegram_bot_streaming.py).
+    bot = build_application(settings, client=client, typing_interval_s=0.05, edit_interval_s=5.0)
+    with polling(bot):
         yield
 
 

@@ -2,8 +2,9 @@
 
 Point python-telegram-bot at it with `base_url=f"{server.url}/bot"`. It answers getMe,
 getUpdates (long polling over a queue of scripted updates: each is delivered once, so
-queueing an update again simulates Telegram redelivering it), sendMessage, sendChatAction,
-setMyCommands and deleteWebhook, and records every call.
+queueing an update again simulates Telegram redelivering it), sendMessage, editMessageText
+(refusing an edit that changes nothing, as Telegram does), sendChatAction, setMyCommands and
+deleteWebhook, and records every call with the time it came.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _LONG_POLL_CAP_S = 0.5  # the fake answers an empty getUpdates after at most thi
 class ApiCall:
     method: str
     params: dict[str, Any]
+    at: float = 0.0  # time.monotonic() when it came
 
 
 class FakeTelegramServer:
@@ -39,6 +41,7 @@ class FakeTelegramServer:
         self._changed = threading.Condition()
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1000)
+        self._texts: dict[int, tuple[int, str]] = {}  # message id -> (chat id, current text)
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
@@ -106,6 +109,25 @@ class FakeTelegramServer:
                 self._changed.wait(remaining)
             return texts
 
+    def message_texts(self, chat_id: int) -> list[str]:
+        """Returns the current text of each message the bot sent to `chat_id`, in order
+        (edits applied)."""
+        with self._changed:
+            return [text for chat, text in self._texts.values() if chat == chat_id]
+
+    def wait_for_message_texts(
+        self, chat_id: int, expected: list[str], *, timeout_s: float = 20.0
+    ) -> None:
+        """Waits until the bot's messages to `chat_id` read `expected` (edits applied)."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while [t for c, t in self._texts.values() if c == chat_id] != expected:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    current = [t for c, t in self._texts.values() if c == chat_id]
+                    raise AssertionError(f"chat {chat_id} shows {current}, expected {expected}")
+                self._changed.wait(remaining)
+
     def _texts_locked(self, chat_id: int) -> list[str]:
         return [
             str(c.params["text"])
@@ -118,7 +140,9 @@ class FakeTelegramServer:
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method != "getUpdates":
             with self._changed:
-                self._calls.append(ApiCall(method, params))
+                self._calls.append(ApiCall(method, params, time.monotonic()))
+                if method == "editMessageText":
+                    return self._edit_locked(params)
                 self._changed.notify_all()
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
@@ -135,8 +159,33 @@ class FakeTelegramServer:
                 "from": BOT_USER,
                 "text": params["text"],
             }
+            with self._changed:
+                self._texts[message["message_id"]] = (chat_id, str(params["text"]))
+                self._changed.notify_all()
             return 200, {"ok": True, "result": message}
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+    def _edit_locked(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        message_id, chat_id = int(params["message_id"]), int(params["chat_id"])
+        known = self._texts.get(message_id)
+        if known is None or known[0] != chat_id:
+            return 400, _bad_request("message to edit not found")
+        if known[1] == params["text"]:
+            return 400, _bad_request(
+                "message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message"
+            )
+        self._texts[message_id] = (chat_id, str(params["text"]))
+        self._changed.notify_all()
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT_USER,
+            "text": params["text"],
+        }
+        return 200, {"ok": True, "result": message}
 
     def _next_updates(self, timeout_s: float) -> list[dict[str, Any]]:
         with self._changed:
@@ -145,6 +194,10 @@ class FakeTelegramServer:
             delivered = list(self._updates)
             self._updates.clear()
             return delivered
+
+
+def _bad_request(description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
 
 
 class _Server(ThreadingHTTPServer):
