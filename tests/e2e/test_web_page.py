@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from twirp.exceptions import TwirpServerException
 
 from chat_service.core import prompts
 from gen.acai.chat import chat_pb2 as pb
+from tests.fakes.sse_stream import Pacing
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -301,3 +303,120 @@ def test_a_screenshot_with_a_real_looking_conversation(page, fake_openai, artifa
     _wait_assistant_count(page, 1)
     assert page.inner_text("#title") == "Weekend In Lisbon"
     page.screenshot(path=str(artifacts / "web-chat.png"))
+
+
+def _expect():
+    from playwright.sync_api import expect  # the module is skipped without playwright
+
+    return expect
+
+
+def test_a_reply_streams_in_with_a_stop_button_that_stops_it(page, fake_openai, client, artifacts):
+    fake_openai.pacing = Pacing(first_token_delay_s=0.0, token_gap_s=0.25)
+    words = "one two three four five six seven eight nine ten eleven twelve"
+    page.goto("/")
+    _send(page, f"Count slowly: {words}")
+    live = page.locator(".message.assistant.streaming .text")
+    _expect()(live).to_contain_text("echo: Count slowly: one", timeout=TIMEOUT_MS)
+    _expect()(page.locator("#stop")).to_be_visible()
+    assert page.locator("#send").is_disabled()
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('chat.runningTurn')).turnId")
+    page.screenshot(path=str(artifacts / "web-chat-streaming.png"))
+    page.click("#stop")
+    _wait_assistant_count(page, 1)
+    _expect()(page.locator(".message.assistant .stopped")).to_have_text("Stopped")
+    shown = page.locator(".message.assistant .text").inner_text()
+    assert shown.startswith("echo: Count slowly: one")
+    assert not shown.endswith("twelve")
+    assert page.locator("#stop").is_hidden()
+    assert page.evaluate("sessionStorage.getItem('chat.runningTurn')") is None
+    conversation_id = page.evaluate("location.hash.slice(1)")
+    request = pb.DescribeConversationRequest(conversation_id=conversation_id)
+    stored = _describe_until(client, request, count=2)
+    assert stored[-1].finish_reason == "cancelled"
+    assert stored[-1].content == shown
+
+
+def _describe_until(client, request, *, count: int) -> list:
+    # The stopped reply is stored as the turn ends, a moment after CancelTurn answered.
+    deadline = time.monotonic() + 10
+    while True:
+        messages = list(
+            client.DescribeConversation(ctx=Context(), request=request).conversation.messages
+        )
+        if len(messages) >= count or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.1)
+
+
+def test_markdown_is_rendered_and_html_from_the_model_is_not(page, fake_openai):
+    reply = (
+        "## Plan\n\n"
+        "Use `pip install x` then **go**:\n\n"
+        "- Alfama <img src=x onerror=alert(1)>\n"
+        "- [the tower](https://example.org/belem?a=1&b=2)\n"
+        "- [evil](javascript:alert(1))\n\n"
+        "1. first\n2. second\n\n"
+        "```python\nprint('<script>alert(1)</script>')\n```"
+    )
+    fake_openai.responder = lambda r: "Title" if _is_title(r) else reply
+    page.goto("/")
+    _send(page, "markdown please")
+    _wait_assistant_count(page, 1)
+    text = page.locator(".message.assistant .markdown")
+    assert text.locator("h4").inner_text() == "Plan"
+    assert text.locator("p code").inner_text() == "pip install x"
+    assert text.locator("strong").inner_text() == "go"
+    assert text.locator("ul li").count() == 3
+    assert text.locator("ol li").all_inner_texts() == ["first", "second"]
+    assert text.locator("pre code").inner_text() == "print('<script>alert(1)</script>')"
+    link = text.locator("a")
+    assert link.count() == 1
+    assert link.get_attribute("href") == "https://example.org/belem?a=1&b=2"
+    assert link.get_attribute("rel") == "noopener noreferrer nofollow"
+    assert text.locator("img, script").count() == 0
+    assert "<img src=x onerror=alert(1)>" in text.locator("ul li").first.inner_text()
+    assert "[evil](javascript:alert(1))" in text.inner_text()
+
+
+def _is_title(request: dict) -> bool:
+    return request["messages"][0]["content"].startswith(prompts.TITLE_INSTRUCTION)
+
+
+def test_tool_calls_show_as_they_happen(page, fake_openai):
+    def answer(request):
+        if _is_title(request):
+            return "Title"
+        if any(m["role"] == "tool" for m in request["messages"]):
+            return "Tomorrow."
+        return fake_openai.tool_call("get_date_time", {"offset_days": 1}, call_id="t1")
+
+    fake_openai.responder = answer
+    page.goto("/")
+    _send(page, "what day is tomorrow?")
+    _wait_assistant_count(page, 1)
+    call = page.locator(".message.assistant .live-tools .tool-call")
+    assert call.locator("summary").inner_text().startswith("🔧 get_date_time")
+    assert call.get_attribute("class").split() == ["tool-call", "ok"]
+    assert page.locator(".message.assistant .markdown").last.inner_text() == "Tomorrow."
+
+
+def test_a_reload_reattaches_to_the_running_turn(page, fake_openai):
+    fake_openai.pacing = Pacing(first_token_delay_s=0.0, token_gap_s=0.2)
+    words = " ".join(f"w{n}" for n in range(15))
+    page.goto("/")
+    _send(page, "first")
+    _wait_assistant_count(page, 1)
+    _send(page, words)
+    live = page.locator(".message.assistant.streaming .text")
+    _expect()(live).to_contain_text("echo: w0 w1", timeout=TIMEOUT_MS)
+    resumes: list[str] = []
+    page.on("request", lambda r: resumes.append(r.url) if "/stream/turns/" in r.url else None)
+    page.reload()
+    _wait_assistant_count(page, 2)
+    _expect()(page.locator(".message.assistant .text").last).to_have_text(f"echo: {words}")
+    assert len(resumes) == 1
+    assert "after=" in resumes[0]
+    assert int(resumes[0].rsplit("after=", 1)[1]) > 1
+    assert page.locator(".message.user .text").all_inner_texts() == ["first", words]
+    assert page.evaluate("sessionStorage.getItem('chat.runningTurn')") is None

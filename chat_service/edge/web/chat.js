@@ -1,10 +1,14 @@
-// The chat page: conversation list, new chat, continue, rename, delete, tool calls, plain errors.
+// The chat page: conversation list, new chat, continue, rename, delete, tool calls, plain errors;
+// replies stream in (Markdown rendered safely), a Stop button ends a running turn, and a
+// reload reattaches to a turn still running (its id and last seq kept in sessionStorage).
 import { ChatApi, TwirpError, apiKey, setApiKey } from "./api.js";
+import { renderMarkdown } from "./markdown.js";
 
 const $ = (id) => document.getElementById(id);
 const prefix = document.querySelector('meta[name="twirp-prefix"]').content;
 const api = new ChatApi(prefix);
-const state = { conversationId: "", nextPageToken: "", busy: false };
+const state = { conversationId: "", nextPageToken: "", busy: false, turnId: "" };
+const RUNNING_TURN = "chat.runningTurn";
 
 function browserId() {
   let id = localStorage.getItem("chat.browserId");
@@ -51,6 +55,13 @@ function toolCallNode(call) {
   return details;
 }
 
+// The reply's text as HTML: renderMarkdown escapes every character of it first.
+function markdownNode(text) {
+  const node = el("div", "text markdown");
+  node.innerHTML = renderMarkdown(text);
+  return node;
+}
+
 function messageNode(message) {
   const role = (message.role || "UNKNOWN").toLowerCase();
   const item = el("li", `message ${role}`);
@@ -62,10 +73,13 @@ function messageNode(message) {
       const details = el("details", "tool-result");
       details.append(el("summary", "", "Tool result"), el("div", "text", message.content));
       item.append(details);
+    } else if (role === "assistant") {
+      item.append(markdownNode(message.content));
     } else {
       item.append(el("div", "text", message.content));
     }
   }
+  if (message.finish_reason === "cancelled") item.append(el("div", "stopped", "Stopped"));
   return item;
 }
 
@@ -179,36 +193,175 @@ function setBusy(busy) {
   $("new-chat").disabled = busy;
   $("rename").disabled = busy;
   $("delete").disabled = busy;
+  $("stop").hidden = !busy;
+  $("stop").disabled = false;
+}
+
+function saveRunning(running) {
+  if (running) sessionStorage.setItem(RUNNING_TURN, JSON.stringify(running));
+  else sessionStorage.removeItem(RUNNING_TURN);
+}
+
+function loadRunning() {
+  try {
+    return JSON.parse(sessionStorage.getItem(RUNNING_TURN) || "null");
+  } catch {
+    return null;
+  }
+}
+
+// The assistant's message while its turn runs: tool calls as they happen, then the text.
+class LiveReply {
+  constructor(running) {
+    this.running = running;
+    this.node = appendMessage({ role: "ASSISTANT", content: "", timestamp: "" });
+    this.node.classList.add("pending", "streaming");
+    this.tools = el("div", "live-tools");
+    this.text = el("div", "text markdown");
+    this.node.append(this.tools, this.text);
+    this.calls = new Map();
+    this.frame = 0;
+    this.draw();
+  }
+
+  onEvent(kind, event, seq) {
+    const running = this.running;
+    running.lastSeq = seq;
+    if (kind === "started") {
+      running.conversationId = event.conversationId;
+      if (event.newConversation) startedConversation(event.conversationId, event.title);
+    } else if (kind === "title") {
+      $("title").textContent = event.title;
+      renderConversationItem({ id: running.conversationId, title: event.title, timestamp: new Date().toISOString() }, { atTop: true });
+    } else if (kind === "delta") {
+      running.text += event.text;
+      this.scheduleDraw();
+    } else if (kind === "tool_call_started") {
+      const node = toolCallNode({ name: event.name, arguments: event.arguments });
+      node.classList.add("running");
+      this.calls.set(event.id, node);
+      this.tools.append(node);
+    } else if (kind === "tool_call_finished") {
+      const node = this.calls.get(event.id);
+      if (node) {
+        node.classList.remove("running");
+        node.classList.add(event.ok ? "ok" : "failed");
+        if (!event.ok) node.append(el("div", "tool-error", event.error || "failed"));
+      }
+    }
+    saveRunning(running);
+  }
+
+  // Text is redrawn once per animation frame, however many deltas came in it.
+  scheduleDraw() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
+  }
+
+  draw() {
+    this.text.innerHTML = renderMarkdown(this.running.text);
+    this.node.scrollIntoView({ block: "end" });
+  }
+
+  finish(text, { stopped = false } = {}) {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.running.text = text;
+    this.draw();
+    this.node.classList.remove("pending", "streaming");
+    this.node.querySelector(".meta").textContent = `ASSISTANT · ${when(new Date().toISOString())}`;
+    if (stopped) this.node.append(el("div", "stopped", "Stopped"));
+  }
+}
+
+function startedConversation(conversationId, title) {
+  state.conversationId = conversationId;
+  history.replaceState(null, "", `#${conversationId}`);
+  showActions();
+  markCurrent();
+  $("title").textContent = title || "(untitled)";
+  renderConversationItem({ id: conversationId, title, timestamp: new Date().toISOString() }, { atTop: true });
+}
+
+// Follows a turn to its end (`follow` starts or resumes its stream); returns how it ended.
+async function runTurn(running, userNode, follow) {
+  const live = new LiveReply(running);
+  const onEvent = (kind, event, seq) => {
+    live.onEvent(kind, event, seq);
+    if (kind === "completed") live.finish((event.start || event.continue || {}).reply || running.text);
+    else if (kind === "cancelled") live.finish(event.partialText || "", { stopped: true });
+    else if (kind === "failed") throw new TwirpError(event.code, event.msg || "", event.meta || {});
+  };
+  try {
+    const end = await follow(onEvent);
+    if (end === "cancelled" && !running.text) {
+      live.node.remove(); // stopped before any text: nothing of the turn is stored
+      userNode.remove();
+    }
+    return end;
+  } catch (err) {
+    live.node.remove();
+    userNode.remove();
+    throw err;
+  } finally {
+    saveRunning(null);
+    state.turnId = "";
+  }
 }
 
 async function send(text) {
   clearError();
   setBusy(true);
   const userNode = appendMessage({ role: "USER", content: text, timestamp: new Date().toISOString() });
-  const pending = appendMessage({ role: "ASSISTANT", content: "Thinking", timestamp: "" });
-  pending.classList.add("pending");
+  const running = { turnId: "", conversationId: state.conversationId, lastSeq: 0, text: "", message: text };
+  const method = state.conversationId ? "ContinueConversation" : "StartConversation";
+  const body = state.conversationId
+    ? { conversation_id: state.conversationId, message: text, session_metadata: session }
+    : { message: text, session_metadata: session };
   try {
-    if (!state.conversationId) {
-      const started = await api.start(text, session);
-      state.conversationId = started.conversation_id;
-      history.replaceState(null, "", `#${started.conversation_id}`);
-      showActions();
-      $("title").textContent = started.title || "(untitled)";
-      pending.replaceWith(messageNode({ role: "ASSISTANT", content: started.reply, timestamp: new Date().toISOString() }));
-      renderConversationItem({ id: started.conversation_id, title: started.title, timestamp: new Date().toISOString() }, { atTop: true });
-    } else {
-      const answer = await api.continue(state.conversationId, text, session);
-      pending.replaceWith(messageNode({ role: "ASSISTANT", content: answer.reply, timestamp: new Date().toISOString() }));
-    }
+    await runTurn(running, userNode, (onEvent) => api.streamTurn(method, body, {
+      onEvent,
+      onTurn: (turnId) => {
+        running.turnId = turnId;
+        state.turnId = turnId;
+        saveRunning(running);
+      },
+    }));
     $("message").value = "";
   } catch (err) {
-    pending.remove();
-    userNode.remove();
     showError(err);
   } finally {
     setBusy(false);
     $("message").focus();
   }
+}
+
+async function stop() {
+  if (!state.turnId) return;
+  $("stop").disabled = true;
+  try {
+    await api.cancelTurn(state.turnId);
+  } catch (err) {
+    showError(err);
+    $("stop").disabled = false;
+  }
+}
+
+// After a reload: shows the conversation, then the running turn from where it was.
+async function reattach(running) {
+  location.hash = running.conversationId;
+  await openConversation(running.conversationId);
+  setBusy(true);
+  state.turnId = running.turnId;
+  const userNode = appendMessage({ role: "USER", content: running.message, timestamp: "" });
+  try {
+    await runTurn(running, userNode, (onEvent) => api.resumeTurn(running.turnId, running.lastSeq, { onEvent }));
+  } catch (err) {
+    if (err.code !== "not_found") showError(err); // not_found: the turn is long gone
+  } finally {
+    setBusy(false);
+  }
+  // What is stored is the truth (the turn may have ended while the page reloaded).
+  if (state.conversationId === running.conversationId) await openConversation(running.conversationId);
 }
 
 function route() {
@@ -253,6 +406,7 @@ function setUp() {
   $("more").addEventListener("click", () => loadConversations());
   $("rename").addEventListener("click", renameConversation);
   $("delete").addEventListener("click", deleteConversation);
+  $("stop").addEventListener("click", stop);
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("message").value.trim();
@@ -266,7 +420,14 @@ function setUp() {
   });
   window.addEventListener("hashchange", route);
   loadConversations({ reset: true });
-  route();
+  const running = loadRunning();
+  if (running && running.turnId && running.conversationId) {
+    state.conversationId = running.conversationId; // route() must not open it a second time
+    reattach(running);
+  } else {
+    saveRunning(null);
+    route();
+  }
 }
 
 setUp();
