@@ -83,15 +83,25 @@ class StreamedTurn:
     def _cancel(
         self, stream: TurnStream | None, conversation_id: str | None, printer: _Printer
     ) -> None:
-        printer.end_line()
         try:
             if stream is not None and stream.turn_id:
-                self._client.cancel_turn(stream.turn_id)
+                stopped = self._client.cancel_turn(stream.turn_id)
+                # The turn ends with its `cancelled` event once the stop is stored: read up to
+                # it, so what the terminal shows is what the conversation keeps.
+                with self._client.stream_turn(stopped.turn_id, after=stream.last_seq) as rest:
+                    for event in rest:
+                        printer.show(event)
             elif conversation_id is not None:
                 self._client.cancel_turn(conversation_id=conversation_id)
         except ChatClientError as exc:
+            printer.end_line()
             print(f"chat: could not stop the turn: {exc}", file=self._err, flush=True)
             return
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: stop waiting
+        printer.end_line()
+        if printer.completed:
+            return  # it ended before the stop came: shown whole
         if self._as_json:
             printer.json_line(cancelled=True)
         print("chat: cancelled (the reply so far is kept)", file=self._err, flush=True)
@@ -109,6 +119,7 @@ class _Printer:
         self._text: list[str] = []
         self._in_text = False
         self.failed = False
+        self.completed = False
 
     def show(self, event: object) -> None:
         match event:
@@ -127,6 +138,7 @@ class _Printer:
             case ToolCallFinished() if not self._as_json and not event.ok:
                 self._note(f"↳ tool {event.name} failed: {event.error}")
             case TurnCompleted():
+                self.completed = True
                 self._title = event.title or self._title
                 streamed = bool(self._text)
                 self._text = [event.reply]
