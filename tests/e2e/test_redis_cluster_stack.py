@@ -1,5 +1,6 @@
 """The app on the local Redis Cluster, end to end: two instances share it for turns, sessions,
-turn locks, idempotency, the response cache's single flight and the rate limit."""
+turn locks, idempotency, the response cache's single flight, streamed turns (their event log,
+resume and cancel) and the rate limit."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from gen.acai.chat.chat_twirp import ChatServiceClient
 from tests import canaries
 from tests.e2e.conftest import ROUTE
 from tests.e2e.test_response_cache import _is_title_request
+from tests.fakes.sse_reader import sse_events
 from tests.fakes.uvicorn_thread import serve
 
 pytestmark = pytest.mark.cluster
@@ -123,6 +125,40 @@ def test_identical_concurrent_starts_on_both_instances_ask_the_provider_once(
         )
     assert {r.json()["reply"] for r in replies} == {f"echo: {question}"}
     assert _replies_asked(fake_openai) == 1
+
+
+def test_a_turn_streamed_by_one_instance_resumes_from_the_other(instances):
+    body = {"message": f"stream on the cluster {uuid.uuid4().hex}"}
+    url = instances.urls[0] + "/stream/acai.chat.ChatService/StartConversation"
+    with requests.post(url, json=body, stream=True, timeout=30) as response:
+        events = list(sse_events(response))
+    turn_id = response.headers["x-turn-id"]
+    assert (events[0].event, events[-1].event) == ("started", "completed")
+    for after in (0, 2, len(events)):
+        resumed = instances.urls[1] + f"/stream/turns/{turn_id}"
+        headers = {"Last-Event-ID": str(after)}
+        with requests.get(resumed, headers=headers, stream=True, timeout=30) as again:
+            assert list(sse_events(again)) == events[after:]
+
+
+def test_a_turn_cancelled_through_the_other_instance_keeps_what_was_sent(instances, fake_openai):
+    started = instances.post(0, "StartConversation", {"message": "before the stop"}).json()
+    fake_openai.latency_s = 1.0
+    body = {"conversation_id": started["conversation_id"], "message": "stop me"}
+    url = instances.urls[0] + "/stream/acai.chat.ChatService/ContinueConversation"
+    with requests.post(url, json=body, stream=True, timeout=30) as response:
+        events = sse_events(response)
+        assert next(events).event == "started"
+        turn_id = response.headers["x-turn-id"]
+        cancel = instances.post(1, "CancelTurn", {"turn_id": turn_id}).json()
+        assert cancel == {"cancelled": True, "turn_id": turn_id}
+        rest = list(events)
+    assert rest[-1].event == "cancelled"
+    described = instances.post(
+        1, "DescribeConversation", {"conversation_id": body["conversation_id"]}
+    )
+    last = described.json()["conversation"]["messages"][-1]
+    assert (last["content"], last["finish_reason"]) == (rest[-1].body["partialText"], "cancelled")
 
 
 @pytest.fixture(scope="module")

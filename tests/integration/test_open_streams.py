@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import uuid
 
-import redis.asyncio
-
-from chat_service.adapters.redis.client import connect_redis_async
+from chat_service.adapters.redis.client import connect_redis_async, read_slot_map
 from chat_service.adapters.redis.stream_slots import RedisStreamSlots
 from chat_service.core.availability import RedisAvailability
 from chat_service.edge.streams.open_streams import OpenStreams
@@ -19,9 +17,10 @@ async def _hold(streams: OpenStreams, owner: str, stack: contextlib.AsyncExitSta
     return await stack.enter_async_context(streams.hold(owner))
 
 
-def test_the_limit_holds_across_workers_and_frees_with_release_or_expiry(redis_url):
+def test_the_limit_holds_across_workers_and_frees_with_release_or_expiry(any_redis_url):
     async def main() -> None:
-        client = redis.asyncio.Redis.from_url(redis_url)
+        client = connect_redis_async(any_redis_url, timeout_s=2)
+        await read_slot_map(client)  # as the app does at start-up
         prefix = f"test:{uuid.uuid4().hex}:"
         slots = RedisStreamSlots(client, prefix=prefix)
         # Two workers: their own OpenStreams, one Redis.

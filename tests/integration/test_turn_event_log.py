@@ -33,10 +33,13 @@ def prefix() -> str:
     return f"test:{uuid.uuid4().hex}:"
 
 
-@pytest.fixture(params=["redis", "memory"])
+@pytest.fixture(
+    params=["redis", pytest.param("redis-cluster", marks=pytest.mark.cluster), "memory"]
+)
 def log(request, prefix):
-    if request.param == "redis":
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    if request.param.startswith("redis"):
+        name = "redis_url" if request.param == "redis" else "redis_cluster_url"
+        client = connect_redis(request.getfixturevalue(name), timeout_s=2)
         yield RedisTurnEventLog(client, max_events=50, block_ms=200, prefix=prefix)
         client.close()
     else:
@@ -98,8 +101,9 @@ def test_a_conversations_running_turn_is_bound_until_its_close(log):
     assert log.running_turn(conversation) is None
 
 
-def test_another_connection_resumes_after_n(redis_url, prefix):
-    writer_client, reader_client = redis.Redis.from_url(redis_url), redis.Redis.from_url(redis_url)
+def test_another_connection_resumes_after_n(any_redis_url, prefix):
+    writer_client = connect_redis(any_redis_url, timeout_s=2)
+    reader_client = connect_redis(any_redis_url, timeout_s=2)
     writer = RedisTurnEventLog(writer_client, prefix=prefix)
     reader = RedisTurnEventLog(reader_client, prefix=prefix, block_ms=500)
     turn_id = new_turn_id()
@@ -124,8 +128,8 @@ def test_another_connection_resumes_after_n(redis_url, prefix):
     reader_client.close()
 
 
-def test_the_redis_stream_is_bounded_and_expires_after_close(redis_url, prefix):
-    client = redis.Redis.from_url(redis_url)
+def test_the_redis_stream_is_bounded_and_expires_after_close(any_redis_url, prefix):
+    client = connect_redis(any_redis_url, timeout_s=2)
     log = RedisTurnEventLog(client, max_events=100, running_ttl_s=60, ended_ttl_s=1, prefix=prefix)
     turn_id = new_turn_id()
     log.open(turn_id, owner="alice")

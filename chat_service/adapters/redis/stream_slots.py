@@ -5,9 +5,7 @@ Key: acai:streams:{<owner>} (one key per owner: one slot of Redis Cluster).
 
 from __future__ import annotations
 
-import redis
-
-from chat_service.adapters.redis.client import AsyncRedis
+from chat_service.adapters.redis.client import REDIS_ERRORS, AsyncRedis
 from chat_service.ports.stream_slots import StreamSlotsUnavailable
 
 # KEYS: the owner's set. ARGV: slot, limit, lease ms. Drops expired leases, then takes the slot
@@ -44,19 +42,19 @@ class RedisStreamSlots:
             return bool(
                 await self._acquire(keys=[self._key(owner)], args=[slot, limit, _ms(lease_s)])
             )
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StreamSlotsUnavailable("redis") from exc
 
     async def renew(self, owner: str, slot: str, *, lease_s: float) -> None:
         try:
             await self._renew(keys=[self._key(owner)], args=[slot, _ms(lease_s)])
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StreamSlotsUnavailable("redis") from exc
 
     async def release(self, owner: str, slot: str) -> None:
         try:
             await self._redis.zrem(self._key(owner), slot)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise StreamSlotsUnavailable("redis") from exc
 
     def _key(self, owner: str) -> str:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-
-from chat_service.adapters.redis.client import SyncRedis
+from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
 from chat_service.core.turn_events import TurnEvent, decode_event, encode_event
 from chat_service.ports.turn_events import EventLogUnavailable
 
@@ -122,13 +120,14 @@ class RedisTurnEventLog:
 
 
 class _errors:
-    """Turns redis-py's errors into EventLogUnavailable, keeping the cause."""
+    """Turns redis-py's errors (a cluster's own included) into EventLogUnavailable, keeping
+    the cause."""
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, redis.RedisError):
+        if isinstance(exc, REDIS_ERRORS):
             raise EventLogUnavailable("redis") from exc
 
 
