@@ -75,6 +75,7 @@ def test_json_clients_get_the_new_fields_by_their_proto_names(rpc, chat_session)
     assert len(body["conversation_id"]) == 24
     again = rpc("ContinueConversation", {"message": "again", "sessionMetadata": session}).json()
     assert again.pop("usage")["calls"][0]["operation"] == "reply"
+    assert len(again.pop("turn_id")) == 32
     assert again == {
         "reply": "echo: again",
         "conversation_id": body["conversation_id"],

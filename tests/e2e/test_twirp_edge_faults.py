@@ -45,6 +45,9 @@ class MisbehavingHandlers:
     def GetUsage(self, ctx, request):
         raise SecretFailure("not called by these tests")
 
+    def CancelTurn(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
 
 @pytest.fixture(scope="module")
 def base_url():
