@@ -321,7 +321,7 @@ class Chat:
         size = _page_size(page_size, *MESSAGE_PAGE_SIZE)
         conversation = self._repository.get(owner=owner, conversation_id=conversation_id)
         messages = self._repository.list_messages(
-            conversation_id=conversation_id, page_size=size, page_token=page_token
+            owner=owner, conversation_id=conversation_id, page_size=size, page_token=page_token
         )
         return ConversationDetail(conversation, messages)
 

@@ -78,7 +78,7 @@ class Idempotency:
         fingerprint = hashlib.sha256(canonical_json(request)).hexdigest()
         deadline = time.monotonic() + self._wait_s
         while True:
-            claim = Claim(record_id, secrets.token_hex(12))
+            claim = Claim(record_id, secrets.token_hex(12), owner)
             state = self._store.claim(
                 claim, fingerprint=fingerprint, now=self._clock(), lease=self._lease, ttl=self._ttl
             )

@@ -188,6 +188,7 @@ class TurnRunner:
             bind_attribution(owner=owner, platform=stored.platform, user_id=stored.user_id)
             summary = self._repository.latest_summary(conversation_id=conversation_id)
             earlier = self._repository.recent_messages(
+                owner=owner,
                 conversation_id=conversation_id,
                 limit=self._history_messages,
                 first_seq=summary.end_seq if summary else 0,

@@ -23,10 +23,11 @@ class TurnOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """The right to run the turn of an idempotency record."""
+    """The right to run the turn of an idempotency record of `owner`'s."""
 
     record_id: str
     token: str
+    owner: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,11 +81,11 @@ class ConversationRepository(Protocol):
         ...
 
     def recent_messages(
-        self, *, conversation_id: str, limit: int, first_seq: int = 0
+        self, *, owner: str, conversation_id: str, limit: int, first_seq: int = 0
     ) -> list[Message]:
         """Returns the last `limit` messages with seq >= `first_seq`, oldest first.
 
-        No owner check: call after `get`.
+        Raises ConversationNotFound if the owner has no such conversation.
         """
         ...
 
@@ -103,11 +103,12 @@ class ConversationRepository(Protocol):
         ...
 
     def list_messages(
-        self, *, conversation_id: str, page_size: int, page_token: str
+        self, *, owner: str, conversation_id: str, page_size: int, page_token: str
     ) -> MessagePage:
         """Returns one page of a conversation's messages, oldest first.
 
-        Raises InvalidPageToken for a token it did not issue.
+        Raises ConversationNotFound if the owner has no such conversation, InvalidPageToken
+        for a token it did not issue.
         """
         ...
 

@@ -119,11 +119,12 @@ class InMemoryConversationRepository:
             return self._owned(owner, conversation_id)
 
     def recent_messages(
-        self, *, conversation_id: str, limit: int, first_seq: int = 0
+        self, *, owner: str, conversation_id: str, limit: int, first_seq: int = 0
     ) -> list[Message]:
         if limit <= 0:
             return []
         with self._lock:
+            self._owned(owner, conversation_id)
             return self._stored_messages(conversation_id)[first_seq:][-limit:]
 
     def latest_summary(self, *, conversation_id: str) -> Summary | None:
@@ -150,11 +151,12 @@ class InMemoryConversationRepository:
         return ConversationPage(page, encode_conversation_token(page[-1].created_at, page[-1].id))
 
     def list_messages(
-        self, *, conversation_id: str, page_size: int, page_token: str
+        self, *, owner: str, conversation_id: str, page_size: int, page_token: str
     ) -> MessagePage:
         _check_page_size(page_size)
         first_seq = decode_message_token(page_token) if page_token else 0
         with self._lock:
+            self._owned(owner, conversation_id)
             stored = self._stored_messages(conversation_id)
         end_seq = min(first_seq + page_size, len(stored))
         next_token = encode_message_token(end_seq) if end_seq < len(stored) else ""

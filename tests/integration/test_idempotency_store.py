@@ -48,7 +48,7 @@ def stores(request):
 
 def claim(store, token, *, fingerprint="f", now=T0):
     return store.claim(
-        Claim("record", token), fingerprint=fingerprint, now=now, lease=LEASE, ttl=TTL
+        Claim("record", token, "o"), fingerprint=fingerprint, now=now, lease=LEASE, ttl=TTL
     )
 
 
@@ -63,14 +63,14 @@ def test_first_claim_wins_and_a_completed_record_replays_its_outcome(stores):
     assert claim(store, "a") is ClaimState.CLAIMED
     assert claim(store, "b") is ClaimState.PENDING
     assert claim(store, "b", fingerprint="other") is ClaimState.MISMATCH
-    conversation = create(repository, Receipt(Claim("record", "a"), "the reply", "A Title"))
+    conversation = create(repository, Receipt(Claim("record", "a", "o"), "the reply", "A Title"))
     assert claim(store, "c") == TurnOutcome(conversation.id, "the reply", "A Title", False)
 
 
 def test_a_released_claim_can_be_claimed_again(stores):
     store, _ = stores
     assert claim(store, "a") is ClaimState.CLAIMED
-    store.release(Claim("record", "a"))
+    store.release(Claim("record", "a", "o"))
     assert claim(store, "b") is ClaimState.CLAIMED
 
 
@@ -79,9 +79,9 @@ def test_a_claim_past_its_lease_is_taken_over_and_the_old_holder_cannot_commit(s
     assert claim(store, "crashed") is ClaimState.CLAIMED
     assert claim(store, "new", now=T0 + LEASE + timedelta(seconds=1)) is ClaimState.CLAIMED
     with pytest.raises(TurnConflict):
-        create(repository, Receipt(Claim("record", "crashed"), "late reply"))
+        create(repository, Receipt(Claim("record", "crashed", "o"), "late reply"))
     assert repository.list_conversations(owner="o", page_size=10, page_token="").conversations == ()
-    create(repository, Receipt(Claim("record", "new"), "reply"))
+    create(repository, Receipt(Claim("record", "new", "o"), "reply"))
 
 
 def test_an_append_receipt_is_recorded_with_the_pair(stores):
@@ -93,7 +93,7 @@ def test_an_append_receipt_is_recorded_with_the_pair(stores):
         conversation_id=conversation.id,
         messages=PAIR,
         now=T0,
-        receipt=Receipt(Claim("record", "a"), "second reply"),
+        receipt=Receipt(Claim("record", "a", "o"), "second reply"),
     )
     assert claim(store, "b") == TurnOutcome(conversation.id, "second reply")
     with pytest.raises(TurnConflict):  # the record is done: the receipt cannot complete twice
@@ -102,7 +102,7 @@ def test_an_append_receipt_is_recorded_with_the_pair(stores):
             conversation_id=conversation.id,
             messages=PAIR,
             now=T0,
-            receipt=Receipt(Claim("record", "a"), "again"),
+            receipt=Receipt(Claim("record", "a", "o"), "again"),
         )
     assert repository.get(owner="o", conversation_id=conversation.id).message_count == 4
 
@@ -120,7 +120,7 @@ def test_a_fenced_tool_turn_stores_its_group_summary_and_receipt_together_or_not
             now=T0,
             summary=Summary("They said hello.", first_seq=0, end_seq=2),
             expected_count=expected_count,
-            receipt=Receipt(Claim("record", token), "20 °C."),
+            receipt=Receipt(Claim("record", token, "o"), "20 °C."),
         )
 
     with pytest.raises(TurnConflict):  # another turn moved the conversation on meanwhile
@@ -130,7 +130,7 @@ def test_a_fenced_tool_turn_stores_its_group_summary_and_receipt_together_or_not
     assert claim(store, "b") is ClaimState.PENDING  # still running, not completed
 
     append("a", expected_count=2)
-    stored = repository.recent_messages(conversation_id=conversation.id, limit=10)
+    stored = repository.recent_messages(owner="o", conversation_id=conversation.id, limit=10)
     assert [(m.role, m.tool_name) for m in stored[2:]] == [
         (Role.USER, ""),
         (Role.ASSISTANT, ""),
@@ -146,7 +146,7 @@ def test_a_fenced_tool_turn_stores_its_group_summary_and_receipt_together_or_not
 def test_records_expire(stores):
     store, repository = stores
     assert claim(store, "a") is ClaimState.CLAIMED
-    create(repository, Receipt(Claim("record", "a"), "reply"))
+    create(repository, Receipt(Claim("record", "a", "o"), "reply"))
     assert claim(store, "b", now=T0 + TTL) is ClaimState.CLAIMED
 
 

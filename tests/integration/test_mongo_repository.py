@@ -115,7 +115,7 @@ def test_datetimes_come_back_aware_from_a_naive_client(mongo_uri: str, database)
         repository = MongoConversationRepository(naive_client[database.name])
         created = repository.create(owner="alice", title="", session=SESSION, messages=TURN, now=T0)
         read = repository.get(owner="alice", conversation_id=created.id)
-        messages = repository.recent_messages(conversation_id=created.id, limit=2)
+        messages = repository.recent_messages(owner="alice", conversation_id=created.id, limit=2)
 
     assert read == created
     assert read.created_at.utcoffset() == timedelta(0)
@@ -179,6 +179,7 @@ def test_delete_removes_everything_that_names_the_conversation(database) -> None
         database.idempotency_keys.insert_one(
             {
                 "_id": f"record-{conversation_id}",
+                "owner": "alice",
                 "state": "done",
                 "outcome": {
                     "conversation_id": conversation_id,

@@ -91,7 +91,7 @@ def seed(database, owner: str, *, conversations: int = 3) -> Seeded:
     conversation_ids = []
     for n in range(conversations):
         session = SessionInfo(platform="telegram", user_id=f"u{n}", chat_id=f"{owner}-{n}")
-        claim = Claim(f"{owner}-record-{n}", "token")
+        claim = Claim(f"{owner}-record-{n}", "token", owner)
         idempotency.claim(
             claim, fingerprint="f", now=T0, lease=timedelta(minutes=1), ttl=timedelta(days=1)
         )
@@ -199,7 +199,7 @@ def test_the_export_holds_every_conversation_with_its_messages_in_creation_order
     for line in lines:
         conversation = repository.get(owner=alice.owner, conversation_id=line["id"])
         stored = repository.list_messages(
-            conversation_id=line["id"], page_size=1000, page_token=""
+            owner=alice.owner, conversation_id=line["id"], page_size=1000, page_token=""
         ).messages
         assert line == {
             "id": conversation.id,

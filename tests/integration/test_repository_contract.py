@@ -80,7 +80,7 @@ def test_create_stores_the_first_messages_numbered_from_zero(
 ) -> None:
     created = create(repository)
 
-    messages = repository.recent_messages(conversation_id=created.id, limit=10)
+    messages = repository.recent_messages(owner="alice", conversation_id=created.id, limit=10)
 
     assert [(m.seq, m.role, m.content) for m in messages] == [
         (0, Role.USER, "hi?"),
@@ -95,7 +95,7 @@ def test_create_without_messages(repository: ConversationRepository) -> None:
     created = repository.create(owner="alice", title="", session=SESSION, messages=[], now=T0)
 
     assert created.message_count == 0
-    assert repository.recent_messages(conversation_id=created.id, limit=5) == []
+    assert repository.recent_messages(owner="alice", conversation_id=created.id, limit=5) == []
 
 
 def test_another_owner_sees_nothing(repository: ConversationRepository) -> None:
@@ -105,6 +105,12 @@ def test_another_owner_sees_nothing(repository: ConversationRepository) -> None:
         repository.get(owner="mallory", conversation_id=created.id)
     with pytest.raises(ConversationNotFound):
         repository.append(owner="mallory", conversation_id=created.id, messages=turn("x"), now=T0)
+    with pytest.raises(ConversationNotFound):
+        repository.recent_messages(owner="mallory", conversation_id=created.id, limit=5)
+    with pytest.raises(ConversationNotFound):
+        repository.list_messages(
+            owner="mallory", conversation_id=created.id, page_size=5, page_token=""
+        )
     page = repository.list_conversations(owner="mallory", page_size=10, page_token="")
     assert page.conversations == ()
     assert repository.get(owner="alice", conversation_id=created.id).message_count == 2
@@ -122,7 +128,7 @@ def test_append_numbers_messages_after_the_last(repository: ConversationReposito
     assert updated.updated_at == later.replace(microsecond=678_000)
     assert updated.created_at == created.created_at
     assert repository.get(owner="alice", conversation_id=created.id) == updated
-    messages = repository.recent_messages(conversation_id=created.id, limit=10)
+    messages = repository.recent_messages(owner="alice", conversation_id=created.id, limit=10)
     assert [(m.seq, m.content) for m in messages] == [
         (0, "hi?"),
         (1, "hi!"),
@@ -187,15 +193,20 @@ def test_recent_messages_returns_the_last_ones_oldest_first(
     for i in range(4):
         repository.append(owner="alice", conversation_id=created.id, messages=turn(f"{i}"), now=T0)
 
-    assert [m.seq for m in repository.recent_messages(conversation_id=created.id, limit=3)] == [
+    assert [
+        m.seq
+        for m in repository.recent_messages(owner="alice", conversation_id=created.id, limit=3)
+    ] == [
         7,
         8,
         9,
     ]
-    assert len(repository.recent_messages(conversation_id=created.id, limit=100)) == 10
-    assert repository.recent_messages(conversation_id=created.id, limit=0) == []
+    assert (
+        len(repository.recent_messages(owner="alice", conversation_id=created.id, limit=100)) == 10
+    )
+    assert repository.recent_messages(owner="alice", conversation_id=created.id, limit=0) == []
     with pytest.raises(ConversationNotFound):
-        repository.recent_messages(conversation_id=MISSING_ID, limit=3)
+        repository.recent_messages(owner="alice", conversation_id=MISSING_ID, limit=3)
 
 
 def test_paging_through_conversations_newest_first(repository: ConversationRepository) -> None:
@@ -244,7 +255,9 @@ def test_paging_through_messages_oldest_first(repository: ConversationRepository
     pages = []
     token = ""
     while True:
-        page = repository.list_messages(conversation_id=created.id, page_size=10, page_token=token)
+        page = repository.list_messages(
+            owner="alice", conversation_id=created.id, page_size=10, page_token=token
+        )
         pages.append(page.messages)
         token = page.next_token
         if not token:
@@ -259,7 +272,9 @@ def test_an_exact_last_page_has_no_next_token(repository: ConversationRepository
     create(repository)
 
     conversations = repository.list_conversations(owner="alice", page_size=2, page_token="")
-    messages = repository.list_messages(conversation_id=created.id, page_size=2, page_token="")
+    messages = repository.list_messages(
+        owner="alice", conversation_id=created.id, page_size=2, page_token=""
+    )
 
     assert (len(conversations.conversations), conversations.next_token) == (2, "")
     assert (len(messages.messages), messages.next_token) == (2, "")
@@ -300,7 +315,9 @@ def test_list_messages_rejects_tokens_it_did_not_issue(
 ) -> None:
     created = create(repository)
     with pytest.raises(InvalidPageToken):
-        repository.list_messages(conversation_id=created.id, page_size=5, page_token=token)
+        repository.list_messages(
+            owner="alice", conversation_id=created.id, page_size=5, page_token=token
+        )
 
 
 def test_tokens_of_one_list_are_invalid_for_the_other(repository: ConversationRepository) -> None:
@@ -312,14 +329,14 @@ def test_tokens_of_one_list_are_invalid_for_the_other(repository: ConversationRe
         owner="alice", page_size=1, page_token=""
     ).next_token
     message_token = repository.list_messages(
-        conversation_id=created.id, page_size=1, page_token=""
+        owner="alice", conversation_id=created.id, page_size=1, page_token=""
     ).next_token
 
     with pytest.raises(InvalidPageToken):
         repository.list_conversations(owner="alice", page_size=1, page_token=message_token)
     with pytest.raises(InvalidPageToken):
         repository.list_messages(
-            conversation_id=created.id, page_size=1, page_token=conversation_token
+            owner="alice", conversation_id=created.id, page_size=1, page_token=conversation_token
         )
 
 
@@ -342,9 +359,9 @@ def test_malformed_ids_are_not_found(repository: ConversationRepository, bad_id:
     with pytest.raises(ConversationNotFound):
         repository.append(owner="alice", conversation_id=bad_id, messages=turn("x"), now=T0)
     with pytest.raises(ConversationNotFound):
-        repository.recent_messages(conversation_id=bad_id, limit=5)
+        repository.recent_messages(owner="alice", conversation_id=bad_id, limit=5)
     with pytest.raises(ConversationNotFound):
-        repository.list_messages(conversation_id=bad_id, page_size=5, page_token="")
+        repository.list_messages(owner="alice", conversation_id=bad_id, page_size=5, page_token="")
 
 
 def test_page_size_must_be_positive(repository: ConversationRepository) -> None:
@@ -352,7 +369,9 @@ def test_page_size_must_be_positive(repository: ConversationRepository) -> None:
     with pytest.raises(ValueError, match="page_size"):
         repository.list_conversations(owner="alice", page_size=0, page_token="")
     with pytest.raises(ValueError, match="page_size"):
-        repository.list_messages(conversation_id=created.id, page_size=0, page_token="")
+        repository.list_messages(
+            owner="alice", conversation_id=created.id, page_size=0, page_token=""
+        )
 
 
 def test_concurrent_appends_get_consecutive_seqs(repository: ConversationRepository) -> None:
@@ -376,7 +395,7 @@ def test_concurrent_appends_get_consecutive_seqs(repository: ConversationReposit
         thread.join()
 
     assert errors == []
-    messages = repository.recent_messages(conversation_id=created.id, limit=1000)
+    messages = repository.recent_messages(owner="alice", conversation_id=created.id, limit=1000)
     assert [m.seq for m in messages] == list(range(100))
     for user, assistant in zip(messages[::2], messages[1::2], strict=True):
         assert (user.role, assistant.role) == (Role.USER, Role.ASSISTANT)
@@ -395,9 +414,11 @@ def test_an_unreachable_store_raises_storage_unavailable(
             owner="alice", conversation_id=MISSING_ID, messages=turn("x"), now=T0
         ),
         lambda: repository.get(owner="alice", conversation_id=MISSING_ID),
-        lambda: repository.recent_messages(conversation_id=MISSING_ID, limit=3),
+        lambda: repository.recent_messages(owner="alice", conversation_id=MISSING_ID, limit=3),
         lambda: repository.list_conversations(owner="alice", page_size=5, page_token=""),
-        lambda: repository.list_messages(conversation_id=MISSING_ID, page_size=5, page_token=""),
+        lambda: repository.list_messages(
+            owner="alice", conversation_id=MISSING_ID, page_size=5, page_token=""
+        ),
     ]
 
     def error_of(call: Callable[[], object]) -> BaseException | None:
@@ -428,7 +449,9 @@ def test_delete_removes_the_conversation_and_its_messages(
     with pytest.raises(ConversationNotFound):
         repository.get(owner="alice", conversation_id=gone.id)
     with pytest.raises(ConversationNotFound):
-        repository.list_messages(conversation_id=gone.id, page_size=10, page_token="")
+        repository.list_messages(
+            owner="alice", conversation_id=gone.id, page_size=10, page_token=""
+        )
     with pytest.raises(ConversationNotFound):
         repository.append(owner="alice", conversation_id=gone.id, messages=turn("x"), now=T0)
     listed = repository.list_conversations(owner="alice", page_size=10, page_token="")

@@ -54,13 +54,16 @@ def _shape(messages):
 
 def test_a_tool_turn_reads_back_with_its_calls_and_results(repository):
     cid = _new(repository)
-    page = repository.list_messages(conversation_id=cid, page_size=10, page_token="")
+    page = repository.list_messages(owner="alice", conversation_id=cid, page_size=10, page_token="")
     expected = [
         (i, m.role, m.content, m.tool_calls, m.tool_call_id, m.tool_name)
         for i, m in enumerate(TOOL_TURN)
     ]
     assert _shape(page.messages) == expected
-    assert _shape(repository.recent_messages(conversation_id=cid, limit=3)) == expected[2:]
+    assert (
+        _shape(repository.recent_messages(owner="alice", conversation_id=cid, limit=3))
+        == expected[2:]
+    )
 
 
 def test_the_summary_is_stored_with_the_turn_and_bounds_the_history_read(repository):
@@ -81,7 +84,7 @@ def test_the_summary_is_stored_with_the_turn_and_bounds_the_history_read(reposit
         summary=Summary("Weather, then more.", first_seq=0, end_seq=7),
     )
     assert repository.latest_summary(conversation_id=cid) == Summary("Weather, then more.", 0, 7)
-    after = repository.recent_messages(conversation_id=cid, limit=100, first_seq=7)
+    after = repository.recent_messages(owner="alice", conversation_id=cid, limit=100, first_seq=7)
     assert [m.content for m in after] == ["more", "sure"]
 
 
@@ -115,6 +118,6 @@ def test_messages_stored_before_tool_fields_existed_still_load(mongo_uri, mongo_
             "created_at": T0,
         }
     )
-    [message] = repository.recent_messages(conversation_id=cid, limit=5)
+    [message] = repository.recent_messages(owner="o", conversation_id=cid, limit=5)
     assert (message.content, message.tool_calls, message.tool_call_id) == ("old", (), "")
     client.close()

@@ -62,7 +62,7 @@ def test_start_stores_both_messages_with_title_and_session(chat, repository, mod
     assert conversation.session == session
     assert conversation.message_count == 2
     page = repository.list_messages(
-        conversation_id=started.conversation_id, page_size=10, page_token=""
+        owner="alice", conversation_id=started.conversation_id, page_size=10, page_token=""
     )
     assert [(m.role, m.content) for m in page.messages] == [
         (Role.USER, "hello NASA"),

@@ -53,7 +53,9 @@ def say(chat, text, session=TELEGRAM, owner="bot"):
 
 
 def messages(repository, conversation_id):
-    page = repository.list_messages(conversation_id=conversation_id, page_size=100, page_token="")
+    page = repository.list_messages(
+        owner="bot", conversation_id=conversation_id, page_size=100, page_token=""
+    )
     return [(m.role, m.content) for m in page.messages]
 
 

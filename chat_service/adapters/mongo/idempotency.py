@@ -1,8 +1,11 @@
 """MongoIdempotencyStore: idempotency records in `idempotency_keys`, expired by a TTL index.
 
-idempotency_keys: {_id: record id, fingerprint, state: "pending"|"done", claim, lease_until,
-                   expires_at, outcome: {conversation_id, reply, title, new_conversation,
+idempotency_keys: {_id: record id, owner, fingerprint, state: "pending"|"done", claim,
+                   lease_until, expires_at,
+                   outcome: {conversation_id, reply, title, new_conversation,
                    usage: {calls: [...]}}}
+Every filter names the owner with the `_id`: (owner, _id) is the collection's shard key
+(docs/operations.md, "Scaling out"), so a sharded cluster sends each one to one shard.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class MongoIdempotencyStore:
                     self._records.insert_one(
                         {
                             "_id": claim.record_id,
+                            "owner": claim.owner,
                             "fingerprint": fingerprint,
                             **pending,
                             "expires_at": now + ttl,
@@ -54,11 +58,11 @@ class MongoIdempotencyStore:
                     )
                     return ClaimState.CLAIMED
                 except DuplicateKeyError:
-                    record = self._records.find_one({"_id": claim.record_id})
+                    record = self._records.find_one(_filter(claim))
                 if record is None:
                     continue
                 if to_stored(record["expires_at"]) <= now:
-                    self._records.delete_one({"_id": claim.record_id, "claim": record["claim"]})
+                    self._records.delete_one({**_filter(claim), "claim": record["claim"]})
                     continue
                 if record["fingerprint"] != fingerprint:
                     return ClaimState.MISMATCH
@@ -67,7 +71,7 @@ class MongoIdempotencyStore:
                 if to_stored(record["lease_until"]) > now:
                     return ClaimState.PENDING
                 taken = self._records.update_one(
-                    {"_id": claim.record_id, "claim": record["claim"], "state": "pending"},
+                    {**_filter(claim), "claim": record["claim"], "state": "pending"},
                     {"$set": pending},
                 )
                 return ClaimState.CLAIMED if taken.matched_count else ClaimState.PENDING
@@ -75,9 +79,7 @@ class MongoIdempotencyStore:
 
     def release(self, claim: Claim) -> None:
         with storage_errors():
-            self._records.delete_one(
-                {"_id": claim.record_id, "claim": claim.token, "state": "pending"}
-            )
+            self._records.delete_one({**_filter(claim), "claim": claim.token, "state": "pending"})
 
 
 def complete_in_transaction(
@@ -93,7 +95,7 @@ def complete_in_transaction(
         "usage": {"calls": [call.to_json() for call in receipt.usage.calls]},
     }
     result = database[COLLECTION].update_one(
-        {"_id": receipt.claim.record_id, "claim": receipt.claim.token, "state": "pending"},
+        {**_filter(receipt.claim), "claim": receipt.claim.token, "state": "pending"},
         {"$set": {"state": "done", "outcome": outcome}},
         session=session,
     )
@@ -110,3 +112,7 @@ def _outcome(document: Document) -> TurnOutcome:
         new_conversation=document.get("new_conversation", False),
         usage=UsageTotals.of(ModelCall.from_json(call) for call in calls),
     )
+
+
+def _filter(claim: Claim) -> Document:
+    return {"_id": claim.record_id, "owner": claim.owner}

@@ -199,19 +199,19 @@ class MongoConversationRepository:
         return to_conversation(header)
 
     def recent_messages(
-        self, *, conversation_id: str, limit: int, first_seq: int = 0
+        self, *, owner: str, conversation_id: str, limit: int, first_seq: int = 0
     ) -> list[Message]:
         """Returns the last `limit` messages with seq >= `first_seq`, oldest first ([] if
         `limit` <= 0).
 
-        Raises ConversationNotFound if the conversation does not exist. Reads the header's
+        Raises ConversationNotFound if the owner has no such conversation. Reads the header's
         message_count first so the message query is a seq range of about `limit` index
         entries, whatever the conversation's length.
         """
         if limit <= 0:
             return []
         object_id = conversation_object_id(conversation_id)
-        message_count = self._message_count(object_id, conversation_id)
+        message_count = self._message_count(owner, object_id, conversation_id)
         start = max(0, first_seq, message_count - limit)
         documents = self._messages_in_range(object_id, start, None)
         return [to_message(document) for document in documents[-limit:]]
@@ -256,17 +256,17 @@ class MongoConversationRepository:
         return ConversationPage(conversations, encode_conversation_token(last.created_at, last.id))
 
     def list_messages(
-        self, *, conversation_id: str, page_size: int, page_token: str
+        self, *, owner: str, conversation_id: str, page_size: int, page_token: str
     ) -> MessagePage:
         """Returns up to `page_size` (>= 1) messages from the token's seq on, oldest first.
 
-        Raises ConversationNotFound if the conversation does not exist, InvalidPageToken for a
+        Raises ConversationNotFound if the owner has no such conversation, InvalidPageToken for a
         token not issued by `list_messages`.
         """
         _check_page_size(page_size)
         first_seq = decode_message_token(page_token) if page_token else 0
         object_id = conversation_object_id(conversation_id)
-        message_count = self._message_count(object_id, conversation_id)
+        message_count = self._message_count(owner, object_id, conversation_id)
         end_seq = min(first_seq + page_size, message_count)
         documents = self._messages_in_range(object_id, first_seq, end_seq)
         messages = tuple(to_message(document) for document in documents)
@@ -307,7 +307,7 @@ class MongoConversationRepository:
                 {"conversation_id": conversation_id, "owner": owner}
             )
             self._database[IDEMPOTENCY_COLLECTION].delete_many(
-                {"outcome.conversation_id": conversation_id}
+                {"owner": owner, "outcome.conversation_id": conversation_id}
             )
         return bool(deleted)
 
@@ -339,9 +339,12 @@ class MongoConversationRepository:
         with storage_errors():
             self._database.command("ping")
 
-    def _message_count(self, object_id: ObjectId, conversation_id: str) -> int:
+    def _message_count(self, owner: str, object_id: ObjectId, conversation_id: str) -> int:
+        # The owner is the shard key's prefix: with it, a sharded cluster asks one shard.
         with storage_errors():
-            header = self._conversations.find_one({"_id": object_id}, {"message_count": True})
+            header = self._conversations.find_one(
+                {"_id": object_id, "owner": owner}, {"message_count": True}
+            )
         if header is None:
             raise ConversationNotFound(conversation_id)
         return int(header["message_count"])

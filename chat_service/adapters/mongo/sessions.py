@@ -3,6 +3,8 @@
 sessions: {_id: SessionKey.id, owner, platform, chat_id, user_id, session_id, conversation_id,
            last_activity, expires_at}
 A TTL index on `expires_at` (migration v0003) removes expired sessions; reads do not rely on it.
+Every filter names the owner with the `_id`: (owner, _id) is the collection's shard key
+(docs/operations.md, "Scaling out"), so a sharded cluster sends each one to one shard.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class MongoSessionStore:
 
     def get(self, key: SessionKey) -> Session | None:
         with storage_errors():
-            document = self._sessions.find_one({"_id": key.id})
+            document = self._sessions.find_one(_filter(key))
         return None if document is None else _session(document)
 
     def put(self, key: SessionKey, session: Session, *, expires_at: datetime) -> None:
@@ -42,7 +44,7 @@ class MongoSessionStore:
             "expires_at": to_stored(expires_at),
         }
         with storage_errors():
-            self._sessions.replace_one({"_id": key.id}, document, upsert=True)
+            self._sessions.replace_one(_filter(key), document, upsert=True)
 
     def touch(
         self, key: SessionKey, session_id: str, *, now: datetime, expires_at: datetime
@@ -50,14 +52,18 @@ class MongoSessionStore:
         update = {"last_activity": to_stored(now), "expires_at": to_stored(expires_at)}
         with storage_errors():
             result = self._sessions.update_one(
-                {"_id": key.id, "session_id": session_id}, {"$set": update}
+                {**_filter(key), "session_id": session_id}, {"$set": update}
             )
         return result.matched_count == 1
 
     def delete(self, key: SessionKey) -> Session | None:
         with storage_errors():
-            document = self._sessions.find_one_and_delete({"_id": key.id})
+            document = self._sessions.find_one_and_delete(_filter(key))
         return None if document is None else _session(document)
+
+
+def _filter(key: SessionKey) -> Document:
+    return {"_id": key.id, "owner": key.owner}
 
 
 def _session(document: Document) -> Session:
