@@ -35,9 +35,9 @@ protoc = PYTHON=$(PY) $(PY) -m grpc_tools.protoc -Iproto --python_out=$(1) --pyi
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS) || { status=$$?; \
 	if [[ $$status == 5 ]]; then echo "no tests in $(1) yet"; else exit $$status; fi; }
 
-.PHONY: help install browser go run servers cluster test test-unit test-integration test-e2e test-faults test-fuzz generate \
-	gen-check lint typecheck format migrate-up migrate-down migrate-status backup restore owner-export \
-	owner-erase smoke bench clean
+.PHONY: help install browser go run servers cluster test test-unit test-integration test-e2e test-faults \
+	test-fuzz generate gen-check lint typecheck format migrate-up migrate-down migrate-status shard backup \
+	restore owner-export owner-erase smoke bench clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET   (each target creates .venv and installs the project when needed)"
@@ -149,6 +149,11 @@ migrate-down: $(RUN_STAMP) ## Revert the last migration (MONGO_URI, else the run
 
 migrate-status: $(RUN_STAMP) ## Show applied and pending migrations (MONGO_URI, else the running stack)
 	$(PY) -m migrations status
+
+# On a sharded cluster (a mongos in MONGO_URI) shards the collections on their shard keys
+# (docs/operations.md, "Scaling out"); on a replica set or a single server it changes nothing.
+shard: $(RUN_STAMP) ## Shard the collections if MONGO_URI is a mongos, else do nothing (DRY_RUN=1 prints the commands)
+	$(PY) -m ops.shard$(if $(DRY_RUN), --dry-run)
 
 backup: $(RUN_STAMP) ## Dump every collection to backups/backup-<UTC time>/ (BACKUP_DIR=; MONGO_URI, else the running stack)
 	$(PY) -m ops.backup --out-dir "$(BACKUP_DIR)"

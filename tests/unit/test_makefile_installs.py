@@ -38,7 +38,17 @@ def _packages(extras: set[str]) -> set[str]:
 
 @pytest.mark.parametrize(
     "target",
-    ["run", "servers", "migrate-up", "migrate-status", "backup", "restore", "smoke", "owner-erase"],
+    [
+        "run",
+        "servers",
+        "migrate-up",
+        "migrate-status",
+        "shard",
+        "backup",
+        "restore",
+        "smoke",
+        "owner-erase",
+    ],
 )
 def test_running_the_app_installs_neither_the_browser_nor_the_bot_nor_dev_tools(target, tmp_path):
     packages = _packages(_installed_extras(target, tmp_path))
