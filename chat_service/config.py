@@ -108,6 +108,9 @@ class Settings:
     # most bytes and seconds a request's line and headers may take (chat_service.http_protocol).
     workers: int = 1
     shutdown_grace_s: int = 30
+    # A file whose presence makes /ready answer 503 in every worker (the preStop hook,
+    # `python -m chat_service.drain`, creates it; the launcher removes it at start). "": none.
+    drain_file: str = ""
     max_header_bytes: int = 65_536
     header_timeout_s: float = 10.0
     # Shared state in Redis: response cache, sessions, rate limits, turn locks, idempotency.

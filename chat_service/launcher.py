@@ -14,6 +14,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 
 from chat_service.config import Settings, SettingsError
+from chat_service.drain import clear_drain_marker
 from chat_service.observability.logs import UVICORN_LOG_CONFIG
 
 APP_FACTORY = "chat_service.composition.app:create_app"
@@ -84,6 +85,7 @@ def main() -> int:
         return 2
     env = dict(os.environ)
     prepare_multiprocess_dir(env, workers=settings.workers)
+    clear_drain_marker(settings.drain_file)
     argv = uvicorn_argv(settings)
     # exec: uvicorn becomes this process, so the stop signal of a container reaches it directly.
     os.execve(argv[0], argv, env)

@@ -53,6 +53,7 @@ from chat_service.core.breakers import BreakerBoard
 from chat_service.core.chat import Chat
 from chat_service.core.prices import PriceTable
 from chat_service.core.turn_control import TurnControl
+from chat_service.drain import is_draining
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.handlers import ChatServiceHandlers, twirp_error_for
 from chat_service.edge.health import Health, probe_routes
@@ -166,7 +167,13 @@ def create_app(
         threads=settings.rpc_threads,
         prefix=settings.twirp_prefix,
     )
-    health = build_health(stores, repository, metrics=telemetry.metrics, breakers=parts.breakers)
+    health = build_health(
+        stores,
+        repository,
+        metrics=telemetry.metrics,
+        breakers=parts.breakers,
+        draining=functools.partial(is_draining, settings.drain_file),
+    )
     probe_limiter = anyio.CapacityLimiter(4)
     routes = [
         *probe_routes(health, limiter=probe_limiter),
@@ -293,8 +300,10 @@ def build_health(
     *,
     metrics: Metrics,
     breakers: BreakerBoard,
+    draining: Callable[[], bool] = lambda: False,
 ) -> Health:
-    """Returns /health's and /ready's checks: the stores, migrations and the breakers."""
+    """Returns /health's and /ready's checks: the stores, migrations, the breakers, and
+    whether the instance drains."""
     database = stores.database
     health = Health(
         mongodb=repository.ping,
@@ -302,6 +311,7 @@ def build_health(
         pending_migrations=lambda: [m.name for m in migrations.pending(database)],
         clock=_utc_now,
         on_check=metrics.dependency_checked,
+        draining=draining,
     )
     watch_breakers(breakers, metrics=metrics, health=health)
     return health

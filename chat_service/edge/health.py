@@ -38,7 +38,9 @@ class Health:
     dependencies report through `watch` / `watch_breaker`. MongoDB is required (down:
     unhealthy, 503); anything else not ok makes the service degraded (200), since it keeps
     answering, e.g. with the next provider. `on_check(name, reached)` hears the result of
-    every ping (for the `dependency_up` metric).
+    every ping (for the `dependency_up` metric). While `draining()` is true the instance is
+    on its way out: /ready answers 503 so the load balancer stops sending it requests, and
+    /health is unaffected (liveness must not restart a pod that is finishing its turns).
     """
 
     def __init__(
@@ -49,8 +51,10 @@ class Health:
         pending_migrations: Callable[[], Sequence[str]],
         clock: Callable[[], datetime],
         on_check: CheckListener | None = None,
+        draining: Callable[[], bool] = lambda: False,
     ) -> None:
         self._checks = {"mongodb": mongodb, "redis": redis}
+        self._draining = draining
         self._on_check = on_check
         self._watched: dict[str, StateOf] = {}
         self._pending_migrations = pending_migrations
@@ -80,7 +84,10 @@ class Health:
         return Report(code, body)
 
     def ready(self) -> Report:
-        """Returns 200 when MongoDB answers and every migration is applied, 503 otherwise."""
+        """Returns 200 when MongoDB answers and every migration is applied, 503 otherwise
+        (first of all while draining: reason "shutting down")."""
+        if self._is_draining():
+            return Report(503, {"status": "not ready", "reason": "shutting down"})
         if self._ping("mongodb", self._checks["mongodb"]) != OK:
             return Report(503, {"status": "not ready", "reason": "mongodb unavailable"})
         try:
@@ -92,6 +99,13 @@ class Health:
             body = {"status": "not ready", "reason": "migrations pending", "pending": pending}
             return Report(503, body)
         return Report(200, {"status": "ready"})
+
+    def _is_draining(self) -> bool:
+        try:
+            return bool(self._draining())
+        except Exception:
+            logger.warning("could not tell whether the instance drains", exc_info=True)
+            return False
 
     def _ping(self, name: str, check: Check) -> str:
         state = _run(name, check)

@@ -322,3 +322,29 @@ def test_make_run_uses_make_servers_and_the_clis_find_it(dev_servers, tmp_path):
             _stop_group(process)
     left = [json.loads(p.read_text())["kind"] for p in (tmp_path / "var/stack").glob("*.json")]
     assert left == ["servers"]
+
+
+def test_the_drain_hook_takes_every_worker_out_of_readiness(redis_url, mongo_uri, tmp_path):
+    marker = tmp_path / "drain" / "draining"
+    marker.parent.mkdir()
+    marker.touch()  # left by an earlier run of the container: the launcher clears it
+    with launched(
+        redis_url, mongo_uri, tmp_path, latency_s=0, WORKERS="2", DRAIN_FILE=str(marker)
+    ) as (url, _, _, _):
+        assert not marker.exists()
+        hook = subprocess.run(
+            [sys.executable, "-m", "chat_service.drain", "0"],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "DRAIN_FILE": str(marker)},
+            capture_output=True,
+            text=True,
+            timeout=STOP_TIMEOUT_S,
+        )
+        assert (hook.returncode, hook.stderr) == (0, "")
+
+        # Each probe is a new connection, taken by either worker.
+        answers = [requests.get(url + "/ready", timeout=5) for _ in range(12)]
+        assert {(a.status_code, a.json()["reason"]) for a in answers} == {(503, "shutting down")}
+        assert requests.get(url + "/health", timeout=5).status_code == 200
+        # Requests that still arrive while the endpoints update are served.
+        assert requests.post(url + START, json={"message": "hi"}, timeout=30).status_code == 200

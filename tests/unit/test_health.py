@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat_service.edge.health import Health
+from chat_service.edge.health import Health, Report
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -79,6 +79,41 @@ def test_ready_needs_mongodb_and_every_migration():
         "reason": "migrations pending",
         "pending": ["v0006 api_keys"],
     }
+
+
+def test_a_draining_instance_is_not_ready_but_stays_healthy():
+    draining = [False]
+    health = Health(
+        mongodb=lambda: None,
+        redis=lambda: None,
+        pending_migrations=list,
+        clock=lambda: NOW,
+        draining=lambda: draining[0],
+    )
+    assert health.ready().status_code == 200
+
+    draining[0] = True
+
+    assert health.ready() == _not_ready_shutting_down()
+    assert health.health().status_code == 200
+
+
+def test_a_draining_check_that_fails_leaves_readiness_to_the_dependencies():
+    def broken():
+        raise OSError("no such volume")
+
+    health = Health(
+        mongodb=lambda: None,
+        redis=lambda: None,
+        pending_migrations=list,
+        clock=lambda: NOW,
+        draining=broken,
+    )
+    assert health.ready().status_code == 200
+
+
+def _not_ready_shutting_down():
+    return Report(503, {"status": "not ready", "reason": "shutting down"})
 
 
 def test_every_ping_is_reported_for_the_dependency_up_metric():

@@ -89,9 +89,19 @@ def test_the_deployment_probes_limits_and_shutdown_bound():
     pre_stop_s = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
     assert pod["terminationGracePeriodSeconds"] > int(config["SHUTDOWN_GRACE_S"]) + pre_stop_s
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    multiproc = next(e for e in container["env"] if e["name"] == "PROMETHEUS_MULTIPROC_DIR")
+    env = {e["name"]: e["value"] for e in container["env"]}
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert any(multiproc["value"].startswith(mount + "/") for mount in mounts), "must be writable"
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "DRAIN_FILE"):
+        assert any(env[name].startswith(mount + "/") for mount in mounts), f"{name}: read-only"
+
+
+def test_a_stopping_pod_turns_unready_before_its_pre_stop_wait_ends():
+    container = _all()[("Deployment", "chat-service")]["spec"]["template"]["spec"]["containers"][0]
+    hook = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert hook[:-1] == ["python", "-m", "chat_service.drain"]
+    probe = container["readinessProbe"]
+    unready_within_s = probe["periodSeconds"] * probe["failureThreshold"] + probe["timeoutSeconds"]
+    assert unready_within_s <= int(hook[-1])
 
 
 def test_service_autoscaler_and_budget_select_the_deployment_pods():
@@ -110,7 +120,8 @@ def test_service_autoscaler_and_budget_select_the_deployment_pods():
     }
     pdb = objects[("PodDisruptionBudget", "chat-service")]["spec"]
     assert pdb["selector"]["matchLabels"].items() <= pod_labels.items()
-    assert pdb["minAvailable"] < hpa["minReplicas"], "a drain could never evict a pod"
+    assert pdb["maxUnavailable"] == 1, "evictions go one pod at a time at any scale"
+    assert hpa["minReplicas"] >= 2, "one pod out for a drain still leaves one serving"
 
 
 def test_configmap_and_secret_hold_settings_that_parse():
