@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import MongoClient
+from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 
 from chat_service.cli_mongo import MongoUnreachable, cli_database, first_error
@@ -58,6 +59,19 @@ SHARD_KEYS: tuple[ShardKey, ...] = (
 )
 
 _ALREADY_INITIALIZED = 23  # shardCollection on a collection sharded on another key
+
+
+class NotShardable(Exception):
+    """The database holds documents the shard keys cannot place yet; the message says which."""
+
+
+def unowned_idempotency_records(database: Database[dict[str, Any]]) -> bool:
+    """Returns whether `idempotency_keys` still holds records stored before records named
+    their owner (they expire within IDEMPOTENCY_TTL_HOURS, or are given their owner when
+    their key is used again)."""
+    return bool(
+        database["idempotency_keys"].count_documents({"owner": {"$exists": False}}, limit=1)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +139,18 @@ def shard(
     """Shards `database` when `client` talks to a mongos; returns what it ran (or, with
     `dry_run`, would run). On a replica set or standalone server it runs nothing.
 
-    Raises OperationFailure when the cluster refuses a command (e.g. a collection sharded on
+    Raises NotShardable (before any command) while idempotency records without an owner
+    remain, OperationFailure when the cluster refuses a command (e.g. a collection sharded on
     another key), PyMongoError when it cannot be reached.
     """
     kind = topology(client.admin.command("hello"))
     if kind != "sharded cluster":
         return ShardReport(kind)
+    if unowned_idempotency_records(client[database]):
+        raise NotShardable(
+            "idempotency_keys holds records without an owner (stored by an older version);"
+            " they expire within IDEMPOTENCY_TTL_HOURS (24 h by default): run this again then"
+        )
     commands = sharding_commands(database)
     for command in commands:
         on_command(command)
@@ -156,7 +176,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             )
     except SettingsError as exc:
         return _fail(str(exc), status=2)
-    except MongoUnreachable as exc:
+    except (MongoUnreachable, NotShardable) as exc:
         return _fail(str(exc))
     except OperationFailure as exc:
         hint = (

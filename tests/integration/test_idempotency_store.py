@@ -154,3 +154,22 @@ def test_the_collection_has_a_ttl_index(database):
     assert (
         database.idempotency_keys.index_information()["expires_at_ttl"]["expireAfterSeconds"] == 0
     )
+
+
+def test_a_record_stored_before_records_named_their_owner_still_replays(database):
+    store = MongoIdempotencyStore(database)
+    outcome = {"conversation_id": "c1", "reply": "r", "title": "t", "new_conversation": True}
+    database.idempotency_keys.insert_one(
+        {
+            "_id": "record",
+            "fingerprint": "f",
+            "state": "done",
+            "claim": "old",
+            "lease_until": T0,
+            "expires_at": T0 + TTL,
+            "outcome": outcome,
+        }
+    )
+
+    assert claim(store, "new") == TurnOutcome(**outcome)
+    assert database.idempotency_keys.find_one({"_id": "record"})["owner"] == "o"

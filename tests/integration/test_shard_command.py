@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pymongo
 
-from ops.shard import main, shard
+from ops.shard import main, shard, unowned_idempotency_records
 
 
 def _state(database):
@@ -53,3 +53,17 @@ def test_an_unreachable_server_is_one_line_and_status_1(capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("shard: error: cannot reach MongoDB at ")
     assert err.count("\n") == 1
+
+
+def test_idempotency_records_without_an_owner_are_found(mongo_uri, mongo_database_name) -> None:
+    client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=5000)
+    try:
+        database = client[mongo_database_name]
+        database.idempotency_keys.insert_one({"_id": "new", "owner": "alice"})
+        assert not unowned_idempotency_records(database)
+
+        database.idempotency_keys.insert_one({"_id": "old"})
+
+        assert unowned_idempotency_records(database)
+    finally:
+        client.close()

@@ -60,6 +60,7 @@ class MongoIdempotencyStore:
                 except DuplicateKeyError:
                     record = self._records.find_one(_filter(claim))
                 if record is None:
+                    self._adopt_unowned(claim)
                     continue
                 if to_stored(record["expires_at"]) <= now:
                     self._records.delete_one({**_filter(claim), "claim": record["claim"]})
@@ -76,6 +77,15 @@ class MongoIdempotencyStore:
                 )
                 return ClaimState.CLAIMED if taken.matched_count else ClaimState.PENDING
         return ClaimState.PENDING
+
+    def _adopt_unowned(self, claim: Claim) -> None:
+        # Records stored before they named their owner: the record id is a digest of the
+        # owner, method and key, so the claimant's owner is the record's. Naming it lets every
+        # owner-keyed filter find the record. (ops.shard refuses to shard the collection while
+        # such records remain, so this runs on a replica set only.)
+        self._records.update_one(
+            {"_id": claim.record_id, "owner": {"$exists": False}}, {"$set": {"owner": claim.owner}}
+        )
 
     def release(self, claim: Claim) -> None:
         with storage_errors():
