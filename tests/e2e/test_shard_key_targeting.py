@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +82,7 @@ class Recorder(monitoring.CommandListener):
         pass
 
 
-def _parts(name: str, command: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _parts(name: str, command: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(collection, operation, filter or inserted document) of each statement of a command."""
     if name == "find":
         yield command["find"], "find", command.get("filter", {})

@@ -158,7 +158,7 @@ def test_the_collection_has_a_ttl_index(database):
 
 def test_a_record_stored_before_records_named_their_owner_still_replays(database):
     store = MongoIdempotencyStore(database)
-    outcome = {"conversation_id": "c1", "reply": "r", "title": "t", "new_conversation": True}
+    outcome = TurnOutcome(conversation_id="c1", reply="r", title="t", new_conversation=True)
     database.idempotency_keys.insert_one(
         {
             "_id": "record",
@@ -167,9 +167,14 @@ def test_a_record_stored_before_records_named_their_owner_still_replays(database
             "claim": "old",
             "lease_until": T0,
             "expires_at": T0 + TTL,
-            "outcome": outcome,
+            "outcome": {
+                "conversation_id": "c1",
+                "reply": "r",
+                "title": "t",
+                "new_conversation": True,
+            },
         }
     )
 
-    assert claim(store, "new") == TurnOutcome(**outcome)
+    assert claim(store, "new") == outcome
     assert database.idempotency_keys.find_one({"_id": "record"})["owner"] == "o"
