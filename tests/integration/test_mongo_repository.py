@@ -243,7 +243,7 @@ class _KeepUnaborted(AbandonedTransactions):
     transactions were aborted (the server's lifetime limit alone would)."""
 
     def __init__(self, database) -> None:
-        super().__init__(database.conversations)
+        super().__init__([database.conversations])
         self.sessions: list[Any] = []
 
     def adopt(self, session: Any) -> None:
@@ -281,7 +281,7 @@ def test_a_write_conflict_that_outlasts_the_deadline_is_aborted_not_unavailable(
             repository.append(owner="a", conversation_id=created.id, messages=TURN, now=T0)
     finally:
         # An open transaction would block dropping the test's database (secantusd waits).
-        cleanup = AbandonedTransactions(database.conversations)
+        cleanup = AbandonedTransactions([database.conversations])
         for session in kept.sessions:
             cleanup.adopt(session)
         _wait_until(lambda: cleanup.pending() == 0)
@@ -297,7 +297,7 @@ def test_a_write_conflict_that_outlasts_the_deadline_is_aborted_not_unavailable(
 def test_a_transaction_given_up_mid_write_is_aborted_and_the_next_turn_succeeds(database) -> None:
     repository = MongoConversationRepository(database, transaction_timeout_s=3)
     created = repository.create(owner="a", title="", session=SESSION, messages=[], now=T0)
-    abandoned = AbandonedTransactions(database.conversations)
+    abandoned = AbandonedTransactions([database.conversations])
     with pytest.raises(StorageUnavailable):
         run_transaction(
             database.client,

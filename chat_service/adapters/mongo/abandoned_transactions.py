@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pymongo
@@ -36,19 +37,26 @@ class AbandonedTransactions:
     `adopt`, starts that newer transaction (one read from `probe`, then abort) on each adopted
     session, every `retry_interval_s` while the server still does not answer.
 
+    On a sharded cluster the newer transaction number reaches only the shards its reads touch,
+    so there is one read per collection the service's transactions write (`probes`), each
+    without its shard key: mongos sends it to every shard that holds a chunk of it, and the
+    abort then goes to all of them, whichever held the abandoned transaction's documents.
+
     Only this process's sessions are covered: a transaction left by a process that died is
     aborted by the server's lifetime limit alone (docs/operations.md).
     """
 
     def __init__(
         self,
-        probe: Collection[Any],
+        probes: Sequence[Collection[Any]],
         *,
         retry_interval_s: float = 0.25,
         attempt_timeout_s: float = 1.0,
         max_sessions: int = 256,
     ) -> None:
-        self._probe = probe
+        if not probes:
+            raise ValueError("AbandonedTransactions needs at least one collection to read")
+        self._probes = tuple(probes)
         self._retry_interval_s = retry_interval_s
         self._attempt_timeout_s = attempt_timeout_s
         self._max_sessions = max_sessions
@@ -145,6 +153,7 @@ class AbandonedTransactions:
         with pymongo.timeout(self._attempt_timeout_s):
             session.start_transaction()
             try:
-                self._probe.find_one({"_id": None}, projection={"_id": True}, session=session)
+                for probe in self._probes:
+                    probe.find_one({"_id": None}, projection={"_id": True}, session=session)
             finally:
                 session.abort_transaction()

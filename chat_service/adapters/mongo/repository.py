@@ -80,7 +80,15 @@ class MongoConversationRepository:
         # (0.8 s in all) without this lock, 1 attempt each (0.1 s) with it. Transactions from
         # other processes can still conflict; with_transaction retries those.
         self._append_locks = KeyedLocks()
-        self._abandoned = AbandonedTransactions(self._conversations)
+        self._abandoned = AbandonedTransactions(
+            [
+                self._conversations,
+                self._messages,
+                self._summaries,
+                self._tombstones,
+                database[IDEMPOTENCY_COLLECTION],
+            ]
+        )
 
     def create(
         self,
