@@ -10,8 +10,10 @@ What goes, in this order:
 3. `deleted_conversations`: the owner's tombstones, after whatever a DeleteConversation left
    behind of those conversations.
 4. `sessions` of the owner (and their copies in the session cache, when one is given).
-5. `usage`: the owner's usage records (what each model call cost), in batches.
-6. `budgets` of the owner and of its keys, with the keys only: an owner that keeps its keys
+5. `idempotency_keys` records that name the owner, those of turns that never completed
+   included (records stored before they named their owner go with their conversations, 2-3).
+6. `usage`: the owner's usage records (what each model call cost), in batches.
+7. `budgets` of the owner and of its keys, with the keys only: an owner that keeps its keys
    keeps its limits.
 
 The owner's response-cache generation lives in Redis: the command line bumps it afterwards.
@@ -83,6 +85,8 @@ class OwnerErasure:
         self._erase_conversations(owner, removed)
         self._erase_tombstones(owner, removed)
         self._erase_sessions(owner, removed)
+        records = self._db["idempotency_keys"].delete_many({"owner": owner})
+        removed["idempotency_keys"] += records.deleted_count
         self._erase_usage(owner, removed)
         if api_keys:
             removed["budgets"] = self._db["budgets"].delete_many({"owner": owner}).deleted_count
@@ -161,7 +165,8 @@ class OwnerErasure:
                     )
                     self._session_cache.drop(key)
             ids = [session["_id"] for session in chunk]
-            removed["sessions"] += sessions.delete_many({"_id": {"$in": ids}}).deleted_count
+            gone = sessions.delete_many({"_id": {"$in": ids}, "owner": owner})
+            removed["sessions"] += gone.deleted_count
 
 
 def _message_count(header: Document) -> int:

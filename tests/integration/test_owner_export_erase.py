@@ -308,6 +308,26 @@ def test_erase_removes_everything_of_the_owner_and_nothing_of_another(database):
     assert export_lines(database, "alice") == []
 
 
+def test_erase_removes_the_owners_claims_that_never_completed(database):
+    seed(database, "alice")
+    seed(database, "bob")
+    store = MongoIdempotencyStore(database)
+    for name in ("alice", "bob"):
+        store.claim(
+            Claim(f"{name}-pending", "token", name),
+            fingerprint="f",
+            now=T0,
+            lease=timedelta(minutes=1),
+            ttl=timedelta(days=1),
+        )
+
+    report = OwnerErasure(database).erase("alice", api_keys=False)
+
+    assert report.counts()["idempotency_keys"] == 4
+    assert database.idempotency_keys.count_documents({"owner": "alice"}) == 0
+    assert database.idempotency_keys.count_documents({"_id": "bob-pending"}) == 1
+
+
 def test_erase_with_keys_removes_the_owners_keys_too(database):
     seed(database, "alice")
     seed(database, "bob")
