@@ -150,6 +150,9 @@ def recorded(redis_url, mongo_uri) -> Iterator[tuple[ChatServiceClient, Recorder
         api_key_owner="alice",
         llm_providers="",  # the offline model: the statements, not the answers, are tested
         cache_ttl_hours=0,
+        # A small context window: a few turns in, older ones are summarized (`summaries`).
+        max_context_tokens=1200,
+        reply_max_tokens=200,
         api_rate_limit_rps=0,
         auth_failure_limit=0,
     )
@@ -195,6 +198,14 @@ def _run_every_rpc(client: ChatServiceClient, recorder: Recorder) -> None:
         "ContinueConversation",
         pb.ContinueConversationRequest(message="by the session", session_metadata=SESSION),
     )
+    for n in range(6):
+        call(
+            "ContinueConversation (summarizing)",
+            "ContinueConversation",
+            pb.ContinueConversationRequest(
+                conversation_id=cid, message=f"tell me more, part {n}, " + "in detail " * 20
+            ),
+        )
     call("ListConversations", "ListConversations", pb.ListConversationsRequest(page_size=5))
     call(
         "DescribeConversation",
@@ -234,8 +245,14 @@ def test_every_statement_on_a_sharded_collection_targets_one_shard(recorded, rec
     by_rpc: dict[str, list[Statement]] = {}
     for statement in recorder.statements:
         by_rpc.setdefault(statement.rpc, []).append(statement)
+    # Each distinct statement once per RPC, in the order first sent, with how often it was.
     report = "\n".join(
-        f"{rpc}:\n" + "\n".join(f"  {s}" for s in statements) for rpc, statements in by_rpc.items()
+        f"{rpc}:\n"
+        + "\n".join(
+            f"  {s}" + (f"  x{statements.count(s)}" if statements.count(s) > 1 else "")
+            for s in dict.fromkeys(statements)
+        )
+        for rpc, statements in by_rpc.items()
     )
     print(f"\nstatements per RPC (shard keys of ops.shard.SHARD_KEYS)\n{report}")
     record_property("statements_per_rpc", report)
@@ -244,6 +261,7 @@ def test_every_statement_on_a_sharded_collection_targets_one_shard(recorded, rec
     assert rpcs == {m.name for m in pb.DESCRIPTOR.services_by_name["ChatService"].methods}
     sharded = [s for s in recorder.statements if s.targets]
     assert {s.collection for s in sharded} == set(KEYS)  # every sharded collection was seen
+    assert ("summaries", "insert") in {(s.collection, s.operation) for s in sharded}
     assert [s for s in sharded if s.targets == SCATTER] == []
     owner_wide = {
         (s.rpc.split(" (")[0], s.collection, s.operation)
