@@ -4,7 +4,8 @@ turn order, idempotency, sessions, rate limits and key revocation hold as on one
 
 Each part of the test is its own owner (its own API key) behind its own client address
 (X-Forwarded-For from a trusted proxy: loopback), so the parts share no rate-limit bucket.
-The Redis the instances share comes from `shared_redis_url`, parametrized by deployment.
+The whole module runs twice: on the session's single Redis server and on its six-node Redis
+Cluster (`any_redis_url`; `-m cluster` selects the cluster run).
 """
 
 from __future__ import annotations
@@ -44,12 +45,6 @@ OWNERS = ("order", "idempotent", "session", "revoked", "rate")
 ROUTE = "/twirp/acai.chat.ChatService/"
 
 
-@pytest.fixture(scope="module", params=["redis"])
-def shared_redis_url(request: pytest.FixtureRequest) -> str:
-    """The Redis every instance uses: "redis" is the session's single server."""
-    return str(request.getfixturevalue(f"{request.param}_url"))
-
-
 @dataclass
 class Fleet:
     """The instances' URLs, each owner's key and client address, and the database."""
@@ -86,7 +81,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def fleet(shared_redis_url, mongo_uri, tmp_path_factory) -> Iterator[Fleet]:
+def fleet(any_redis_url, mongo_uri, tmp_path_factory) -> Iterator[Fleet]:
     work = tmp_path_factory.mktemp("instances")
     name = f"e2e_fleet_{uuid.uuid4().hex[:12]}"
     admin = pymongo.MongoClient(mongo_uri, tz_aware=True)
@@ -101,7 +96,7 @@ def fleet(shared_redis_url, mongo_uri, tmp_path_factory) -> Iterator[Fleet]:
         "PYTHONPATH": str(ROOT),
         "HOST": "127.0.0.1",
         "WORKERS": str(WORKERS),
-        "REDIS_URL": shared_redis_url,
+        "REDIS_URL": any_redis_url,
         "MONGO_URI": mongo_uri,
         "MONGO_DATABASE": name,
         "API_RATE_LIMIT_RPS": str(RPS),
