@@ -97,7 +97,8 @@ class OwnerErasure:
         found = usage.find({"owner": owner}, {"_id": True}, batch_size=MESSAGES_PER_DELETE)
         for chunk in _batches(found, MESSAGES_PER_DELETE):
             ids = [record["_id"] for record in chunk]
-            removed["usage"] += usage.delete_many({"_id": {"$in": ids}}).deleted_count
+            gone = usage.delete_many({"_id": {"$in": ids}, "owner": owner})
+            removed["usage"] += gone.deleted_count
 
     def _erase_conversations(self, owner: str, removed: Counter[str]) -> None:
         conversations = self._db["conversations"]

@@ -47,13 +47,15 @@ class ShardKey:
 # shard (an owner's documents stay together, so its listing and most of a turn's transaction
 # touch one shard), and _id splits a large owner into chunks. Message-keyed ones are read by
 # conversation id: hashing spreads the newest conversations (ObjectIds grow) over every shard
-# instead of writing them all to the last chunk. Not sharded: api_keys, prompts, turn_locks
-# and schema_migrations, small collections whose uniqueness rests on `_id` (or `key_id`) alone.
+# instead of writing them all to the last chunk. Not sharded: api_keys, budgets, prompts,
+# turn_locks and schema_migrations, small collections whose uniqueness rests on `_id` (or
+# `key_id`) alone.
 SHARD_KEYS: tuple[ShardKey, ...] = (
     ShardKey("conversations", (("owner", 1), ("_id", 1))),
     ShardKey("deleted_conversations", (("owner", 1), ("_id", 1))),
     ShardKey("sessions", (("owner", 1), ("_id", 1))),
     ShardKey("idempotency_keys", (("owner", 1), ("_id", 1))),
+    ShardKey("usage", (("owner", 1), ("_id", 1))),
     ShardKey("messages", (("conversation_id", "hashed"),)),
     ShardKey("summaries", (("conversation_id", "hashed"),)),
 )

@@ -210,7 +210,7 @@ class BudgetGate:
         try:
             keys = self._reserve(found, amount, entry.owner, recorded=True)
         except BaseException:
-            self._ledger.discard(record_id)
+            self._ledger.discard(record_id, owner=entry.owner)
             raise
         return Hold(keys, amount, record_id, entry)
 
@@ -223,7 +223,7 @@ class BudgetGate:
     def release(self, hold: Hold) -> None:
         """Gives a failed call's reservation back. Raises StorageUnavailable."""
         self._adjust(hold.keys, -hold.amount_nano)
-        self._ledger.discard(hold.record_id)
+        self._ledger.discard(hold.record_id, owner=hold.entry.owner)
 
     def _reserve(
         self, found: list[Limit], amount: int, owner: str, *, recorded: bool = False

@@ -16,11 +16,11 @@ class UsageLedger(Protocol):
         ...
 
     def settle(self, record_id: str, record: UsageRecord) -> None:
-        """Replaces the pending record `record_id` by the final `record`."""
+        """Replaces the pending record `record_id` (of `record.owner`) by the final `record`."""
         ...
 
-    def discard(self, record_id: str) -> None:
-        """Removes the pending record `record_id` (its call failed or was refused)."""
+    def discard(self, record_id: str, *, owner: str) -> None:
+        """Removes `owner`'s pending record `record_id` (its call failed or was refused)."""
         ...
 
     def spent_usd(self, *, owner: str, key_id: str, first_day: date, last_day: date) -> float:

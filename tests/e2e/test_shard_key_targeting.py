@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
@@ -21,8 +22,10 @@ from twirp.context import Context
 from twirp.exceptions import TwirpServerException
 
 import migrations
+from chat_service.adapters.mongo.budgets import MongoBudgetStore
 from chat_service.composition.app import create_app
 from chat_service.config import Secret, Settings
+from chat_service.ports.budgets import Budget, BudgetScope
 from gen.acai.chat import chat_pb2 as pb
 from gen.acai.chat.chat_twirp import ChatServiceClient
 from ops.shard import SHARD_KEYS, ShardKey
@@ -35,6 +38,10 @@ ONE_SHARD, OWNER_WIDE, SCATTER = "one shard", "owner's chunks", "every shard"
 # owner's conversations, and deleting what names a conversation among the owner's records.
 OWNER_WIDE_ALLOWED = {
     ("ListConversations", "conversations", "find"),
+    ("GetUsage", "usage", "find"),
+    # A budget's spending so far: the owner's records of the day and the month.
+    ("StartConversation", "usage", "find"),
+    ("ContinueConversation", "usage", "find"),
     ("DeleteConversation", "sessions", "delete"),
     ("DeleteConversation", "idempotency_keys", "delete"),
 }
@@ -160,8 +167,12 @@ def recorded(redis_url, mongo_uri) -> Iterator[tuple[ChatServiceClient, Recorder
     # Registered globally (pymongo has no other way for a client the app builds itself); it
     # ignores every database but this module's and records only while an RPC runs.
     monitoring.register(recorder)
-    with pymongo.MongoClient(mongo_uri) as admin:
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as admin:
         migrations.apply_all(admin[settings.mongo_database])
+        # A budget makes every model call reserve (a pending usage record), then settle it.
+        MongoBudgetStore(admin[settings.mongo_database]).put(
+            Budget(BudgetScope.OWNER, "alice", daily_usd=100.0), now=datetime.now(UTC)
+        )
         try:
             with serve(create_app(settings)) as url:
                 yield ChatServiceClient(url, timeout=30), recorder
@@ -207,6 +218,7 @@ def _run_every_rpc(client: ChatServiceClient, recorder: Recorder) -> None:
             ),
         )
     call("ListConversations", "ListConversations", pb.ListConversationsRequest(page_size=5))
+    call("GetUsage", "GetUsage", pb.GetUsageRequest())
     call(
         "DescribeConversation",
         "DescribeConversation",

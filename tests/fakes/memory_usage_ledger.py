@@ -27,9 +27,10 @@ class InMemoryUsageLedger:
         with self._lock:
             self.entries[record_id] = record
 
-    def discard(self, record_id: str) -> None:
+    def discard(self, record_id: str, *, owner: str) -> None:
         with self._lock:
-            if record_id in self.entries and self.entries[record_id].pending:
+            record = self.entries.get(record_id)
+            if record is not None and record.pending and record.owner == owner:
                 del self.entries[record_id]
 
     def spent_usd(self, *, owner: str, key_id: str, first_day: date, last_day: date) -> float:

@@ -68,6 +68,6 @@ def test_a_discarded_reservation_is_gone_but_a_final_record_stays(ledger):
     days = {"first_day": date(2026, 12, 1), "last_day": date(2026, 12, 1)}
     pending = ledger.add(record(pending=True))
     final = ledger.add(record())
-    ledger.discard(pending)
-    ledger.discard(final)  # only reservations are ever discarded
+    ledger.discard(pending, owner="alice")
+    ledger.discard(final, owner="alice")  # only reservations are ever discarded
     assert ledger.spent_usd(owner="alice", key_id="", **days) == pytest.approx(0.25)

@@ -34,6 +34,7 @@ def test_the_shard_keys_of_each_collection():
         "deleted_conversations": OWNER_KEY,
         "sessions": OWNER_KEY,
         "idempotency_keys": OWNER_KEY,
+        "usage": OWNER_KEY,
         "messages": HASHED_CONVERSATION,
         "summaries": HASHED_CONVERSATION,
     }

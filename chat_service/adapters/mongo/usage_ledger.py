@@ -3,7 +3,8 @@
 usage: {_id: ObjectId, owner, key_id, turn_id, day: "YYYY-MM-DD" (UTC), at, operation,
         provider, model, input_tokens, output_tokens, cost_usd, latency_ms, cached, pending}
 
-Indexes (owner, day) and (key_id, day) come from `migrations/` (v0008).
+Indexes (owner, day) and (key_id, day) come from `migrations/` (v0008). Every statement names
+the owner: (owner, _id) is the collection's shard key (docs/operations.md, "Scaling out").
 """
 
 from __future__ import annotations
@@ -37,20 +38,24 @@ class MongoUsageLedger:
 
     def settle(self, record_id: str, record: UsageRecord) -> None:
         with storage_errors():
-            self._records.replace_one({"_id": _object_id(record_id)}, _fields(record), upsert=True)
+            self._records.replace_one(
+                {"_id": _object_id(record_id), "owner": record.owner}, _fields(record), upsert=True
+            )
 
-    def discard(self, record_id: str) -> None:
+    def discard(self, record_id: str, *, owner: str) -> None:
         with storage_errors():
-            self._records.delete_one({"_id": _object_id(record_id), "pending": True})
+            self._records.delete_one(
+                {"_id": _object_id(record_id), "owner": owner, "pending": True}
+            )
 
     def spent_usd(self, *, owner: str, key_id: str, first_day: date, last_day: date) -> float:
         days = {"$gte": first_day.isoformat(), "$lte": last_day.isoformat()}
-        wanted: Document = (
-            {"key_id": key_id, "day": days} if key_id else {"owner": owner, "day": days}
-        )
+        wanted: Document = {"owner": owner, "day": days}
+        if key_id:
+            wanted["key_id"] = key_id
         with storage_errors():
-            documents = list(self._records.find(wanted, projection={"owner": 1, "cost_usd": 1}))
-        return sum(float(d["cost_usd"]) for d in documents if d["owner"] == owner)
+            documents = list(self._records.find(wanted, projection={"cost_usd": 1}))
+        return sum(float(d["cost_usd"]) for d in documents)
 
     def records(self, *, owner: str, first_day: date, last_day: date) -> list[UsageRecord]:
         days = {"$gte": first_day.isoformat(), "$lte": last_day.isoformat()}
