@@ -58,6 +58,8 @@ SHARD_KEYS: tuple[ShardKey, ...] = (
     ShardKey("usage", (("owner", 1), ("_id", 1))),
     ShardKey("messages", (("conversation_id", "hashed"),)),
     ShardKey("summaries", (("conversation_id", "hashed"),)),
+    # Ended turns are read and written by turn id alone; the id being the key keeps it unique.
+    ShardKey("turns", (("_id", "hashed"),)),
 )
 
 _ALREADY_INITIALIZED = 23  # shardCollection on a collection sharded on another key

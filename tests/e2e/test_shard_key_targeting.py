@@ -197,13 +197,20 @@ def _run_every_rpc(client: ChatServiceClient, recorder: Recorder) -> None:
     started = call("StartConversation", "StartConversation", start)
     call("StartConversation (repeated key)", "StartConversation", start)
     cid = started.conversation_id
-    call(
+    continued = call(
         "ContinueConversation",
         "ContinueConversation",
         pb.ContinueConversationRequest(
             conversation_id=cid, message="and then?", idempotency_key=uuid.uuid4().hex
         ),
     )
+    # A unary turn that has ended: nothing to stop (cancelled=false, or not_found).
+    try:
+        call("CancelTurn", "CancelTurn", pb.CancelTurnRequest(turn_id=continued.turn_id))
+        cancel_code = "ok"
+    except TwirpServerException as exc:
+        cancel_code = exc.code.value
+    assert cancel_code in ("ok", "not_found")
     call(
         "ContinueConversation (session)",
         "ContinueConversation",

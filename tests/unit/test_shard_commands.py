@@ -37,6 +37,7 @@ def test_the_shard_keys_of_each_collection():
         "usage": OWNER_KEY,
         "messages": HASHED_CONVERSATION,
         "summaries": HASHED_CONVERSATION,
+        "turns": {"_id": "hashed"},
     }
 
 
