@@ -208,7 +208,9 @@ def test_a_stop_here_stores_what_was_sent_as_a_cancelled_reply(
     assert terminal.kind == "cancelled"
     assert terminal.body.partial_text == "one two" == turn.text()
     assert terminal.body.conversation_id == first.conversation_id
-    messages = repository.recent_messages(conversation_id=first.conversation_id, limit=10)
+    messages = repository.recent_messages(
+        owner="alice", conversation_id=first.conversation_id, limit=10
+    )
     assert [(m.role, m.content, m.finish_reason) for m in messages[2:]] == [
         (Role.USER, "count", ""),
         (Role.ASSISTANT, "one two", CANCELLED),
