@@ -82,6 +82,10 @@ class Settings:
     otel_sdk_disabled: bool = False
     # Assistant core: providers, retries, breakers, tools, context window, prompts.
     llm_providers: str = "openai,anthropic"
+    # The models a conversation may choose, "provider:model[=Display name]" comma-separated,
+    # the default first; blank: each configured provider of LLM_PROVIDERS with its model.
+    models: str = ""
+    max_instructions_chars: int = 4000
     anthropic_api_key: Secret = Secret("")
     anthropic_base_url: str = ""
     anthropic_model: str = "claude-haiku-4-5"
@@ -215,6 +219,9 @@ class Settings:
         unknown = set(self.provider_names) - {"openai", "anthropic"}
         if unknown:
             raise SettingsError(f"LLM_PROVIDERS: unknown provider(s) {', '.join(sorted(unknown))}")
+        if self.max_instructions_chars <= 0:
+            raise SettingsError("MAX_INSTRUCTIONS_CHARS must be positive")
+        self.model_list()
         for name in ("weatherapi_base_url", "open_meteo_geocoding_url", "open_meteo_forecast_url"):
             if not _is_https_or_loopback(getattr(self, name)):
                 raise SettingsError(
@@ -275,6 +282,51 @@ class Settings:
             return PriceTable.load(prices_json=self.llm_prices, file_text=file_text)
         except ValueError as exc:
             raise SettingsError(f"LLM_PRICES: {exc}") from None
+
+    def provider_configured(self, provider: str) -> bool:
+        """Returns whether `provider` ("openai", "anthropic") has a key or a base URL."""
+        if provider == "openai":
+            return bool(self.openai_api_key or self.openai_base_url)
+        if provider == "anthropic":
+            return bool(self.anthropic_api_key or self.anthropic_base_url)
+        return False
+
+    def model_list(self) -> tuple[tuple[str, str], ...]:
+        """Returns the allowed models as ("provider:model", display name or "") pairs, the
+        default first: MODELS, or else each configured provider of LLM_PROVIDERS with its
+        OPENAI_MODEL / ANTHROPIC_MODEL (empty when none is: the offline model answers).
+
+        Raises SettingsError for an entry that is malformed, repeated, or names a provider
+        with neither a key nor a base URL.
+        """
+        if not self.models.strip():
+            defaults = {"openai": self.openai_model, "anthropic": self.anthropic_model}
+            return tuple(
+                (f"{name}:{defaults[name]}", "")
+                for name in dict.fromkeys(self.provider_names)
+                if self.provider_configured(name)
+            )
+        entries: dict[str, str] = {}
+        for raw in self.models.split(","):
+            spec, _, shown = raw.strip().partition("=")
+            provider, _, model = spec.strip().partition(":")
+            provider, model = provider.strip().lower(), model.strip()
+            if not raw.strip():
+                continue
+            if provider not in ("openai", "anthropic") or not model:
+                raise SettingsError(
+                    f"MODELS: {raw.strip()!r} is not openai:<model> or anthropic:<model>"
+                )
+            if not self.provider_configured(provider):
+                raise SettingsError(
+                    f"MODELS names {provider}:{model}, but {provider.upper()}_API_KEY and "
+                    f"{provider.upper()}_BASE_URL are both unset"
+                )
+            model_id = f"{provider}:{model}"
+            if model_id in entries:
+                raise SettingsError(f"MODELS lists {model_id} twice")
+            entries[model_id] = shown.strip()
+        return tuple(entries.items())
 
     @property
     def provider_names(self) -> tuple[str, ...]:

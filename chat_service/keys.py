@@ -1,5 +1,6 @@
-"""`python -m chat_service.keys create|list|revoke|budget`: manages API keys and their budgets
-in MongoDB (budgets: see chat_service.budget_commands).
+"""`python -m chat_service.keys create|list|revoke|budget|instructions`: manages API keys,
+their budgets (see chat_service.budget_commands) and the default instructions of each key's
+owner, in MongoDB.
 
 Uses MONGO_URI and MONGO_DATABASE like the service, else the dev stack that `make run` or
 `make servers` started (chat_service.cli_mongo). `create` prints the new key once, on standard
@@ -16,19 +17,27 @@ from datetime import UTC, datetime
 
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.budgets import MongoBudgetStore
+from chat_service.adapters.mongo.owner_settings import MongoOwnerSettingsStore
 from chat_service.budget_commands import add_budget_commands
 from chat_service.cli_mongo import MongoUnreachable, cli_database, first_error
-from chat_service.config import SettingsError
+from chat_service.config import Settings, SettingsError
 from chat_service.core.api_keys import key_digest, key_id, new_api_key
-from chat_service.core.errors import StorageUnavailable
+from chat_service.core.errors import InvalidRequest, StorageUnavailable
+from chat_service.core.instructions import StandingInstructions
 from chat_service.ports.api_keys import ApiKeyStore
+from chat_service.ports.owner_settings import OwnerSettingsStore
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Runs one command; returns the process exit status (0 ok, 1 failure, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        with cli_database(os.environ if environ is None else environ) as cli:
+        env = os.environ if environ is None else environ
+        with cli_database(env) as cli:
+            if getattr(args, "run", None) is instructions:
+                args.max_chars = Settings.from_env(env).max_instructions_chars
+                owners = MongoOwnerSettingsStore(cli.database)
+                return int(instructions(owners, args, lambda: datetime.now(UTC)))
             store = MongoApiKeyStore(cli.database)
             if hasattr(args, "budget_run"):
                 budgets = MongoBudgetStore(cli.database)
@@ -85,6 +94,30 @@ def revoke(store: ApiKeyStore, args: argparse.Namespace, now: Callable[[], datet
     return 0
 
 
+def instructions(
+    store: OwnerSettingsStore, args: argparse.Namespace, now: Callable[[], datetime]
+) -> int:
+    """Prints the owner's default instructions, or sets them (`--set TEXT`) or removes
+    them (`--clear`). They apply to the owner's conversations that have none of their own;
+    MAX_INSTRUCTIONS_CHARS limits them, as in the API."""
+    owner = args.owner.strip()
+    if not owner:
+        print("error: --owner must not be blank", file=sys.stderr)
+        return 2
+    if args.set is None and not args.clear:
+        print(store.instructions(owner))
+        return 0
+    try:
+        checked = StandingInstructions(store, max_chars=args.max_chars).set_owner_default(
+            owner, "" if args.clear else args.set, now=now()
+        )
+    except InvalidRequest as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'set' if checked else 'removed'} the default instructions of {owner!r}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chat_service.keys", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -99,6 +132,14 @@ def _parser() -> argparse.ArgumentParser:
     drop.add_argument("key_id", help="the id shown by create and list")
     drop.set_defaults(run=revoke)
     add_budget_commands(commands)
+    told = commands.add_parser(
+        "instructions", help="show, set or clear an owner's default instructions"
+    )
+    told.add_argument("--owner", required=True, help="the owner whose conversations they guide")
+    change = told.add_mutually_exclusive_group()
+    change.add_argument("--set", metavar="TEXT", default=None, help="the new instructions")
+    change.add_argument("--clear", action="store_true", help="remove them")
+    told.set_defaults(run=instructions)
     return parser
 
 

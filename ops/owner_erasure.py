@@ -15,6 +15,7 @@ What goes, in this order:
 6. `usage`: the owner's usage records (what each model call cost), in batches.
 7. `budgets` of the owner and of its keys, with the keys only: an owner that keeps its keys
    keeps its limits.
+7. `owner_settings`: the owner's default instructions.
 
 The owner's response-cache generation lives in Redis: the command line bumps it afterwards.
 """
@@ -54,6 +55,7 @@ class ErasureReport:
     sessions: int = 0
     usage: int = 0
     budgets: int = 0
+    owner_settings: int = 0
 
     def counts(self) -> dict[str, int]:
         """Returns the removed documents by collection name, in the order they go."""
@@ -90,6 +92,8 @@ class OwnerErasure:
         self._erase_usage(owner, removed)
         if api_keys:
             removed["budgets"] = self._db["budgets"].delete_many({"owner": owner}).deleted_count
+        settings = self._db["owner_settings"].delete_one({"_id": owner})  # default instructions
+        removed["owner_settings"] = settings.deleted_count
         return ErasureReport(owner, **removed)
 
     def _erase_usage(self, owner: str, removed: Counter[str]) -> None:

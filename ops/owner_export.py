@@ -100,7 +100,7 @@ def _page(conversations: Collection[Document], query: Document, limit: int) -> l
 
 
 def _conversation_json(conversation: Conversation) -> dict[str, object]:
-    return {
+    exported: dict[str, object] = {
         "id": conversation.id,
         "title": conversation.title,
         "created_at": _time(conversation.created_at),
@@ -109,10 +109,16 @@ def _conversation_json(conversation: Conversation) -> dict[str, object]:
         "chat_id": conversation.session.chat_id,
         "user_id": conversation.session.user_id,
     }
+    # Settings appear only when set, as they are stored.
+    if conversation.model:
+        exported["model"] = conversation.model
+    if conversation.instructions:
+        exported["instructions"] = conversation.instructions
+    return exported
 
 
 def _message_json(message: Message) -> dict[str, object]:
-    return {
+    exported: dict[str, object] = {
         "seq": message.seq,
         "role": message.role.value,
         "content": message.content,
@@ -124,6 +130,15 @@ def _message_json(message: Message) -> dict[str, object]:
         "tool_call_id": message.tool_call_id,
         "tool_name": message.tool_name,
     }
+    # What regenerates and edits add, only where they did (as stored).
+    if message.model:
+        exported["model"] = message.model
+    if message.inactive:
+        exported["inactive"] = True
+    if message.version > 1:
+        exported["version"] = message.version
+        exported["alternative_of"] = message.alternative_of
+    return exported
 
 
 def _time(moment: datetime) -> str:

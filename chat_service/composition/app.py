@@ -32,6 +32,7 @@ from starlette.routing import Mount
 import migrations
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.owner_settings import MongoOwnerSettingsStore
 from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.adapters.redis.client import (
     AsyncRedis,
@@ -51,6 +52,7 @@ from chat_service.core.api_keys import key_digest
 from chat_service.core.authentication import Authenticator, StaticKey
 from chat_service.core.breakers import BreakerBoard
 from chat_service.core.chat import Chat
+from chat_service.core.instructions import StandingInstructions
 from chat_service.core.prices import PriceTable
 from chat_service.core.turn_control import TurnControl
 from chat_service.drain import is_draining
@@ -151,6 +153,11 @@ def create_app(
         idempotency=shared.idempotency,
         usage=usage.ledger,
         budgets=usage.budgets,
+        instructions=StandingInstructions(
+            MongoOwnerSettingsStore(stores.database),
+            max_chars=settings.max_instructions_chars,
+            ttl_s=settings.prompt_cache_ttl_s,
+        ),
     )
     streams = build_streams(
         settings,

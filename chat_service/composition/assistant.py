@@ -13,7 +13,7 @@ import requests
 from pymongo.database import Database
 
 from chat_service.adapters.mongo.prompt_store import MongoPromptStore
-from chat_service.composition.providers import build_chat_model
+from chat_service.composition.providers import build_model_catalog
 from chat_service.composition.toolbox import build_tool_registry
 from chat_service.config import Settings
 from chat_service.core.assistant import Assistant
@@ -21,6 +21,7 @@ from chat_service.core.breakers import BreakerBoard
 from chat_service.core.budgets import BudgetGate
 from chat_service.core.context_window import ContextWindow
 from chat_service.core.metering import MeteredChatModel, Metering, UsageRecorder
+from chat_service.core.model_catalog import ModelCatalog
 from chat_service.core.prompt_book import PromptBook
 from chat_service.core.token_counter import TiktokenCounter, offline_encoding
 from chat_service.observability.telemetry import Telemetry
@@ -57,7 +58,8 @@ def build_assistant(
     recorder: UsageRecorder | None = None,
     budgets: BudgetGate | None = None,
 ) -> AssistantParts:
-    """Returns the assistant for `settings`; `model` replaces the configured providers;
+    """Returns the assistant for `settings` with the allow-list of models (MODELS); `model`
+    replaces the configured providers (and is then the only model);
     `tool_results` lets the tools' results be reused (see chat_service.core.cache.tool_results).
 
     With `telemetry`, each provider's calls (or `model`'s) and each tool call are observed.
@@ -80,12 +82,14 @@ def build_assistant(
         observer=telemetry,
         results=tool_results,
     )
-    if telemetry is None:
-        chat_model = model or build_chat_model(settings, breakers=breakers, sleep=sleep)
-    elif model is not None:
-        chat_model = telemetry.observe_model(model)
+    if model is not None:
+        catalog = ModelCatalog.single(
+            model if telemetry is None else telemetry.observe_model(model)
+        )
+    elif telemetry is None:
+        catalog = build_model_catalog(settings, breakers=breakers, sleep=sleep)
     else:
-        chat_model = build_chat_model(
+        catalog = build_model_catalog(
             settings, breakers=breakers, sleep=sleep, observe=telemetry.observe_model
         )
     counter = TiktokenCounter(offline_encoding())
@@ -95,11 +99,15 @@ def build_assistant(
         reply_tokens=settings.reply_max_tokens,
     )
     metering = Metering(prices=settings.price_table(), counter=counter)
-    chat_model = MeteredChatModel(chat_model, metering=metering, recorder=recorder, gate=budgets)
+    catalog = catalog.wrapped(
+        lambda chain: MeteredChatModel(chain, metering=metering, recorder=recorder, gate=budgets)
+    )
+    chat_model = catalog.chat_model("")
     assistant = Assistant(
         chat_model,
         runner,
         window=window,
+        models=catalog,
         prompt_book=PromptBook(MongoPromptStore(database), ttl_s=settings.prompt_cache_ttl_s),
         clock=clock,
         max_tool_rounds=settings.max_tool_rounds,

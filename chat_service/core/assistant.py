@@ -18,6 +18,7 @@ from chat_service.core.errors import (
     ToolRoundsExhausted,
     TurnCancelled,
 )
+from chat_service.core.model_catalog import ModelCatalog
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
 from chat_service.core.prompt_book import PromptBook
 from chat_service.core.replies import PreparedReply, PreparedTitle, Reply, Title
@@ -47,6 +48,9 @@ class Assistant:
     parallel and their results go back in the model's order. After `max_tool_rounds`
     rounds of calls the turn ends with ToolRoundsExhausted; a call identical to one
     already made in the turn ends it with RepeatedToolCall.
+
+    `models` is the allow-list a conversation chooses from (default: `model` alone); each
+    prepare names the model of its conversation ("" for the default).
     """
 
     def __init__(
@@ -55,13 +59,14 @@ class Assistant:
         tools: ToolRunner,
         *,
         window: ContextWindow,
+        models: ModelCatalog | None = None,
         prompt_book: PromptBook | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_tool_rounds: int = 5,
         reply_max_tokens: int = 1024,
         title_max_tokens: int = 30,
     ) -> None:
-        self._model = model
+        self._models = models or ModelCatalog.single(model)
         self._tools = tools
         self._window = window
         self._prompt_book = prompt_book or PromptBook()
@@ -77,11 +82,17 @@ class Assistant:
         *,
         summary: Summary | None = None,
         platform: str = "",
+        model: str = "",
+        instructions: str = "",
     ) -> PreparedReply:
         """Builds the prompt of the reply to `message` once: what `answer` sends and what
-        `basis` (the cache key's data) describes are the same messages."""
+        `basis` (the cache key's data) describes are the same messages. `model` is an id
+        of the allow-list ("" or one no longer allowed: the default); `instructions` are
+        the conversation's standing instructions, added after the system prompt."""
         specs = self._tools.specs()
-        system = ChatMessage(PromptRole.SYSTEM, self._system_prompt(platform, specs))
+        chat_model = self._models.chat_model(model)
+        system_text = prompts.with_instructions(self._system_prompt(platform, specs), instructions)
+        system = ChatMessage(PromptRole.SYSTEM, system_text)
         turn = ChatMessage(PromptRole.USER, message)
         groups = tuple(turn_groups(history))
         sampling: dict[str, Json] = {
@@ -90,8 +101,8 @@ class Assistant:
             "context_budget": self._window.budget,
         }
         prompt = [*self._pinned(system, summary), *(m for g in groups for m in g.prompt()), turn]
-        basis = answer_basis(self._model.name, prompt, sampling=sampling, tools=specs)
-        return PreparedReply(system, turn, groups, summary, specs, basis)
+        basis = answer_basis(chat_model.name, prompt, sampling=sampling, tools=specs)
+        return PreparedReply(system, turn, groups, summary, specs, basis, chat_model)
 
     def reply(
         self,
@@ -101,10 +112,19 @@ class Assistant:
         summary: Summary | None = None,
         platform: str = "",
         owner: str = "",
+        model: str = "",
+        instructions: str = "",
     ) -> Reply:
         """Returns the reply to `message`, given the stored `history` (oldest first) and the
         summary of what came before it: `answer(prepare(...))`."""
-        prepared = self.prepare(history, message, summary=summary, platform=platform)
+        prepared = self.prepare(
+            history,
+            message,
+            summary=summary,
+            platform=platform,
+            model=model,
+            instructions=instructions,
+        )
         return self.answer(prepared, owner=owner)
 
     def answer(
@@ -125,8 +145,9 @@ class Assistant:
             current=turn,
             tools=specs,
         )
+        chat_model = prepared.model
         new_summary, summary_call = (
-            self._summarize(summary, fit.dropped) if fit.dropped else (None, None)
+            self._summarize(chat_model, summary, fit.dropped) if fit.dropped else (None, None)
         )
         pinned = self._pinned(prepared.system, new_summary or summary)
         kept: Sequence[TurnGroup] = fit.kept
@@ -151,7 +172,7 @@ class Assistant:
                 if progress is not None:
                     progress.checkpoint()
                 with llm_operation("reply"):
-                    step = self._model.complete(
+                    step = chat_model.complete(
                         prompt, tools=specs, max_tokens=self._reply_max_tokens, on_text=on_text
                     )
             except TurnCancelled:
@@ -191,22 +212,31 @@ class Assistant:
                 )
         raise AssertionError("unreachable: the last round returns or raises")
 
-    def prepare_title(self, first_message: str, *, platform: str = "") -> PreparedTitle:
-        """Builds the title prompt once, with the basis that describes it."""
+    @property
+    def models(self) -> ModelCatalog:
+        """Returns the allow-list conversations choose from."""
+        return self._models
+
+    def prepare_title(
+        self, first_message: str, *, platform: str = "", model: str = ""
+    ) -> PreparedTitle:
+        """Builds the title prompt once, with the basis that describes it; `model` as in
+        `prepare`."""
+        chat_model = self._models.chat_model(model)
         prompt = prompts.title_prompt(first_message, self._prompt_book.title(platform))
         sampling: dict[str, Json] = {"max_tokens": self._title_max_tokens}
-        return PreparedTitle(
-            tuple(prompt), answer_basis(self._model.name, prompt, sampling=sampling)
-        )
+        basis = answer_basis(chat_model.name, prompt, sampling=sampling)
+        return PreparedTitle(tuple(prompt), basis, chat_model)
 
-    def title(self, first_message: str, *, platform: str = "") -> str:
+    def title(self, first_message: str, *, platform: str = "", model: str = "") -> str:
         """Returns a short title for a conversation that starts with `first_message`."""
-        return self.answer_title(self.prepare_title(first_message, platform=platform)).text
+        prepared = self.prepare_title(first_message, platform=platform, model=model)
+        return self.answer_title(prepared).text
 
     def answer_title(self, prepared: PreparedTitle) -> Title:
         """Asks the model for the title a prepared prompt describes."""
         with llm_operation("title"):
-            completion = self._model.complete(prepared.prompt, max_tokens=self._title_max_tokens)
+            completion = prepared.model.complete(prepared.prompt, max_tokens=self._title_max_tokens)
         return Title(prompts.clean_title(completion.content), ModelCall.of(completion, "title"))
 
     def _system_prompt(self, platform: str, specs: Sequence[ToolSpec]) -> str:
@@ -218,7 +248,7 @@ class Assistant:
         return [system] if summary is None else [system, prompts.summary_message(summary.content)]
 
     def _summarize(
-        self, previous: Summary | None, dropped: Sequence[TurnGroup]
+        self, model: ChatModel, previous: Summary | None, dropped: Sequence[TurnGroup]
     ) -> tuple[Summary | None, ModelCall | None]:
         """Returns a summary of `previous` and the `dropped` groups, or None if the model fails
         (the turn goes on without; the groups will be offered for summary again next turn),
@@ -229,7 +259,7 @@ class Assistant:
         try:
             max_tokens = min(SUMMARY_MAX_TOKENS, self._reply_max_tokens)
             with llm_operation("summary"):
-                completion = self._model.complete(prompt, max_tokens=max_tokens)
+                completion = model.complete(prompt, max_tokens=max_tokens)
         except ModelUnavailable:
             logger.warning("summarizing older turns failed; they are left out unsummarized")
             return None, None
@@ -278,8 +308,9 @@ class Assistant:
     ) -> Reply:
         if not step.content.strip():
             raise ModelUnavailable("the language model returned an empty reply")
-        added.append(NewMessage(Role.ASSISTANT, step.content, calls=calls))
-        return Reply(step.content, tuple(added), usage, summary)
+        model = step.answered_by or step.model
+        added.append(NewMessage(Role.ASSISTANT, step.content, calls=calls, model=model))
+        return Reply(step.content, tuple(added), usage, summary, model=model)
 
 
 def _check_repeats(calls: Sequence[ToolCall], seen: set[tuple[str, str]]) -> None:

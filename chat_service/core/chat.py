@@ -1,8 +1,8 @@
-"""The chat use cases: start, continue, list, describe, rename and delete conversations."""
+"""The chat use cases: start, continue, regenerate, edit, list, describe and delete
+conversations (their settings: `conversation_settings`)."""
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -11,18 +11,18 @@ from datetime import datetime
 from chat_service.core.budgets import BudgetGate
 from chat_service.core.cache.answers import CachedAnswers
 from chat_service.core.cache.keys import Json
+from chat_service.core.conversation_settings import ConversationSettings, checked_conversation_id
 from chat_service.core.errors import ConversationNotFound, InvalidRequest, TurnCancelled
 from chat_service.core.idempotency import Idempotency
+from chat_service.core.instructions import StandingInstructions
 from chat_service.core.models import (
     ContinuedConversation,
     ContinueTurn,
-    Conversation,
     ConversationDetail,
     ConversationPage,
     SessionInfo,
     StartedConversation,
     StartTurn,
-    is_conversation_id,
 )
 from chat_service.core.sessions import Sessions
 from chat_service.core.turn_events import TurnProgress
@@ -38,7 +38,6 @@ from chat_service.ports.usage_ledger import UsageLedger
 Clock = Callable[[], datetime]
 
 LIST_PAGE_SIZE = (20, 100)
-MAX_TITLE_CHARS = 100
 MESSAGE_PAGE_SIZE = (100, 1000)
 
 
@@ -60,14 +59,18 @@ class Chat:
         usage: UsageLedger | None = None,
         budgets: BudgetGate | None = None,
         new_turn_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        instructions: StandingInstructions | None = None,
     ) -> None:
         """`answers` is the assistant, behind the response cache or not
         (`CachedAnswers.uncached`); without `sessions`, session_metadata is only stored, never resolved; without a
         `turn_lock`, concurrent turns on a conversation all run (and are all kept); without
         `idempotency`, idempotency keys are not honoured; without a `usage` ledger, usage
         reports are empty; without `budgets`, turns are not refused up front for a budget
-        that is spent (the model's own wrapper still checks each call)."""
+        that is spent (the model's own wrapper still checks each call); without
+        `instructions`, owners have no default instructions (and the limit is 4000
+        characters)."""
         self._repository = repository
+        self._instructions = instructions or StandingInstructions()
         self._answers = answers
         self._sessions = sessions
         self._idempotency = idempotency
@@ -83,6 +86,12 @@ class Chat:
             executor=executor,
             history_messages=history_messages,
             turn_lock=turn_lock,
+            instructions=self._instructions,
+        )
+        # The use cases of settings: a conversation's title, model and instructions, the
+        # models to choose from, an owner's default instructions.
+        self.settings = ConversationSettings(
+            repository, models=answers.models, instructions=self._instructions, clock=clock
         )
 
     def start(
@@ -100,6 +109,8 @@ class Chat:
         the first turn's start) and may end with TurnCancelled.
         """
         message = self._checked_message(command.message)
+        model = self._answers.models.checked(command.model)
+        instructions = self._instructions.checked(command.instructions)
         session = command.session
         bind_attribution(owner=command.owner, platform=session.platform, user_id=session.user_id)
         bind_turn(turn_id=command.turn_id or self._new_turn_id(), key_id=command.key_id)
@@ -115,6 +126,8 @@ class Chat:
                     claim=claim,
                     budgeted=budgeted,
                     progress=progress,
+                    model=model,
+                    instructions=instructions,
                 )
             else:
                 with self._turns.exclusive(f"session:{key.id}"):
@@ -126,12 +139,19 @@ class Chat:
                         budgeted,
                         progress,
                         new_conversation=False,
+                        model=model,
+                        instructions=instructions,
                     )
             return TurnOutcome(
                 started.conversation_id, started.reply, started.title, usage=started.usage
             )
 
-        request = {"message": message, "session": _session_json(command.session)}
+        request: dict[str, Json] = {"message": message, "session": _session_json(session)}
+        # Only when set, so requests recorded before these fields existed still match.
+        if model:
+            request["model"] = model
+        if instructions:
+            request["instructions"] = instructions
         outcome = self._idempotent(
             command.owner, "StartConversation", command, request, turn, progress, new=True
         )
@@ -195,6 +215,59 @@ class Chat:
             outcome.usage,
         )
 
+    def regenerate(
+        self, *, owner: str, conversation_id: str, idempotency_key: str = "", key_id: str = ""
+    ) -> ContinuedConversation:
+        """Answers the conversation's last user message again, never from the cache; the
+        reply it replaces stays stored as an inactive alternative. A repeated
+        idempotency_key returns the first result; usage and budgets count as for any turn
+        (`key_id` as in StartTurn). Raises InvalidRequest, ConversationNotFound,
+        TurnAborted, ToolLoopAborted, ModelRejected, BudgetExceeded, Unavailable."""
+        return self._revise(owner, conversation_id, None, idempotency_key, key_id)
+
+    def edit_last(
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        message: str,
+        idempotency_key: str = "",
+        key_id: str = "",
+    ) -> ContinuedConversation:
+        """Replaces the conversation's last user message with `message` and answers it; the
+        earlier message and its reply stay stored as inactive alternatives. Only the last
+        user message can be edited. Raises as `regenerate`."""
+        return self._revise(owner, conversation_id, message, idempotency_key, key_id)
+
+    def _revise(
+        self,
+        owner: str,
+        conversation_id: str,
+        message: str | None,
+        idempotency_key: str,
+        key_id: str,
+    ) -> ContinuedConversation:
+        conversation_id = self._checked_id(conversation_id)
+        if message is not None:
+            message = self._checked_message(message)
+        bind_attribution(owner=owner)
+        bind_turn(turn_id=self._new_turn_id(), key_id=key_id)
+
+        def turn(claim: Claim | None) -> TurnOutcome:
+            self._admit(owner, key_id)
+            revised = self._turns.revise(owner, conversation_id, message=message, claim=claim)
+            return TurnOutcome(conversation_id, revised.reply, usage=revised.usage)
+
+        request: Json = {"conversation_id": conversation_id}
+        method = "RegenerateReply"
+        if message is not None:
+            request, method = (
+                {"conversation_id": conversation_id, "message": message},
+                "EditLastMessage",
+            )
+        outcome = self._keyed(owner, method, idempotency_key, request, turn)
+        return ContinuedConversation(conversation_id, outcome.reply, usage=outcome.usage)
+
     def end_session(self, *, owner: str, session: SessionInfo) -> str:
         """Ends the client's session; returns the conversation it was on ("" if none was active).
 
@@ -250,9 +323,12 @@ class Chat:
         progress: TurnProgress | None,
         *,
         new_conversation: bool,
+        model: str = "",
+        instructions: str = "",
     ) -> StartedConversation:
-        """Starts the session's conversation (the caller holds the session's lock); a stopped
-        turn that stored its partial reply starts it too."""
+        """Starts the session's conversation (the caller holds the session's lock) on
+        `model` with `instructions`; a stopped turn that stored its partial reply starts it
+        too."""
         assert self._sessions is not None
         try:
             started = self._turns.create(
@@ -263,6 +339,8 @@ class Chat:
                 new_conversation=new_conversation,
                 budgeted=budgeted,
                 progress=progress,
+                model=model,
+                instructions=instructions,
             )
         except TurnCancelled as stop:
             if stop.conversation_id:
@@ -302,6 +380,20 @@ class Chat:
             )
         return outcome
 
+    def _keyed(
+        self,
+        owner: str,
+        method: str,
+        key: str,
+        request: Json,
+        turn: Callable[[Claim | None], TurnOutcome],
+    ) -> TurnOutcome:
+        if self._idempotency is None:
+            return turn(None)
+        return self._idempotency.run(
+            owner=owner, method=method, key=key, request=request, turn=turn
+        )
+
     def list_conversations(
         self, *, owner: str, page_size: int, page_token: str
     ) -> ConversationPage:
@@ -340,23 +432,6 @@ class Chat:
         self._answers.forget_owner(owner)
         return deleted
 
-    def update(self, *, owner: str, conversation_id: str, title: str) -> Conversation:
-        """Changes the conversation's settings (today: its title); returns its header.
-
-        Raises InvalidRequest (nothing to change, a bad title), ConversationNotFound.
-        """
-        conversation_id = self._checked_id(conversation_id)
-        title = title.strip()
-        if not title:
-            raise InvalidRequest("title", "nothing to change: set title")
-        if len(title) > MAX_TITLE_CHARS:
-            raise InvalidRequest("title", f"title is longer than {MAX_TITLE_CHARS} characters")
-        if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in title):
-            raise InvalidRequest("title", "title must not contain control characters")
-        return self._repository.rename(
-            owner=owner, conversation_id=conversation_id, title=title, now=self._clock()
-        )
-
     def usage(self, *, owner: str, start_date: str, end_date: str) -> UsageReport:
         """Returns the owner's usage from `start_date` to `end_date` (UTC days, inclusive;
         see usage_report.period). Raises InvalidRequest, Unavailable."""
@@ -383,11 +458,7 @@ class Chat:
 
     @staticmethod
     def _checked_id(conversation_id: str) -> str:
-        if not conversation_id.strip():
-            raise InvalidRequest("conversation_id", "conversation_id is required")
-        if not is_conversation_id(conversation_id):
-            raise InvalidRequest("conversation_id", "conversation_id is not a valid id")
-        return conversation_id
+        return checked_conversation_id(conversation_id)
 
 
 def _session_json(session: SessionInfo) -> Json:

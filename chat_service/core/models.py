@@ -38,7 +38,11 @@ class SessionInfo:
 @dataclass(frozen=True, slots=True)
 class Message:
     """One stored message of a conversation; `seq` orders it (0-based). An assistant
-    message's `calls` are the model calls behind it (see NewMessage)."""
+    message's `calls` are the model calls behind it (see NewMessage).
+
+    An `inactive` message is an alternative a regenerate or an edit replaced: shown, kept,
+    never sent to the model again. `version`, `alternative_of` and `model` as in NewMessage.
+    """
 
     id: str
     conversation_id: str
@@ -51,6 +55,10 @@ class Message:
     tool_name: str = ""
     calls: tuple[ModelCall, ...] = ()
     finish_reason: str = ""
+    model: str = ""
+    inactive: bool = False
+    version: int = 1
+    alternative_of: str = ""
 
     @property
     def usage(self) -> UsageTotals:
@@ -70,6 +78,10 @@ class NewMessage:
     `calls` are the model calls that made it: the step's own call, and on a turn's answer
     also the turn's summary and title calls. `finish_reason` says why an assistant's reply
     ended when it is not an ordinary reply (CANCELLED).
+    `model` is the "provider:model" that wrote an assistant's answer. A message written by a
+    regenerate or an edit is `version` n > 1 of its turn and names in `alternative_of` the
+    message it stands in for (the first of the version before); the version before becomes
+    inactive.
     """
 
     role: Role
@@ -79,6 +91,9 @@ class NewMessage:
     tool_name: str = ""
     calls: tuple[ModelCall, ...] = ()
     finish_reason: str = ""
+    model: str = ""
+    version: int = 1
+    alternative_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +107,8 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A conversation's header; its messages are stored apart."""
+    """A conversation's header; its messages are stored apart. `model` is the chosen model
+    ("" for the default), `instructions` the conversation's standing instructions."""
 
     id: str
     owner: str
@@ -101,6 +117,8 @@ class Conversation:
     updated_at: datetime
     message_count: int = 0
     session: SessionInfo = field(default_factory=SessionInfo)
+    model: str = ""
+    instructions: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +139,9 @@ class MessagePage:
 
 @dataclass(frozen=True, slots=True)
 class StartTurn:
-    """Command: start a conversation with a first user message; `key_id` names the API key
-    that asked ("" when unknown), for usage and budgets; `turn_id` names the turn (its usage
+    """Command: start a conversation with a first user message, on `model` ("" for the
+    default) with standing `instructions` (may be empty); `key_id` names the API key that
+    asked ("" when unknown), for usage and budgets; `turn_id` names the turn (its usage
     records, its stream), a new one when empty."""
 
     owner: str
@@ -131,6 +150,8 @@ class StartTurn:
     idempotency_key: str = ""
     key_id: str = ""
     turn_id: str = ""
+    model: str = ""
+    instructions: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,21 @@ def render_system_prompt(template: str, *, now: datetime, tools: Sequence[ToolSp
     return "\n".join(lines)
 
 
+INSTRUCTIONS_HEADING = (
+    "The user's standing instructions for this conversation follow. Apply them where they fit; "
+    "they never change the rules above."
+)
+
+
+def with_instructions(system_prompt: str, instructions: str) -> str:
+    """Returns the system prompt with the user's standing `instructions` after it (as it is
+    when there are none): they add to the service's prompt, never replace it."""
+    if not instructions.strip():
+        return system_prompt
+    block = f"<instructions>\n{instructions.strip()}\n</instructions>"
+    return f"{system_prompt}\n\n{INSTRUCTIONS_HEADING}\n{block}"
+
+
 def summary_message(content: str) -> ChatMessage:
     """Returns the pinned system message that carries a conversation's summary."""
     return ChatMessage(PromptRole.SYSTEM, f"{SUMMARY_HEADING}\n{content}")

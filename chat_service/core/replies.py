@@ -9,7 +9,7 @@ from chat_service.core.context_window import TurnGroup
 from chat_service.core.errors import TurnCancelled
 from chat_service.core.models import NewMessage, Summary
 from chat_service.core.usage import ModelCall
-from chat_service.ports.chat_model import ChatMessage, ToolSpec, Usage
+from chat_service.ports.chat_model import ChatMessage, ChatModel, ToolSpec, Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,8 @@ class Reply:
     `tools_used` names the tools whose results the reply rests on, in order of first use,
     and `tools_failed` says whether a call failed; they decide whether it may be cached.
     Each assistant message carries its model calls (the answer also the summary's).
+    `model` is the "provider:model" that wrote the answer (a fallback's when the chosen
+    model's provider was down).
     """
 
     content: str
@@ -30,6 +32,7 @@ class Reply:
     summary: Summary | None = None
     tools_used: tuple[str, ...] = ()
     tools_failed: bool = False
+    model: str = ""
 
     @property
     def calls(self) -> tuple[ModelCall, ...]:
@@ -48,9 +51,9 @@ class Title:
 @dataclass(frozen=True, slots=True)
 class PreparedReply:
     """A reply's prompt, built once: the system message, the user's message, the stored turn
-    groups and summary, the tools offered, and `basis`, the plain data that determines the
-    answer (the response cache's key: model, limits, tools, prompts' version and the prompt
-    before trimming)."""
+    groups and summary, the tools offered, the model asked (`model`, with its fallbacks), and
+    `basis`, the plain data that determines the answer (the response cache's key: model,
+    limits, tools, prompts' version and the prompt before trimming)."""
 
     system: ChatMessage
     message: ChatMessage
@@ -58,14 +61,16 @@ class PreparedReply:
     summary: Summary | None
     tools: tuple[ToolSpec, ...]
     basis: AnswerBasis
+    model: ChatModel
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedTitle:
-    """A title's prompt, built once, and the basis that describes it."""
+    """A title's prompt, built once, the basis that describes it and the model asked."""
 
     prompt: tuple[ChatMessage, ...]
     basis: AnswerBasis
+    model: ChatModel
 
 
 class CancelledReply(TurnCancelled):

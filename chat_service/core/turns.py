@@ -13,8 +13,16 @@ from datetime import datetime
 
 from chat_service.core import prompts
 from chat_service.core.cache.answers import CachedAnswers
-from chat_service.core.errors import BudgetExceeded, TurnCancelled
-from chat_service.core.models import NewMessage, Role, SessionInfo, StartedConversation
+from chat_service.core.errors import BudgetExceeded, InvalidRequest, TurnCancelled
+from chat_service.core.instructions import StandingInstructions
+from chat_service.core.models import (
+    Message,
+    NewMessage,
+    Role,
+    SessionInfo,
+    StartedConversation,
+    Summary,
+)
 from chat_service.core.replies import CancelledReply, Reply, Title
 from chat_service.core.turn_events import TurnProgress
 from chat_service.core.turn_lock import TurnLock
@@ -57,6 +65,7 @@ class TurnRunner:
         executor: Executor,
         history_messages: int,
         turn_lock: TurnLock | None = None,
+        instructions: StandingInstructions | None = None,
     ) -> None:
         self._repository = repository
         self._answers = answers
@@ -64,6 +73,7 @@ class TurnRunner:
         self._executor = executor
         self._history_messages = history_messages
         self._turn_lock = turn_lock
+        self._instructions = instructions or StandingInstructions()
 
     def create(
         self,
@@ -75,23 +85,36 @@ class TurnRunner:
         new_conversation: bool = False,
         budgeted: bool = False,
         progress: TurnProgress | None = None,
+        model: str = "",
+        instructions: str = "",
     ) -> StartedConversation:
-        """Stores a new conversation with the message and its reply; the title is made
-        alongside the reply, or after it when the turn is `budgeted` (a reply refused for
-        its budget then makes no title call either). Nothing is stored when the reply fails
+        """Stores a new conversation on `model` with its `instructions`, the message and its
+        reply; the title is made alongside the reply, or after it when the turn is `budgeted`
+        (a reply refused for its budget then makes no title call either). Nothing is stored
+        when the reply fails
         (raises as Assistant.reply). With a `claim`, its idempotency record is completed in
         the same transaction."""
         platform = session.platform
         generation = self._answers.generation(owner)
+        standing = self._instructions.for_turn(owner, instructions)
         conversation_id = ""
         if progress is not None:
             conversation_id = self._repository.new_conversation_id()
             progress.started(conversation_id, new_conversation=True, title="")
         if budgeted:
             reply = self._reply_or_stop(
-                owner, message, session, generation, progress, conversation_id, None
+                owner,
+                message,
+                session,
+                generation,
+                progress,
+                conversation_id,
+                None,
+                model=model,
+                instructions=standing,
+                own_instructions=instructions,
             )
-            title = self._title(owner, message, platform, generation, progress)
+            title = self._title(owner, message, platform, generation, progress, model)
         else:
             # The title runs on another thread: give it this request's context (trace,
             # attribution).
@@ -103,9 +126,19 @@ class TurnRunner:
                 platform,
                 generation,
                 progress,
+                model,
             )
             reply = self._reply_or_stop(
-                owner, message, session, generation, progress, conversation_id, title_future
+                owner,
+                message,
+                session,
+                generation,
+                progress,
+                conversation_id,
+                title_future,
+                model=model,
+                instructions=standing,
+                own_instructions=instructions,
             )
             title = title_future.result()
         messages = _with_title_call(list(reply.messages), title.call)
@@ -121,6 +154,8 @@ class TurnRunner:
             now=self._clock(),
             receipt=receipt,
             conversation_id=conversation_id,
+            model=model,
+            instructions=instructions,
         )
         return StartedConversation(conversation.id, conversation.title, reply.content, usage)
 
@@ -133,9 +168,14 @@ class TurnRunner:
         progress: TurnProgress | None,
         conversation_id: str,
         title_future: Future[Title] | None,
+        *,
+        model: str = "",
+        instructions: str = "",
+        own_instructions: str = "",
     ) -> Reply:
-        """Returns a new conversation's reply; when the turn is stopped, stores what was sent
-        (with the title) and raises TurnCancelled."""
+        """Returns a new conversation's reply on `model` with `instructions` (those in
+        force); when the turn is stopped, stores what was sent (with the title, the model
+        and the conversation's `own_instructions`) and raises TurnCancelled."""
         try:
             return self._answers.reply(
                 owner,
@@ -144,12 +184,14 @@ class TurnRunner:
                 platform=session.platform,
                 generation=generation,
                 progress=progress,
+                model=model,
+                instructions=instructions,
             )
         except CancelledReply as stop:
             if title_future is not None:
                 title = title_future.result()
             else:
-                title = self._title(owner, message, session.platform, generation, None)
+                title = self._title(owner, message, session.platform, generation, None, model)
             if not stop.messages:
                 raise TurnCancelled() from None
             self._repository.create(
@@ -159,6 +201,8 @@ class TurnRunner:
                 messages=[NewMessage(Role.USER, message), *stop.messages],
                 now=self._clock(),
                 conversation_id=conversation_id,
+                model=model,
+                instructions=own_instructions,
             )
             raise TurnCancelled(
                 conversation_id=conversation_id, partial_text=stop.partial_text
@@ -187,12 +231,7 @@ class TurnRunner:
             stored = header.session
             bind_attribution(owner=owner, platform=stored.platform, user_id=stored.user_id)
             summary = self._repository.latest_summary(conversation_id=conversation_id)
-            earlier = self._repository.recent_messages(
-                owner=owner,
-                conversation_id=conversation_id,
-                limit=self._history_messages,
-                first_seq=summary.end_seq if summary else 0,
-            )
+            earlier = self._history(owner, conversation_id, summary, before_seq=None)
             try:
                 reply = self._answers.reply(
                     owner,
@@ -202,6 +241,8 @@ class TurnRunner:
                     platform=header.session.platform,
                     generation=generation,
                     progress=progress,
+                    model=header.model,
+                    instructions=self._instructions.for_turn(owner, header.instructions),
                 )
             except CancelledReply as stop:
                 if stop.messages:
@@ -229,6 +270,82 @@ class TurnRunner:
             )
         return AppendedTurn(reply.content, usage)
 
+    def revise(
+        self,
+        owner: str,
+        conversation_id: str,
+        *,
+        message: str | None = None,
+        claim: Claim | None = None,
+    ) -> AppendedTurn:
+        """Answers the conversation's last user message again (`message` None: a regenerate,
+        never answered from the cache), or replaces it with `message` and answers that (an
+        edit); returns the reply and its usage. The replaced reply (for an edit, the user message and its
+        reply) stays stored, inactive, as an alternative; the new version is appended after
+        it, in the same write that deactivates the old one.
+
+        Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), and as Assistant.reply.
+        """
+        with self.exclusive(f"conversation:{conversation_id}") as check:
+            generation = self._answers.generation(owner)
+            header = self._repository.get(owner=owner, conversation_id=conversation_id)
+            stored = header.session
+            bind_attribution(owner=owner, platform=stored.platform, user_id=stored.user_id)
+            tail = self._repository.last_turn(owner=owner, conversation_id=conversation_id)
+            if not tail:
+                raise InvalidRequest("conversation_id", "the conversation has no user message")
+            asked, version = tail[0], max(m.version for m in tail) + 1
+            summary = self._repository.latest_summary(conversation_id=conversation_id)
+            if summary is not None and summary.end_seq > asked.seq:
+                summary = None  # (never written so) a summary must not cover what is re-asked
+            reply = self._answers.reply(
+                owner,
+                self._history(owner, conversation_id, summary, before_seq=asked.seq),
+                asked.content if message is None else message,
+                summary=summary,
+                platform=stored.platform,
+                generation=generation,
+                model=header.model,
+                instructions=self._instructions.for_turn(owner, header.instructions),
+                fresh=message is None,
+            )
+            if message is None:
+                answer = [m for m in tail[1:] if not m.inactive]
+                if not answer:  # a turn is stored whole, so only a damaged one lacks its reply
+                    raise InvalidRequest("conversation_id", "the last message has no reply")
+                replaced, added = answer[0], list(reply.messages)
+            else:
+                replaced, added = asked, [NewMessage(Role.USER, message), *reply.messages]
+            added = [replace(m, version=version, alternative_of=replaced.id) for m in added]
+            check()
+            usage = UsageTotals.of(reply.calls)
+            self._repository.append(
+                owner=owner,
+                conversation_id=conversation_id,
+                messages=added,
+                now=self._clock(),
+                summary=reply.summary,
+                expected_count=header.message_count if self._turn_lock else None,
+                receipt=None if claim is None else Receipt(claim, reply.content, usage=usage),
+                deactivate=(replaced.seq, header.message_count),
+            )
+        return AppendedTurn(reply.content, usage)
+
+    def _history(
+        self, owner: str, conversation_id: str, summary: Summary | None, *, before_seq: int | None
+    ) -> list[Message]:
+        """Returns the active messages the model sees before the new one: at most the last
+        HISTORY_MESSAGES stored after the summary (and before `before_seq`), without the
+        alternatives that regenerates and edits replaced."""
+        earlier = self._repository.recent_messages(
+            owner=owner,
+            conversation_id=conversation_id,
+            limit=self._history_messages,
+            first_seq=summary.end_seq if summary else 0,
+            before_seq=before_seq,
+        )
+        return [m for m in earlier if not m.inactive]
+
     @contextmanager
     def exclusive(self, key: str) -> Iterator[Callable[[], None]]:
         """Holds the turn lock of `key` (a no-op without a TurnLock); yields a check to call
@@ -247,9 +364,12 @@ class TurnRunner:
         platform: str,
         generation: int | None,
         progress: TurnProgress | None,
+        model: str = "",
     ) -> Title:
         try:
-            title = self._answers.title(owner, message, platform=platform, generation=generation)
+            title = self._answers.title(
+                owner, message, platform=platform, generation=generation, model=model
+            )
         except BudgetExceeded:
             logger.info("no title call: the budget is spent; using the message's first words")
             title = Title(prompts.clean_title(message))

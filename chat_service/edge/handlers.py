@@ -21,6 +21,7 @@ from chat_service.core.errors import (
     TurnNotFound,
     Unavailable,
 )
+from chat_service.core.model_catalog import ModelOption
 from chat_service.core.models import (
     Conversation,
     Message,
@@ -159,8 +160,12 @@ class ChatServiceHandlers:
     def UpdateConversation(
         self, ctx: Context, request: pb.UpdateConversationRequest
     ) -> pb.UpdateConversationResponse:
-        conversation = self._chat.update(
-            owner=_owner(ctx), conversation_id=request.conversation_id, title=request.title
+        conversation = self._chat.settings.update(
+            owner=_owner(ctx),
+            conversation_id=request.conversation_id,
+            title=request.title,
+            model=request.model if request.HasField("model") else None,
+            instructions=request.instructions if request.HasField("instructions") else None,
         )
         return pb.UpdateConversationResponse(conversation=_conversation(conversation, ()))
 
@@ -182,6 +187,54 @@ class ChatServiceHandlers:
             ],
             models=[_model_totals(m) for m in report.models],
         )
+
+    def ListModels(self, ctx: Context, request: pb.ListModelsRequest) -> pb.ListModelsResponse:
+        options = self._chat.settings.list_models()
+        return pb.ListModelsResponse(
+            models=[_model_info(option, default=i == 0) for i, option in enumerate(options)]
+        )
+
+    def RegenerateReply(
+        self, ctx: Context, request: pb.RegenerateReplyRequest
+    ) -> pb.RegenerateReplyResponse:
+        turn = self._chat.regenerate(
+            owner=_owner(ctx),
+            conversation_id=request.conversation_id,
+            idempotency_key=request.idempotency_key,
+            key_id=_key_id(ctx),
+        )
+        return pb.RegenerateReplyResponse(
+            reply=turn.reply, conversation_id=turn.conversation_id, usage=message_usage(turn.usage)
+        )
+
+    def EditLastMessage(
+        self, ctx: Context, request: pb.EditLastMessageRequest
+    ) -> pb.EditLastMessageResponse:
+        turn = self._chat.edit_last(
+            owner=_owner(ctx),
+            conversation_id=request.conversation_id,
+            message=request.message,
+            idempotency_key=request.idempotency_key,
+            key_id=_key_id(ctx),
+        )
+        return pb.EditLastMessageResponse(
+            reply=turn.reply, conversation_id=turn.conversation_id, usage=message_usage(turn.usage)
+        )
+
+    def GetDefaultInstructions(
+        self, ctx: Context, request: pb.GetDefaultInstructionsRequest
+    ) -> pb.DefaultInstructions:
+        return pb.DefaultInstructions(
+            instructions=self._chat.settings.default_instructions(owner=_owner(ctx))
+        )
+
+    def SetDefaultInstructions(
+        self, ctx: Context, request: pb.DefaultInstructions
+    ) -> pb.DefaultInstructions:
+        stored = self._chat.settings.set_default_instructions(
+            owner=_owner(ctx), instructions=request.instructions
+        )
+        return pb.DefaultInstructions(instructions=stored)
 
 
 def _totals(usage: UsageSum) -> pb.UsageTotals:
@@ -239,6 +292,21 @@ def _conversation(conversation: Conversation, messages: tuple[Message, ...]) -> 
         title=conversation.title,
         timestamp=_timestamp(conversation.updated_at),
         messages=[_message(m) for m in messages],
+        model=conversation.model,
+        instructions=conversation.instructions,
+    )
+
+
+def _model_info(option: ModelOption, *, default: bool) -> pb.ModelInfo:
+    priced = option.input_price is not None and option.output_price is not None
+    return pb.ModelInfo(
+        id=option.id,
+        display_name=option.display_name,
+        provider=option.provider,
+        is_default=default,
+        priced=priced,
+        input_usd_per_million=option.input_price or 0.0,
+        output_usd_per_million=option.output_price or 0.0,
     )
 
 
@@ -256,4 +324,8 @@ def _message(message: Message) -> pb.Conversation.Message:
         tool_name=message.tool_name,
         usage=message_usage(message.usage) if message.calls else None,
         finish_reason=message.finish_reason,
+        inactive=message.inactive,
+        version=message.version,
+        alternative_of=message.alternative_of,
+        model=message.model,
     )

@@ -25,6 +25,8 @@ def start_command(
         idempotency_key=request.idempotency_key,
         key_id=key_id,
         turn_id=turn_id,
+        model=request.model,
+        instructions=request.instructions,
     )
 
 

@@ -51,6 +51,8 @@ class Completion:
     Adapters set `usage` (as the provider reported it), `model` (the model that answered)
     and `provider`; the metering wrapper (core.metering) fills in `usage` when the provider
     gave none, and `cost_usd` and `latency_s`.
+    `model` is the model as the provider named it in its answer; `answered_by` the
+    "provider:model" link of a provider chain that answered (empty outside a chain).
     """
 
     content: str
@@ -60,6 +62,7 @@ class Completion:
     provider: str = ""
     cost_usd: float = 0.0
     latency_s: float = 0.0
+    answered_by: str = ""
 
 
 TextSink = Callable[[str], None]

@@ -43,8 +43,11 @@ class ConversationRepository(Protocol):
         now: datetime,
         receipt: Receipt | None = None,
         conversation_id: str = "",
+        model: str = "",
+        instructions: str = "",
     ) -> Conversation:
         """Stores a new conversation with its first messages, all or nothing; returns it.
+        `model` ("" for the default) and `instructions` are the conversation's settings.
 
         With a `receipt`, completes its idempotency record in the same transaction (raises
         TurnConflict, storing nothing, if the claim was lost). `conversation_id` is the id
@@ -66,9 +69,11 @@ class ConversationRepository(Protocol):
         summary: Summary | None = None,
         expected_count: int | None = None,
         receipt: Receipt | None = None,
+        deactivate: tuple[int, int] | None = None,
     ) -> Conversation:
         """Appends messages with consecutive seqs (and stores `summary`), all or nothing,
-        safe under concurrency.
+        safe under concurrency. The messages with seq in `deactivate` [first, end) become
+        inactive in the same write (the alternatives a regenerate or an edit replaces).
 
         With `expected_count`, appends only if the conversation still has that many messages
         (the version the turn read), else raises TurnConflict. A `receipt` is completed as in
@@ -81,12 +86,26 @@ class ConversationRepository(Protocol):
         ...
 
     def recent_messages(
-        self, *, owner: str, conversation_id: str, limit: int, first_seq: int = 0
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        limit: int,
+        first_seq: int = 0,
+        before_seq: int | None = None,
     ) -> list[Message]:
-        """Returns the last `limit` messages with seq >= `first_seq`, oldest first.
+        """Returns the last `limit` messages with seq >= `first_seq` (and < `before_seq`),
+        oldest first.
 
         Raises ConversationNotFound if the owner has no such conversation.
         """
+        ...
+
+    def last_turn(self, *, owner: str, conversation_id: str) -> list[Message]:
+        """Returns the last active user message and every message after it (inactive
+        alternatives included), oldest first; [] when there is no user message. Its cost
+        does not grow with the conversation's length. Raises ConversationNotFound if the owner
+        has no such conversation."""
         ...
 
     def latest_summary(self, *, conversation_id: str) -> Summary | None:
@@ -120,11 +139,19 @@ class ConversationRepository(Protocol):
         ConversationNotFound and stores nothing."""
         ...
 
-    def rename(
-        self, *, owner: str, conversation_id: str, title: str, now: datetime
+    def update(
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        now: datetime,
+        title: str | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
     ) -> Conversation:
-        """Sets the title the owner chose (generated titles never replace it); returns the
-        updated header."""
+        """Changes the settings that are not None: the title the owner chose (generated
+        titles never replace it), the model and the instructions ("" for none: the
+        default model, no instructions). Returns the updated header."""
         ...
 
     def ping(self) -> None:

@@ -38,6 +38,7 @@ CHECKS = [
     "ListConversations paging",
     "UpdateConversation",
     "GetUsage",
+    "Conversation controls",
     "EndSession",
     "not_found error",
     "invalid_argument errors",

@@ -48,6 +48,21 @@ class MisbehavingHandlers:
     def CancelTurn(self, ctx, request):
         raise SecretFailure("not called by these tests")
 
+    def ListModels(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
+    def RegenerateReply(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
+    def EditLastMessage(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
+    def GetDefaultInstructions(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
+    def SetDefaultInstructions(self, ctx, request):
+        raise SecretFailure("not called by these tests")
+
 
 @pytest.fixture(scope="module")
 def base_url():

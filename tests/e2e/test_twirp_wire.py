@@ -200,7 +200,7 @@ def test_json_responses_use_proto_names_defaults_enum_names_and_rfc3339(rpc):
     last_page = rpc("DescribeConversation", {"conversation_id": started["conversation_id"]})
     conversation = last_page.json()["conversation"]
     assert last_page.json()["next_page_token"] == ""
-    assert set(conversation) == {"id", "title", "timestamp", "messages"}
+    assert set(conversation) == {"id", "title", "timestamp", "messages", "model", "instructions"}
     assert RFC3339.match(conversation["timestamp"])
     first, second = conversation["messages"]
     assert set(first) == {"id", "role", "content", "timestamp"} | {
@@ -208,7 +208,7 @@ def test_json_responses_use_proto_names_defaults_enum_names_and_rfc3339(rpc):
         "tool_call_id",
         "tool_name",
         "finish_reason",
-    }
+    } | {"inactive", "version", "alternative_of", "model"}
     assert (first["tool_calls"], first["tool_call_id"], first["tool_name"]) == ([], "", "")
     assert (first["role"], second["role"]) == ("USER", "ASSISTANT")
     assert first["content"] == "what is a twirp?"

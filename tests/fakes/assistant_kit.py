@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from chat_service.core.assistant import Assistant
 from chat_service.core.context_window import ContextWindow
+from chat_service.core.model_catalog import ModelCatalog
 from chat_service.core.prompt_book import PromptBook
 from chat_service.core.token_counter import TiktokenCounter, offline_encoding
 from chat_service.ports.chat_model import ChatModel
@@ -44,6 +45,7 @@ def make_assistant(
     max_tool_rounds: int = 5,
     tool_timeout_s: float = 10.0,
     tool_results: ResultCache | None = None,
+    models: ModelCatalog | None = None,
 ) -> Assistant:
     store = DictPromptStore({("system", "all"): system_prompt} if system_prompt else {})
     return Assistant(
@@ -54,6 +56,7 @@ def make_assistant(
         window=ContextWindow(
             counter(), max_tokens=max_context_tokens, reply_tokens=reply_max_tokens
         ),
+        models=models,
         prompt_book=PromptBook(store),
         clock=lambda: FIXED_NOW,
         max_tool_rounds=max_tool_rounds,

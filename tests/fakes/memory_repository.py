@@ -26,6 +26,7 @@ from chat_service.core.models import (
     Message,
     MessagePage,
     NewMessage,
+    Role,
     SessionInfo,
     Summary,
     is_conversation_id,
@@ -63,6 +64,8 @@ class InMemoryConversationRepository:
         now: datetime,
         receipt: Receipt | None = None,
         conversation_id: str = "",
+        model: str = "",
+        instructions: str = "",
     ) -> Conversation:
         stored_now = to_stored(now)
         with self._lock:
@@ -78,6 +81,8 @@ class InMemoryConversationRepository:
                 updated_at=stored_now,
                 message_count=len(messages),
                 session=session,
+                model=model,
+                instructions=instructions,
             )
             self._conversations[conversation.id] = conversation
             self._messages[conversation.id] = self._numbered(conversation.id, 0, messages, now)
@@ -93,6 +98,7 @@ class InMemoryConversationRepository:
         summary: Summary | None = None,
         expected_count: int | None = None,
         receipt: Receipt | None = None,
+        deactivate: tuple[int, int] | None = None,
     ) -> Conversation:
         with self._lock:
             conversation = self._owned(owner, conversation_id)
@@ -103,6 +109,9 @@ class InMemoryConversationRepository:
             if receipt is not None:
                 self.idempotency.complete(receipt, conversation_id)
             stored = self._messages[conversation_id]
+            if deactivate is not None:
+                for seq in range(*deactivate):
+                    stored[seq] = replace(stored[seq], inactive=True)
             stored += self._numbered(conversation_id, len(stored), messages, now)
             if summary is not None:
                 self._summaries.setdefault(conversation_id, []).append(summary)
@@ -119,13 +128,27 @@ class InMemoryConversationRepository:
             return self._owned(owner, conversation_id)
 
     def recent_messages(
-        self, *, owner: str, conversation_id: str, limit: int, first_seq: int = 0
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        limit: int,
+        first_seq: int = 0,
+        before_seq: int | None = None,
     ) -> list[Message]:
         if limit <= 0:
             return []
         with self._lock:
             self._owned(owner, conversation_id)
-            return self._stored_messages(conversation_id)[first_seq:][-limit:]
+            stored = self._stored_messages(conversation_id)
+        return stored[:before_seq][first_seq:][-limit:]
+
+    def last_turn(self, *, owner: str, conversation_id: str) -> list[Message]:
+        with self._lock:
+            self._owned(owner, conversation_id)
+            stored = self._stored_messages(conversation_id)
+        users = [m.seq for m in stored if m.role is Role.USER and not m.inactive]
+        return stored[users[-1] :] if users else []
 
     def latest_summary(self, *, conversation_id: str) -> Summary | None:
         with self._lock:
@@ -177,13 +200,26 @@ class InMemoryConversationRepository:
             self.idempotency.forget_conversation(conversation_id)
             return True
 
-    def rename(
-        self, *, owner: str, conversation_id: str, title: str, now: datetime
+    def update(
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        now: datetime,
+        title: str | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
     ) -> Conversation:
         with self._lock:
             conversation = self._owned(owner, conversation_id)
             updated_at = max(conversation.updated_at, to_stored(now))
-            conversation = replace(conversation, title=title, updated_at=updated_at)
+            conversation = replace(
+                conversation,
+                title=conversation.title if title is None else title,
+                model=conversation.model if model is None else model,
+                instructions=conversation.instructions if instructions is None else instructions,
+                updated_at=updated_at,
+            )
             self._conversations[conversation_id] = conversation
             return conversation
 
@@ -213,6 +249,9 @@ class InMemoryConversationRepository:
                 tool_name=message.tool_name,
                 calls=message.calls,
                 finish_reason=message.finish_reason,
+                model=message.model,
+                version=message.version,
+                alternative_of=message.alternative_of,
             )
             for offset, message in enumerate(messages)
         ]

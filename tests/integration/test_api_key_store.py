@@ -10,6 +10,7 @@ import pytest
 import migrations
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.owner_settings import MongoOwnerSettingsStore
 from chat_service.core.api_keys import key_digest, new_api_key
 from chat_service.core.errors import StorageUnavailable
 from chat_service.keys import main
@@ -105,3 +106,24 @@ def test_cli_creates_lists_and_revokes(mongo_uri, mongo_database_name, database,
     assert MongoApiKeyStore(database).owner_of(key_digest(key)) is None
     assert main(["revoke", "ffffffffffff"], env) == 1
     assert main(["create", "--owner", " "], env) == 2
+
+
+def test_cli_shows_sets_and_clears_an_owners_default_instructions(
+    mongo_uri, mongo_database_name, database, capsys
+):
+    env = {
+        "MONGO_URI": mongo_uri,
+        "MONGO_DATABASE": mongo_database_name,
+        "MAX_INSTRUCTIONS_CHARS": "20",
+    }
+    assert main(["instructions", "--owner", "alice", "--set", "Answer in French."], env) == 0
+    assert capsys.readouterr().out == "set the default instructions of 'alice'\n"
+    assert MongoOwnerSettingsStore(database).instructions("alice") == "Answer in French."
+    assert main(["instructions", "--owner", "alice"], env) == 0
+    assert capsys.readouterr().out == "Answer in French.\n"
+
+    assert main(["instructions", "--owner", "alice", "--set", "x" * 21], env) == 2
+    assert "longer than 20 characters" in capsys.readouterr().err
+    assert main(["instructions", "--owner", "alice", "--clear"], env) == 0
+    assert capsys.readouterr().out == "removed the default instructions of 'alice'\n"
+    assert MongoOwnerSettingsStore(database).instructions("alice") == ""

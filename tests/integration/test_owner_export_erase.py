@@ -282,8 +282,12 @@ def test_erase_removes_everything_of_the_owner_and_nothing_of_another(database):
         if name not in COLLECTIONS
     }
 
+    database.owner_settings.insert_many(
+        [{"_id": "alice", "instructions": "Be brief."}, {"_id": "bob", "instructions": "Hi."}]
+    )
     report = OwnerErasure(database).erase("alice", api_keys=False)
 
+    assert database.owner_settings.distinct("_id") == ["bob"]
     assert report.counts() == {
         "api_keys": 0,
         "conversations": 3,
@@ -294,6 +298,7 @@ def test_erase_removes_everything_of_the_owner_and_nothing_of_another(database):
         "sessions": 1,
         "usage": 2,
         "budgets": 0,
+        "owner_settings": 1,
     }
     left = snapshot(database, alice)
     # Without --keys the owner keeps its keys, and the limits that go with them.
@@ -459,6 +464,7 @@ def test_the_command_line_erases_and_puts_cached_answers_out_of_reach(
     assert counts_in(capsys.readouterr().err) == {name: "0" for name in COLLECTIONS} | {
         "api_keys": "1",
         "budgets": "2",
+        "owner_settings": "0",
     }
     assert [k.owner for k in MongoApiKeyStore(database).list_keys()] == ["bob"]
     redis_client.close()

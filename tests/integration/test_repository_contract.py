@@ -483,7 +483,7 @@ def test_rename_sets_the_title_for_the_owner_only(repository: ConversationReposi
     created = create(repository)
     later = T0 + timedelta(minutes=5)
 
-    renamed = repository.rename(
+    renamed = repository.update(
         owner="alice", conversation_id=created.id, title="Trip to Lisbon", now=later
     )
 
@@ -491,5 +491,33 @@ def test_rename_sets_the_title_for_the_owner_only(repository: ConversationReposi
     assert renamed.updated_at > created.updated_at
     assert repository.get(owner="alice", conversation_id=created.id).title == "Trip to Lisbon"
     with pytest.raises(ConversationNotFound):
-        repository.rename(owner="mallory", conversation_id=created.id, title="mine", now=later)
+        repository.update(owner="mallory", conversation_id=created.id, title="mine", now=later)
     assert repository.get(owner="alice", conversation_id=created.id).title == "Trip to Lisbon"
+
+
+def test_alternatives_are_marked_inactive_and_the_last_turn_is_found_past_them(
+    repository: ConversationRepository,
+) -> None:
+    created = create(repository)  # "hi?" "hi!"
+    later = T0 + timedelta(minutes=1)
+    # 30 regenerated replies: the last user message lies past the first window read.
+    for version in range(2, 32):
+        header = repository.get(owner="alice", conversation_id=created.id)
+        repository.append(
+            owner="alice",
+            conversation_id=created.id,
+            messages=[NewMessage(Role.ASSISTANT, f"take {version}", version=version)],
+            now=later,
+            deactivate=(header.message_count - 1, header.message_count),
+        )
+
+    tail = repository.last_turn(conversation_id=created.id)
+    history = repository.recent_messages(conversation_id=created.id, limit=10, before_seq=1)
+
+    assert [m.content for m in tail][:2] == ["hi?", "hi!"]
+    assert len(tail) == 32
+    assert [m.inactive for m in tail] == [False] + [True] * 30 + [False]
+    assert (tail[-1].content, tail[-1].version) == ("take 31", 31)
+    assert [m.content for m in history] == ["hi?"]
+    with pytest.raises(ConversationNotFound):
+        repository.last_turn(conversation_id=MISSING_ID)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from chat_service.adapters.llm.streamed_text import StreamedText
 from chat_service.core.breakers import BreakerBoard, CircuitOpen
@@ -58,7 +59,8 @@ class ProviderChain:
                 )
 
             try:
-                return breaker.call(call)
+                completion: Completion = breaker.call(call)
+                return replace(completion, answered_by=provider.name)
             except CircuitOpen:
                 failures.append(f"{provider.name}: circuit open")
             except ModelUnavailable as exc:

@@ -2,14 +2,17 @@
 
 conversations: {_id: ObjectId, owner, title, platform, user_id, chat_id,
                 created_at, updated_at, message_count,
-                title_source?: "owner" (a title the owner set; absent: generated)}
+                title_source?: "owner" (a title the owner set; absent: generated),
+                model?: "provider:model" (absent: the default), instructions?}
 messages:      {_id: ObjectId, conversation_id: ObjectId, seq: int,
                 role: "user"|"assistant"|"tool", content, created_at,
                 tool_calls?: [{id, name, arguments}] (assistant), tool_call_id?, tool_name? (tool),
                 usage?: {provider, model, input_tokens, output_tokens, cost_usd, latency_ms,
                          cached, calls: [{operation, provider, model, input_tokens,
                          output_tokens, cost_usd, latency_ms, cached}]} (assistant),
-                finish_reason? ("cancelled": a streamed reply stopped early)}
+                finish_reason? ("cancelled": a streamed reply stopped early),
+                model? (an answer: who wrote it), inactive?: true (an alternative replaced by a
+                regenerate or an edit), version?: n > 1, alternative_of?: message id}
 summaries:     {_id: ObjectId, conversation_id: ObjectId, first_seq, end_seq, content, created_at}
 deleted_conversations: {_id: ObjectId (the conversation's), owner, deleted_at}
 """
@@ -49,6 +52,8 @@ CONVERSATION_FIELDS = {
         "created_at",
         "updated_at",
         "message_count",
+        "model",
+        "instructions",
     )
 }
 
@@ -68,9 +73,11 @@ def conversation_document(
     session: SessionInfo,
     message_count: int,
     now: datetime,
+    model: str = "",
+    instructions: str = "",
 ) -> Document:
     """Returns a new conversation's document; `now` must already be a stored timestamp."""
-    return {
+    document: Document = {
         "_id": conversation_id,
         "owner": owner,
         "title": title,
@@ -81,6 +88,12 @@ def conversation_document(
         "updated_at": now,
         "message_count": message_count,
     }
+    # Absent, not empty, when unset: the shape of conversations stored before these existed.
+    if model:
+        document["model"] = model
+    if instructions:
+        document["instructions"] = instructions
+    return document
 
 
 def message_documents(
@@ -117,6 +130,11 @@ def _message_document(
         document["finish_reason"] = message.finish_reason
     if message.calls:
         document["usage"] = usage_document(UsageTotals.of(message.calls))
+    if message.model:
+        document["model"] = message.model
+    if message.version > 1:
+        document["version"] = message.version
+        document["alternative_of"] = message.alternative_of
     return document
 
 
@@ -169,6 +187,8 @@ def to_conversation(document: Mapping[str, Any]) -> Conversation:
             user_id=document["user_id"],
             chat_id=document["chat_id"],
         ),
+        model=document.get("model", ""),
+        instructions=document.get("instructions", ""),
     )
 
 
@@ -189,4 +209,8 @@ def to_message(document: Mapping[str, Any]) -> Message:
         tool_name=document.get("tool_name", ""),
         finish_reason=document.get("finish_reason", ""),
         calls=tuple(ModelCall.from_json(c) for c in document.get("usage", {}).get("calls", ())),
+        model=document.get("model", ""),
+        inactive=bool(document.get("inactive", False)),
+        version=int(document.get("version", 1)),
+        alternative_of=document.get("alternative_of", ""),
     )

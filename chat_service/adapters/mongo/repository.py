@@ -49,6 +49,9 @@ from chat_service.core.models import (
 from chat_service.core.timestamps import to_stored
 from chat_service.ports.idempotency import Receipt
 
+# Messages read at first when looking for the last turn: a turn with a few tool rounds fits.
+LAST_TURN_WINDOW = 16
+
 
 class MongoConversationRepository:
     """Conversations in `conversations`, one document per message in `messages`.
@@ -100,6 +103,8 @@ class MongoConversationRepository:
         now: datetime,
         receipt: Receipt | None = None,
         conversation_id: str = "",
+        model: str = "",
+        instructions: str = "",
     ) -> Conversation:
         """Stores the conversation and its first messages (seq 0..) in one transaction."""
         stored_now = to_stored(now)
@@ -111,6 +116,8 @@ class MongoConversationRepository:
             session=session,
             message_count=len(messages),
             now=stored_now,
+            model=model,
+            instructions=instructions,
         )
         documents = message_documents(object_id, 0, list(messages), stored_now)
 
@@ -141,9 +148,11 @@ class MongoConversationRepository:
         summary: Summary | None = None,
         expected_count: int | None = None,
         receipt: Receipt | None = None,
+        deactivate: tuple[int, int] | None = None,
     ) -> Conversation:
         """Reserves the next seqs on the header and inserts the messages (and the summary),
-        in one transaction.
+        in one transaction; marks the messages with seq in `deactivate` [first, end)
+        inactive in the same transaction.
 
         Appending nothing writes nothing and returns the header as it is. With
         `expected_count`, the header matches only at that message count (TurnConflict if it
@@ -177,6 +186,16 @@ class MongoConversationRepository:
             first_seq = header["message_count"] - len(new_messages)
             documents = message_documents(object_id, first_seq, new_messages, stored_now)
             self._messages.insert_many(documents, ordered=True, session=db_session)
+            if deactivate is not None:
+                # A seq range on the unique index: as many documents as the replaced turn has.
+                self._messages.update_many(
+                    {
+                        "conversation_id": object_id,
+                        "seq": {"$gte": deactivate[0], "$lt": deactivate[1]},
+                    },
+                    {"$set": {"inactive": True}},
+                    session=db_session,
+                )
             if summary is not None:
                 self._summaries.insert_one(
                     summary_document(object_id, summary, stored_now), session=db_session
@@ -207,10 +226,16 @@ class MongoConversationRepository:
         return to_conversation(header)
 
     def recent_messages(
-        self, *, owner: str, conversation_id: str, limit: int, first_seq: int = 0
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        limit: int,
+        first_seq: int = 0,
+        before_seq: int | None = None,
     ) -> list[Message]:
-        """Returns the last `limit` messages with seq >= `first_seq`, oldest first ([] if
-        `limit` <= 0).
+        """Returns the last `limit` messages with seq >= `first_seq` and < `before_seq`
+        (default: all), oldest first ([] if `limit` <= 0).
 
         Raises ConversationNotFound if the owner has no such conversation. Reads the header's
         message_count first so the message query is a seq range of about `limit` index
@@ -219,9 +244,11 @@ class MongoConversationRepository:
         if limit <= 0:
             return []
         object_id = conversation_object_id(conversation_id)
-        message_count = self._message_count(owner, object_id, conversation_id)
-        start = max(0, first_seq, message_count - limit)
-        documents = self._messages_in_range(object_id, start, None)
+        end = self._message_count(owner, object_id, conversation_id)
+        if before_seq is not None:
+            end = min(end, before_seq)
+        start = max(0, first_seq, end - limit)
+        documents = self._messages_in_range(object_id, start, end)
         return [to_message(document) for document in documents[-limit:]]
 
     def latest_summary(self, *, conversation_id: str) -> Summary | None:
@@ -319,24 +346,66 @@ class MongoConversationRepository:
             )
         return bool(deleted)
 
-    def rename(
-        self, *, owner: str, conversation_id: str, title: str, now: datetime
+    def update(
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        now: datetime,
+        title: str | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
     ) -> Conversation:
-        """Sets the title and marks it as the owner's own (`title_source: "owner"`)."""
+        """Sets what is not None: the title (marked as the owner's own, `title_source:
+        "owner"`), the model and the instructions ("" removes the field: the default)."""
         object_id = conversation_object_id(conversation_id)
+        changes: Document = {"$max": {"updated_at": to_stored(now)}}
+        kept: Document = {}
+        removed: Document = {}
+        if title is not None:
+            kept.update(title=title, title_source="owner")
+        for name, value in (("model", model), ("instructions", instructions)):
+            if value:
+                kept[name] = value
+            elif value is not None:
+                removed[name] = ""
+        if kept:
+            changes["$set"] = kept
+        if removed:
+            changes["$unset"] = removed
         with storage_errors():
             header = self._conversations.find_one_and_update(
                 {"_id": object_id, "owner": owner},
-                {
-                    "$set": {"title": title, "title_source": "owner"},
-                    "$max": {"updated_at": to_stored(now)},
-                },
+                changes,
                 projection=CONVERSATION_FIELDS,
                 return_document=ReturnDocument.AFTER,
             )
         if header is None:
             raise ConversationNotFound(conversation_id)
         return to_conversation(header)
+
+    def last_turn(self, *, owner: str, conversation_id: str) -> list[Message]:
+        """Returns the conversation's last active user message and every message after it
+        (replaced alternatives included), oldest first; [] when it has no user message.
+
+        Reads seq windows back from the end on the unique (conversation_id, seq) index, each
+        four times the last, until one holds an active user message: the read grows with the
+        last turn (and its alternatives), never with the conversation, and needs no index
+        beyond the one every append maintains anyway.
+        """
+        object_id = conversation_object_id(conversation_id)
+        end = self._message_count(owner, object_id, conversation_id)
+        window = LAST_TURN_WINDOW
+        while True:
+            start = max(0, end - window)
+            documents = self._messages_in_range(object_id, start, end)
+            for index in range(len(documents) - 1, -1, -1):
+                found = documents[index]
+                if found["role"] == "user" and not found.get("inactive"):
+                    return [to_message(document) for document in documents[index:]]
+            if start == 0:
+                return []
+            window *= 4
 
     def close(self) -> None:
         """Stops aborting abandoned transactions; call before closing the client."""

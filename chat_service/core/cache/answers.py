@@ -11,6 +11,7 @@ from chat_service.core.assistant import Assistant
 from chat_service.core.cache.keys import answer_key
 from chat_service.core.cache.stats import CacheOutcome
 from chat_service.core.cache.tool_results import ToolVolatility
+from chat_service.core.model_catalog import ModelCatalog
 from chat_service.core.models import Message, NewMessage, Role, Summary, ToolCall
 from chat_service.core.replies import Reply, Title
 from chat_service.core.turn_events import TurnProgress
@@ -66,6 +67,11 @@ class CachedAnswers:
         self._generations = generations
         self._on_cached = on_cached
 
+    @property
+    def models(self) -> ModelCatalog:
+        """Returns the assistant's allow-list of models."""
+        return self._assistant.models
+
     def generation(self, owner: str) -> int | None:
         """Returns the owner's cache generation, None when it cannot be read (then nothing
         is cached). A turn reads it before it reads the conversation: an answer computed
@@ -90,15 +96,27 @@ class CachedAnswers:
         platform: str = "",
         generation: int | None = READ_NOW,
         progress: TurnProgress | None = None,
+        model: str = "",
+        instructions: str = "",
+        fresh: bool = False,
     ) -> Reply:
         """Returns the reply to `message`; raises as Assistant.answer. `generation` is what
-        `generation(owner)` returned when the turn began (read now by default). With
-        `progress`, a reply the assistant makes streams as it is made, and a reused one is
-        replayed to it as a short stream of text."""
-        prepared = self._assistant.prepare(history, message, summary=summary, platform=platform)
+        `generation(owner)` returned when the turn began (read now by default); `model` and
+        `instructions` as in Assistant.prepare. With `progress`, a reply the assistant makes
+        streams as it is made, and a reused one is replayed to it as a short stream of text.
+        A `fresh` reply (a regenerate: the asker wants another answer) is neither read from
+        the cache nor stored in it."""
+        prepared = self._assistant.prepare(
+            history,
+            message,
+            summary=summary,
+            platform=platform,
+            model=model,
+            instructions=instructions,
+        )
         if generation == READ_NOW:
             generation = self.generation(owner)
-        if self._cache is None or generation is None:
+        if self._cache is None or generation is None or fresh:
             return self._assistant.answer(prepared, owner=owner, progress=progress)
         computed: list[Reply] = []
 
@@ -118,7 +136,7 @@ class CachedAnswers:
         messages = tuple(
             replace(m, calls=tuple(c.as_cached() for c in m.calls)) for m in reply.messages
         )
-        reused = Reply(reply.content, messages, Usage(), None, reply.tools_used)
+        reused = Reply(reply.content, messages, Usage(), None, reply.tools_used, model=reply.model)
         self._on_cached(reused.calls)
         if progress is not None:
             _replay(reply.content, progress)
@@ -131,9 +149,10 @@ class CachedAnswers:
         *,
         platform: str = "",
         generation: int | None = READ_NOW,
+        model: str = "",
     ) -> Title:
         """Returns a title for a conversation starting with `first_message`, with its call."""
-        prepared = self._assistant.prepare_title(first_message, platform=platform)
+        prepared = self._assistant.prepare_title(first_message, platform=platform, model=model)
         if generation == READ_NOW:
             generation = self.generation(owner)
         if self._cache is None or generation is None:
@@ -185,6 +204,7 @@ def _encode(reply: Reply) -> str:
             "messages": [_message_json(m) for m in reply.messages],
             "usage": usage,
             "tools_used": list(reply.tools_used),
+            "model": reply.model,
         }
     )
 
@@ -193,7 +213,10 @@ def _decode(value: str) -> Reply:
     data = json.loads(value)
     usage = Usage(int(data["usage"]["input_tokens"]), int(data["usage"]["output_tokens"]))
     messages = tuple(_message(m) for m in data["messages"])
-    return Reply(str(data["content"]), messages, usage, None, tuple(map(str, data["tools_used"])))
+    tools_used = tuple(map(str, data["tools_used"]))
+    return Reply(
+        str(data["content"]), messages, usage, None, tools_used, model=data.get("model", "")
+    )
 
 
 def _encode_title(title: Title) -> str:
@@ -221,6 +244,7 @@ def _message_json(message: NewMessage) -> dict[str, Any]:
         "tool_call_id": message.tool_call_id,
         "tool_name": message.tool_name,
         "calls": [c.to_json() for c in message.calls],
+        "model": message.model,
     }
 
 
@@ -232,4 +256,5 @@ def _message(data: dict[str, Any]) -> NewMessage:
         tool_call_id=str(data["tool_call_id"]),
         tool_name=str(data["tool_name"]),
         calls=tuple(ModelCall.from_json(c) for c in data.get("calls", ())),
+        model=str(data.get("model", "")),
     )

@@ -51,7 +51,7 @@ class ModelCall(_message.Message):
     def __init__(self, operation: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., latency_ms: _Optional[int] = ..., cached: _Optional[bool] = ...) -> None: ...
 
 class Conversation(_message.Message):
-    __slots__ = ("id", "title", "timestamp", "messages")
+    __slots__ = ("id", "title", "timestamp", "messages", "model", "instructions")
     class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         UNKNOWN: _ClassVar[Conversation.Role]
@@ -72,7 +72,7 @@ class Conversation(_message.Message):
         arguments: str
         def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
     class Message(_message.Message):
-        __slots__ = ("id", "role", "content", "timestamp", "tool_calls", "tool_call_id", "tool_name", "finish_reason", "usage")
+        __slots__ = ("id", "role", "content", "timestamp", "tool_calls", "tool_call_id", "tool_name", "finish_reason", "usage", "inactive", "version", "alternative_of", "model")
         ID_FIELD_NUMBER: _ClassVar[int]
         ROLE_FIELD_NUMBER: _ClassVar[int]
         CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,10 @@ class Conversation(_message.Message):
         TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
         FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
         USAGE_FIELD_NUMBER: _ClassVar[int]
+        INACTIVE_FIELD_NUMBER: _ClassVar[int]
+        VERSION_FIELD_NUMBER: _ClassVar[int]
+        ALTERNATIVE_OF_FIELD_NUMBER: _ClassVar[int]
+        MODEL_FIELD_NUMBER: _ClassVar[int]
         id: str
         role: Conversation.Role
         content: str
@@ -91,26 +95,38 @@ class Conversation(_message.Message):
         tool_name: str
         finish_reason: str
         usage: MessageUsage
-        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[Conversation.ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., finish_reason: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+        inactive: bool
+        version: int
+        alternative_of: str
+        model: str
+        def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[Conversation.Role, str]] = ..., content: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[Conversation.ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., finish_reason: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ..., inactive: _Optional[bool] = ..., version: _Optional[int] = ..., alternative_of: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     id: str
     title: str
     timestamp: _timestamp_pb2.Timestamp
     messages: _containers.RepeatedCompositeFieldContainer[Conversation.Message]
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Conversation.Message, _Mapping]]] = ...) -> None: ...
+    model: str
+    instructions: str
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Conversation.Message, _Mapping]]] = ..., model: _Optional[str] = ..., instructions: _Optional[str] = ...) -> None: ...
 
 class StartConversationRequest(_message.Message):
-    __slots__ = ("message", "session_metadata", "idempotency_key")
+    __slots__ = ("message", "session_metadata", "idempotency_key", "model", "instructions")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SESSION_METADATA_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     message: str
     session_metadata: SessionMetadata
     idempotency_key: str
-    def __init__(self, message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    model: str
+    instructions: str
+    def __init__(self, message: _Optional[str] = ..., session_metadata: _Optional[_Union[SessionMetadata, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., model: _Optional[str] = ..., instructions: _Optional[str] = ...) -> None: ...
 
 class SessionMetadata(_message.Message):
     __slots__ = ("platform", "user_id", "chat_id")
@@ -223,12 +239,16 @@ class DeleteConversationResponse(_message.Message):
     def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
 
 class UpdateConversationRequest(_message.Message):
-    __slots__ = ("conversation_id", "title")
+    __slots__ = ("conversation_id", "title", "model", "instructions")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     title: str
-    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
+    model: str
+    instructions: str
+    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., model: _Optional[str] = ..., instructions: _Optional[str] = ...) -> None: ...
 
 class UpdateConversationResponse(_message.Message):
     __slots__ = ("conversation",)
@@ -409,3 +429,79 @@ class TurnCancelled(_message.Message):
     conversation_id: str
     partial_text: str
     def __init__(self, conversation_id: _Optional[str] = ..., partial_text: _Optional[str] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("id", "display_name", "provider", "is_default", "priced", "input_usd_per_million", "output_usd_per_million")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    PRICED_FIELD_NUMBER: _ClassVar[int]
+    INPUT_USD_PER_MILLION_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_USD_PER_MILLION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    provider: str
+    is_default: bool
+    priced: bool
+    input_usd_per_million: float
+    output_usd_per_million: float
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., provider: _Optional[str] = ..., is_default: _Optional[bool] = ..., priced: _Optional[bool] = ..., input_usd_per_million: _Optional[float] = ..., output_usd_per_million: _Optional[float] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class RegenerateReplyRequest(_message.Message):
+    __slots__ = ("conversation_id", "idempotency_key")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    idempotency_key: str
+    def __init__(self, conversation_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RegenerateReplyResponse(_message.Message):
+    __slots__ = ("reply", "conversation_id", "usage")
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    reply: str
+    conversation_id: str
+    usage: MessageUsage
+    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+
+class EditLastMessageRequest(_message.Message):
+    __slots__ = ("conversation_id", "message", "idempotency_key")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    message: str
+    idempotency_key: str
+    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class EditLastMessageResponse(_message.Message):
+    __slots__ = ("reply", "conversation_id", "usage")
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    reply: str
+    conversation_id: str
+    usage: MessageUsage
+    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+
+class GetDefaultInstructionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DefaultInstructions(_message.Message):
+    __slots__ = ("instructions",)
+    INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
+    instructions: str
+    def __init__(self, instructions: _Optional[str] = ...) -> None: ...

@@ -81,6 +81,41 @@ class ChatServiceServer(TwirpServer):
                 input=_sym_db.GetSymbol("acai.chat.CancelTurnRequest"),
                 output=_sym_db.GetSymbol("acai.chat.CancelTurnResponse"),
             ),
+            "ListModels": Endpoint(
+                service_name="ChatService",
+                name="ListModels",
+                function=getattr(service, "ListModels"),
+                input=_sym_db.GetSymbol("acai.chat.ListModelsRequest"),
+                output=_sym_db.GetSymbol("acai.chat.ListModelsResponse"),
+            ),
+            "RegenerateReply": Endpoint(
+                service_name="ChatService",
+                name="RegenerateReply",
+                function=getattr(service, "RegenerateReply"),
+                input=_sym_db.GetSymbol("acai.chat.RegenerateReplyRequest"),
+                output=_sym_db.GetSymbol("acai.chat.RegenerateReplyResponse"),
+            ),
+            "EditLastMessage": Endpoint(
+                service_name="ChatService",
+                name="EditLastMessage",
+                function=getattr(service, "EditLastMessage"),
+                input=_sym_db.GetSymbol("acai.chat.EditLastMessageRequest"),
+                output=_sym_db.GetSymbol("acai.chat.EditLastMessageResponse"),
+            ),
+            "GetDefaultInstructions": Endpoint(
+                service_name="ChatService",
+                name="GetDefaultInstructions",
+                function=getattr(service, "GetDefaultInstructions"),
+                input=_sym_db.GetSymbol("acai.chat.GetDefaultInstructionsRequest"),
+                output=_sym_db.GetSymbol("acai.chat.DefaultInstructions"),
+            ),
+            "SetDefaultInstructions": Endpoint(
+                service_name="ChatService",
+                name="SetDefaultInstructions",
+                function=getattr(service, "SetDefaultInstructions"),
+                input=_sym_db.GetSymbol("acai.chat.DefaultInstructions"),
+                output=_sym_db.GetSymbol("acai.chat.DefaultInstructions"),
+            ),
         }
 
 
@@ -165,5 +200,50 @@ class ChatServiceClient(TwirpClient):
             ctx=ctx,
             request=request,
             response_obj=_sym_db.GetSymbol("acai.chat.CancelTurnResponse"),
+            **kwargs,
+        )
+
+    def ListModels(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/ListModels",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.ListModelsResponse"),
+            **kwargs,
+        )
+
+    def RegenerateReply(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/RegenerateReply",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.RegenerateReplyResponse"),
+            **kwargs,
+        )
+
+    def EditLastMessage(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/EditLastMessage",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.EditLastMessageResponse"),
+            **kwargs,
+        )
+
+    def GetDefaultInstructions(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/GetDefaultInstructions",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.DefaultInstructions"),
+            **kwargs,
+        )
+
+    def SetDefaultInstructions(self, *args, ctx, request, server_path_prefix="/twirp", **kwargs):
+        return self._make_request(
+            url=f"{server_path_prefix}/acai.chat.ChatService/SetDefaultInstructions",
+            ctx=ctx,
+            request=request,
+            response_obj=_sym_db.GetSymbol("acai.chat.DefaultInstructions"),
             **kwargs,
         )

@@ -347,6 +347,43 @@ func Run(client *Client, prefix string, echo bool) Result {
 		}
 	})
 
+	s.check("Conversation controls", func(ctx context.Context) {
+		models, err := c.ListModels(ctx, &pb.ListModelsRequest{})
+		must(err, "ListModels")
+		if len(models.GetModels()) == 0 || !models.GetModels()[0].GetIsDefault() {
+			fail("ListModels: want the default model first, got %v", models.GetModels())
+		}
+		model := models.GetModels()[0].GetId()
+		started, err := c.StartConversation(ctx, &pb.StartConversationRequest{
+			Message: "controls from " + s.label, Model: model, Instructions: "Be brief.",
+		})
+		must(err, "StartConversation with a model and instructions")
+		id := started.GetConversationId()
+		regenerated, err := c.RegenerateReply(ctx, &pb.RegenerateReplyRequest{ConversationId: id})
+		must(err, "RegenerateReply")
+		nonEmpty(regenerated.GetReply(), "regenerated reply")
+		edited, err := c.EditLastMessage(ctx, &pb.EditLastMessageRequest{ConversationId: id, Message: "edited from " + s.label})
+		must(err, "EditLastMessage")
+		nonEmpty(edited.GetReply(), "reply to the edit")
+		described, err := c.DescribeConversation(ctx, &pb.DescribeConversationRequest{ConversationId: id})
+		must(err, "DescribeConversation after the edit")
+		equal(described.GetConversation().GetModel(), model, "conversation.model")
+		equal(described.GetConversation().GetInstructions(), "Be brief.", "conversation.instructions")
+		inactive := 0
+		for _, m := range described.GetConversation().GetMessages() {
+			if m.GetInactive() {
+				inactive++
+			}
+		}
+		equal(inactive, 3, "inactive alternatives (the first reply, then the edited message and its reply)")
+		defaults, err := c.GetDefaultInstructions(ctx, &pb.GetDefaultInstructionsRequest{})
+		must(err, "GetDefaultInstructions")
+		_, err = c.SetDefaultInstructions(ctx, &pb.DefaultInstructions{Instructions: defaults.GetInstructions()})
+		must(err, "SetDefaultInstructions")
+		_, err = c.DeleteConversation(ctx, &pb.DeleteConversationRequest{ConversationId: id})
+		must(err, "DeleteConversation of the controls' conversation")
+	})
+
 	s.check("EndSession", func(ctx context.Context) {
 		ended, err := c.EndSession(ctx, &pb.EndSessionRequest{SessionMetadata: s.session})
 		must(err, "EndSession")

@@ -137,6 +137,31 @@ func (c *Client) GetUsage(ctx context.Context, in *pb.GetUsageRequest) (*pb.GetU
 	return out, c.Call(ctx, "GetUsage", in, out)
 }
 
+func (c *Client) ListModels(ctx context.Context, in *pb.ListModelsRequest) (*pb.ListModelsResponse, error) {
+	out := new(pb.ListModelsResponse)
+	return out, c.Call(ctx, "ListModels", in, out)
+}
+
+func (c *Client) RegenerateReply(ctx context.Context, in *pb.RegenerateReplyRequest) (*pb.RegenerateReplyResponse, error) {
+	out := new(pb.RegenerateReplyResponse)
+	return out, c.Call(ctx, "RegenerateReply", in, out)
+}
+
+func (c *Client) EditLastMessage(ctx context.Context, in *pb.EditLastMessageRequest) (*pb.EditLastMessageResponse, error) {
+	out := new(pb.EditLastMessageResponse)
+	return out, c.Call(ctx, "EditLastMessage", in, out)
+}
+
+func (c *Client) GetDefaultInstructions(ctx context.Context, in *pb.GetDefaultInstructionsRequest) (*pb.DefaultInstructions, error) {
+	out := new(pb.DefaultInstructions)
+	return out, c.Call(ctx, "GetDefaultInstructions", in, out)
+}
+
+func (c *Client) SetDefaultInstructions(ctx context.Context, in *pb.DefaultInstructions) (*pb.DefaultInstructions, error) {
+	out := new(pb.DefaultInstructions)
+	return out, c.Call(ctx, "SetDefaultInstructions", in, out)
+}
+
 // Call posts `in` to the method and decodes the answer into `out`; a Twirp error comes back as
 // *TwirpError, anything that breaks the wire rules as another error.
 func (c *Client) Call(ctx context.Context, method string, in, out proto.Message) error {
