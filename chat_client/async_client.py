@@ -17,6 +17,7 @@ from chat_client.results import (
     ConversationDetail,
     ConversationPage,
     Health,
+    ModelInfo,
     Reply,
     SessionMetadata,
     StartedConversation,
@@ -67,9 +68,12 @@ class AsyncChatClient:
         *,
         session: SessionMetadata | None = None,
         idempotency_key: str | None = None,
+        model: str = "",
+        instructions: str = "",
     ) -> StartedConversation:
         """See `ChatClient.start_conversation`."""
-        return await self._send(self._calls.start(message, session, idempotency_key))
+        call = self._calls.start(message, session, idempotency_key, model, instructions)
+        return await self._send(call)
 
     async def continue_conversation(
         self,
@@ -117,9 +121,41 @@ class AsyncChatClient:
             )
         return results.joined(pages)
 
-    async def update_conversation(self, conversation_id: str, *, title: str) -> Conversation:
+    async def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        title: str = "",
+        model: str | None = None,
+        instructions: str | None = None,
+    ) -> Conversation:
         """See `ChatClient.update_conversation`."""
-        return await self._send(self._calls.update(conversation_id, title))
+        call = self._calls.update(conversation_id, title, model, instructions)
+        return await self._send(call)
+
+    async def regenerate_reply(
+        self, conversation_id: str, *, idempotency_key: str | None = None
+    ) -> Reply:
+        """See `ChatClient.regenerate_reply`."""
+        return await self._send(self._calls.regenerate(conversation_id, idempotency_key))
+
+    async def edit_last_message(
+        self, conversation_id: str, message: str, *, idempotency_key: str | None = None
+    ) -> Reply:
+        """See `ChatClient.edit_last_message`."""
+        return await self._send(self._calls.edit(conversation_id, message, idempotency_key))
+
+    async def list_models(self) -> tuple[ModelInfo, ...]:
+        """See `ChatClient.list_models`."""
+        return await self._send(self._calls.list_models())
+
+    async def default_instructions(self) -> str:
+        """See `ChatClient.default_instructions`."""
+        return await self._send(self._calls.default_instructions())
+
+    async def set_default_instructions(self, instructions: str) -> str:
+        """See `ChatClient.set_default_instructions`."""
+        return await self._send(self._calls.set_default_instructions(instructions))
 
     async def delete_conversation(self, conversation_id: str) -> bool:
         """See `ChatClient.delete_conversation`."""

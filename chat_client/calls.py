@@ -14,6 +14,7 @@ from chat_client.results import (
     Conversation,
     ConversationDetail,
     ConversationPage,
+    ModelInfo,
     Reply,
     SessionMetadata,
     StartedConversation,
@@ -43,10 +44,38 @@ class Calls:
         self.health_url = f"{self._base_url}/health"
 
     def start(
-        self, message: str, session: SessionMetadata | None, idempotency_key: str | None
+        self,
+        message: str,
+        session: SessionMetadata | None,
+        idempotency_key: str | None,
+        model: str = "",
+        instructions: str = "",
     ) -> Call[StartedConversation]:
-        fields = {"message": message, "session_metadata": wire.session_message(session)}
+        fields = {
+            "message": message,
+            "session_metadata": wire.session_message(session),
+            "model": model,
+            "instructions": instructions,
+        }
         return self._turn("StartConversation", fields, idempotency_key, results.started_from)
+
+    def regenerate(self, conversation_id: str, idempotency_key: str | None) -> Call[Reply]:
+        fields = {"conversation_id": conversation_id}
+        return self._turn("RegenerateReply", fields, idempotency_key, results.reply_from)
+
+    def edit(self, conversation_id: str, message: str, idempotency_key: str | None) -> Call[Reply]:
+        fields = {"conversation_id": conversation_id, "message": message}
+        return self._turn("EditLastMessage", fields, idempotency_key, results.reply_from)
+
+    def list_models(self) -> Call[tuple[ModelInfo, ...]]:
+        return self._read("ListModels", {}, results.models_from)
+
+    def default_instructions(self) -> Call[str]:
+        return self._read("GetDefaultInstructions", {}, results.instructions_from)
+
+    def set_default_instructions(self, instructions: str) -> Call[str]:
+        fields = {"instructions": instructions}
+        return self._read("SetDefaultInstructions", fields, results.instructions_from)
 
     def continue_(
         self,
@@ -81,8 +110,19 @@ class Calls:
         fields = {"conversation_id": conversation_id}
         return self._read("DeleteConversation", fields, results.deleted_from)
 
-    def update(self, conversation_id: str, title: str) -> Call[Conversation]:
-        fields = {"conversation_id": conversation_id, "title": title}
+    def update(
+        self,
+        conversation_id: str,
+        title: str,
+        model: str | None = None,
+        instructions: str | None = None,
+    ) -> Call[Conversation]:
+        fields: dict[str, Any] = {"conversation_id": conversation_id, "title": title}
+        # Optional fields: left out, the setting stays; "" resets it.
+        if model is not None:
+            fields["model"] = model
+        if instructions is not None:
+            fields["instructions"] = instructions
         return self._read("UpdateConversation", fields, results.updated_from)
 
     def usage(self, start_date: str, end_date: str) -> Call[UsageReport]:

@@ -17,6 +17,7 @@ from chat_client.results import (
     ConversationDetail,
     ConversationPage,
     Health,
+    ModelInfo,
     Reply,
     SessionMetadata,
     StartedConversation,
@@ -75,14 +76,19 @@ class ChatClient:
         *,
         session: SessionMetadata | None = None,
         idempotency_key: str | None = None,
+        model: str = "",
+        instructions: str = "",
     ) -> StartedConversation:
         """Starts a conversation with its first message; returns its id, title and the reply.
 
         `session` tells the service where the message comes from. `idempotency_key` makes a
         resent turn return the first answer instead of making a second one; it is sent when
-        `sends_idempotency_keys`, and ignored otherwise.
+        `sends_idempotency_keys`, and ignored otherwise. `model` is an id of
+        `list_models()` ("" for the server's default; another is InvalidArgument);
+        `instructions` are standing instructions for every turn of the conversation.
         """
-        return self._send(self._calls.start(message, session, idempotency_key))
+        call = self._calls.start(message, session, idempotency_key, model, instructions)
+        return self._send(call)
 
     def continue_conversation(
         self,
@@ -126,10 +132,48 @@ class ChatClient:
             )
         return results.joined(pages)
 
-    def update_conversation(self, conversation_id: str, *, title: str) -> Conversation:
-        """Renames the conversation (a title the owner set is never replaced by a generated
-        one); returns it without messages. Raises InvalidArgument, NotFound."""
-        return self._send(self._calls.update(conversation_id, title))
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        title: str = "",
+        model: str | None = None,
+        instructions: str | None = None,
+    ) -> Conversation:
+        """Changes the conversation's settings and returns it without messages: a title
+        (never replaced by a generated one; "" keeps it), a model ("" for the default) and
+        instructions ("" for none); None leaves a setting as it is. Raises
+        InvalidArgument (also when nothing changes), NotFound."""
+        call = self._calls.update(conversation_id, title, model, instructions)
+        return self._send(call)
+
+    def regenerate_reply(
+        self, conversation_id: str, *, idempotency_key: str | None = None
+    ) -> Reply:
+        """Answers the conversation's last message again; the earlier reply stays stored as
+        an inactive alternative. Raises NotFound, Aborted (another turn runs), and as
+        `continue_conversation`."""
+        return self._send(self._calls.regenerate(conversation_id, idempotency_key))
+
+    def edit_last_message(
+        self, conversation_id: str, message: str, *, idempotency_key: str | None = None
+    ) -> Reply:
+        """Replaces the conversation's last user message with `message` and returns the new
+        reply; the earlier message and reply stay stored as inactive alternatives."""
+        return self._send(self._calls.edit(conversation_id, message, idempotency_key))
+
+    def list_models(self) -> tuple[ModelInfo, ...]:
+        """Returns the models a conversation may choose, the server's default first."""
+        return self._send(self._calls.list_models())
+
+    def default_instructions(self) -> str:
+        """Returns the caller's default instructions ("" for none)."""
+        return self._send(self._calls.default_instructions())
+
+    def set_default_instructions(self, instructions: str) -> str:
+        """Sets the instructions of the caller's conversations that have none of their own
+        ("" removes them); returns them as stored. Raises InvalidArgument (too long)."""
+        return self._send(self._calls.set_default_instructions(instructions))
 
     def delete_conversation(self, conversation_id: str) -> bool:
         """Deletes the conversation with everything stored for it; returns False when it was

@@ -65,7 +65,11 @@ class ToolCall:
 @dataclass(frozen=True, slots=True)
 class Message:
     """One message; `role` is the API's role name ("USER", "ASSISTANT", "TOOL"...).
-    `finish_reason` is "" for an ordinary reply, "cancelled" for one stopped by CancelTurn."""
+    `finish_reason` is "" for an ordinary reply, "cancelled" for one stopped by CancelTurn.
+    An `inactive` message is an alternative a regenerate or an edit replaced; `version` is
+    the version of its turn (1 as first answered), `alternative_of` the id of the message a
+    later version replaced, `model` the model that wrote an answer.
+    """
 
     id: str
     role: str
@@ -73,16 +77,37 @@ class Message:
     timestamp: datetime | None
     tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str = ""
+    inactive: bool = False
+    version: int = 1
+    alternative_of: str = ""
+    model: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A conversation; `messages` is empty in lists and holds one page (or all) otherwise."""
+    """A conversation; `messages` is empty in lists and holds one page (or all) otherwise.
+    `model` is its chosen model ("" for the server's default), `instructions` its own."""
 
     id: str
     title: str
     timestamp: datetime | None
     messages: tuple[Message, ...] = ()
+    model: str = ""
+    instructions: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model a conversation may choose: `id` ("openai:gpt-4o-mini") is what
+    `start_conversation(model=...)` takes. Prices are USD per million tokens, None when the
+    server does not know them."""
+
+    id: str
+    display_name: str
+    provider: str
+    is_default: bool = False
+    input_usd_per_million: float | None = None
+    output_usd_per_million: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +232,26 @@ def cancellation_from(wire: Wire) -> TurnCancellation:
     )
 
 
+def models_from(wire: Wire) -> tuple[ModelInfo, ...]:
+    return tuple(model_from(m) for m in wire.get("models", ()))
+
+
+def model_from(wire: Wire) -> ModelInfo:
+    priced = bool(wire.get("priced", False))
+    return ModelInfo(
+        id=str(wire.get("id", "")),
+        display_name=str(wire.get("display_name", "")),
+        provider=str(wire.get("provider", "")),
+        is_default=bool(wire.get("is_default", False)),
+        input_usd_per_million=float(wire.get("input_usd_per_million", 0)) if priced else None,
+        output_usd_per_million=float(wire.get("output_usd_per_million", 0)) if priced else None,
+    )
+
+
+def instructions_from(wire: Wire) -> str:
+    return str(wire.get("instructions", ""))
+
+
 def page_from(wire: Wire) -> ConversationPage:
     return ConversationPage(
         conversations=tuple(conversation_from(c) for c in wire.get("conversations", ())),
@@ -235,6 +280,8 @@ def conversation_from(wire: Wire) -> Conversation:
         title=str(wire.get("title", "")),
         timestamp=_timestamp(wire.get("timestamp")),
         messages=tuple(message_from(m) for m in wire.get("messages", ())),
+        model=str(wire.get("model", "")),
+        instructions=str(wire.get("instructions", "")),
     )
 
 
@@ -246,6 +293,10 @@ def message_from(wire: Wire) -> Message:
         timestamp=_timestamp(wire.get("timestamp")),
         tool_calls=tuple(tool_call_from(c) for c in wire.get("tool_calls", ())),
         finish_reason=str(wire.get("finish_reason", "")),
+        inactive=bool(wire.get("inactive", False)),
+        version=int(wire.get("version", 0) or 1),
+        alternative_of=str(wire.get("alternative_of", "")),
+        model=str(wire.get("model", "")),
     )
 
 
@@ -260,7 +311,9 @@ def joined(pages: Sequence[ConversationDetail]) -> Conversation:
     """Returns the conversation of the first of `pages` with the messages of them all."""
     first = pages[0].conversation
     messages = tuple(m for page in pages for m in page.conversation.messages)
-    return Conversation(first.id, first.title, first.timestamp, messages)
+    return Conversation(
+        first.id, first.title, first.timestamp, messages, first.model, first.instructions
+    )
 
 
 def health_from(wire: Wire, *, http_status: int) -> Health:

@@ -130,3 +130,33 @@ def test_rename_and_delete(sdk):
     assert sdk.delete_conversation(started.conversation_id) is False
     with pytest.raises(NotFound):
         sdk.describe_conversation(started.conversation_id)
+
+
+def test_models_instructions_regenerate_and_edit(sdk):
+    [model] = sdk.list_models()
+    assert (model.id, model.provider, model.is_default) == ("openai:gpt-test", "openai", True)
+    with pytest.raises(InvalidArgument) as raised:
+        sdk.start_conversation("hi", model="openai:unknown")
+    assert raised.value.meta == {"argument": "model"}
+
+    started = sdk.start_conversation("Pick one", model=model.id, instructions="Be brief.")
+    regenerated = sdk.regenerate_reply(started.conversation_id)
+    edited = sdk.edit_last_message(started.conversation_id, "Pick two")
+    assert (regenerated.reply, edited.reply) == ("echo: Pick one", "echo: Pick two")
+
+    conversation = sdk.get_conversation(started.conversation_id)
+    assert (conversation.model, conversation.instructions) == (model.id, "Be brief.")
+    assert [(m.content, m.inactive, m.version) for m in conversation.messages] == [
+        ("Pick one", True, 1),
+        ("echo: Pick one", True, 1),
+        ("echo: Pick one", True, 2),
+        ("Pick two", False, 3),
+        ("echo: Pick two", False, 3),
+    ]
+    assert conversation.messages[-1].model == "openai:gpt-test"
+    changed = sdk.update_conversation(started.conversation_id, instructions="", model="")
+    assert (changed.model, changed.instructions, changed.title) == ("", "", conversation.title)
+
+    assert sdk.set_default_instructions("Use metric units.") == "Use metric units."
+    assert sdk.default_instructions() == "Use metric units."
+    assert sdk.set_default_instructions("") == ""
