@@ -21,6 +21,8 @@ class Ask:
     failed, else 0. With `as_json`, each turn prints one JSON line. With `stream` (the
     default) replies print as they are written and Ctrl-C stops the turn on the service,
     ending the session with status 130; without it each turn is one unary call.
+    A new conversation runs on `model` ("" for the server's default) with the standing
+    `instructions`.
     """
 
     def __init__(
@@ -33,10 +35,19 @@ class Ask:
         as_json: bool,
         show_progress: bool,
         stream: bool = True,
+        model: str = "",
+        instructions: str = "",
     ) -> None:
         self._stream = stream
         self._streamed = StreamedTurn(
-            client, out=out, err=err, session=session, as_json=as_json, show_progress=show_progress
+            client,
+            out=out,
+            err=err,
+            session=session,
+            as_json=as_json,
+            show_progress=show_progress,
+            model=model,
+            instructions=instructions,
         )
         self._client = client
         self._out = out
@@ -44,6 +55,8 @@ class Ask:
         self._session = session
         self._as_json = as_json
         self._show_progress = show_progress
+        self._model = model
+        self._instructions = instructions
 
     def run(self, lines: Iterator[str], *, conversation_id: str | None) -> int:
         if conversation_id and not self._as_json:
@@ -80,7 +93,12 @@ class Ask:
     def _turn(self, conversation_id: str | None, message: str) -> tuple[str, str]:
         """Runs one turn; returns the conversation id and the text to print."""
         if conversation_id is None:
-            started = self._client.start_conversation(message, session=self._session)
+            started = self._client.start_conversation(
+                message,
+                session=self._session,
+                model=self._model,
+                instructions=self._instructions,
+            )
             if self._as_json:
                 return started.conversation_id, json.dumps(_fields(started), ensure_ascii=False)
             header = f"Conversation {started.conversation_id}: {started.title}"

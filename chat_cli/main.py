@@ -34,6 +34,10 @@ examples:
                                             (replies print as they come; Ctrl-C stops one)
   chat ask --no-stream                      the same, each reply printed whole
   chat ask 65f1c2d3e4b5a69788990011         continue a conversation
+  chat ask --model anthropic:claude-haiku-4-5 --instructions "Answer in French."
+  chat models                               the models a conversation may choose
+  chat regenerate 65f1c2d3e4b5a69788990011  answer the last message again
+  chat edit 65f1c2d3e4b5a69788990011 "What about Porto?"   replace the last message
   chat list --page-size 10                  the newest conversations
   chat show 65f1c2d3e4b5a69788990011 --json
   chat rename 65f1c2d3e4b5a69788990011 "Trip to Lisbon"
@@ -91,6 +95,8 @@ def _ask(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
         as_json=as_json,
         show_progress=sys.stderr.isatty(),
         stream=not args.no_stream,
+        model=args.model,
+        instructions=args.instructions,
     )
     lines = prompted_lines(prompt="you> ") if interactive else iter(sys.stdin)
     return ask.run(lines, conversation_id=args.conversation_id)
@@ -116,6 +122,30 @@ def _table(conversations: Sequence[Conversation]) -> str:
 def _show(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
     conversation = client.get_conversation(args.conversation_id)
     print(render.as_json(conversation) if as_json else render.conversation_text(conversation))
+    return 0
+
+
+def _models(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    models = client.list_models()
+    print(render.as_json(models) if as_json else render.model_table(models))
+    return 0
+
+
+def _regenerate(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    reply = client.regenerate_reply(args.conversation_id)
+    return _print_reply(args.conversation_id, reply.reply, as_json)
+
+
+def _edit(client: ChatClient, args: argparse.Namespace, as_json: bool) -> int:
+    reply = client.edit_last_message(args.conversation_id, args.message)
+    return _print_reply(args.conversation_id, reply.reply, as_json)
+
+
+def _print_reply(conversation_id: str, reply: str, as_json: bool) -> int:
+    if as_json:
+        print(render.as_json({"conversation_id": conversation_id, "reply": reply}))
+    else:
+        print(f"assistant: {reply}")
     return 0
 
 
@@ -169,7 +199,24 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="wait for each whole reply (one unary call) instead of printing it as it comes",
     )
+    ask.add_argument("--model", default="", help="a new conversation's model (see `chat models`)")
+    ask.add_argument(
+        "--instructions", default="", help="a new conversation's standing instructions"
+    )
     ask.set_defaults(run=_ask)
+    models = commands.add_parser("models", parents=[common], help="list the models to choose from")
+    models.set_defaults(run=_models)
+    regenerate = commands.add_parser(
+        "regenerate", parents=[common], help="answer a conversation's last message again"
+    )
+    regenerate.add_argument("conversation_id")
+    regenerate.set_defaults(run=_regenerate)
+    edit = commands.add_parser(
+        "edit", parents=[common], help="replace a conversation's last message and answer it"
+    )
+    edit.add_argument("conversation_id")
+    edit.add_argument("message", help="the new text")
+    edit.set_defaults(run=_edit)
     listing = commands.add_parser("list", parents=[common], help="list conversations, newest first")
     listing.add_argument("--page-size", type=int, default=20, help="rows per page (20)")
     listing.add_argument("--page-token", default="", help="the token printed after a page")

@@ -8,7 +8,7 @@ from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
-from chat_client import Conversation, Health, Message
+from chat_client import Conversation, Health, Message, ModelInfo
 
 _ID_WIDTH = 24
 _TIME_WIDTH = 16
@@ -30,19 +30,32 @@ def conversation_table(conversations: Sequence[Conversation], *, header: bool = 
 
 
 def conversation_header(conversation: Conversation) -> str:
-    """Returns the id, title and last update of a conversation."""
-    return "\n".join(
-        [
-            f"Conversation {conversation.id}",
-            f"Title:   {conversation.title or '(untitled)'}",
-            f"Updated: {when(conversation.timestamp, fmt='%Y-%m-%d %H:%M:%S')} UTC",
-        ]
-    )
+    """Returns the id, title and last update of a conversation, and its model and
+    instructions when it has them."""
+    lines = [
+        f"Conversation {conversation.id}",
+        f"Title:   {conversation.title or '(untitled)'}",
+        f"Updated: {when(conversation.timestamp, fmt='%Y-%m-%d %H:%M:%S')} UTC",
+    ]
+    if conversation.model:  # none chosen: the server's default
+        lines.append(f"Model:   {conversation.model}")
+    if conversation.instructions:
+        lines.append(f"Instructions: {conversation.instructions}")
+    return "\n".join(lines)
 
 
 def message_block(message: Message) -> str:
-    """Returns a message: "ROLE · HH:MM:SS", its tool calls, then its text."""
-    lines = [f"{message.role} · {when(message.timestamp, fmt='%H:%M:%S')}"]
+    """Returns a message: "ROLE · HH:MM:SS" (with the model that answered, and its version
+    when the turn was regenerated or edited, marked "replaced" when inactive), its tool
+    calls, then its text."""
+    heading = f"{message.role} · {when(message.timestamp, fmt='%H:%M:%S')}"
+    if message.model:
+        heading += f" · {message.model}"
+    if message.version > 1 or message.inactive:
+        heading += f" · version {message.version}"
+    if message.inactive:
+        heading += " (replaced)"
+    lines = [heading]
     lines += [f"  ↳ tool {call.name}({call.arguments})" for call in message.tool_calls]
     if message.content:
         lines.append(message.content)
@@ -54,6 +67,16 @@ def conversation_text(conversation: Conversation) -> str:
     return "\n\n".join(
         [conversation_header(conversation), *map(message_block, conversation.messages)]
     )
+
+
+def model_table(models: Sequence[ModelInfo]) -> str:
+    """Returns the models as a table: id, name, and "default" on the default's row."""
+    width = max([len(m.id) for m in models] + [2])
+    lines = [f"{'ID':<{width}}  NAME"]
+    lines += [
+        f"{m.id:<{width}}  {m.display_name}{'  (default)' if m.is_default else ''}" for m in models
+    ]
+    return "\n".join(lines)
 
 
 def health_text(health: Health) -> str:

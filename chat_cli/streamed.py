@@ -39,7 +39,8 @@ class StreamedTurn:
     """Runs one turn over the stream endpoint: text is printed to `out` as it arrives
     ("assistant: " first, after a "Conversation <id>: <title>" header for a new one), tool
     calls are noted on `err`. With `as_json`, one JSON line is printed when the turn ends.
-    Ctrl-C stops the turn on the service (CancelTurn: the text so far is kept)."""
+    Ctrl-C stops the turn on the service (CancelTurn: the text so far is kept). A new
+    conversation runs on `model` with `instructions` (as in Ask)."""
 
     def __init__(
         self,
@@ -50,8 +51,12 @@ class StreamedTurn:
         session: SessionMetadata,
         as_json: bool,
         show_progress: bool,
+        model: str = "",
+        instructions: str = "",
     ) -> None:
         self._client = client
+        self._model = model
+        self._instructions = instructions
         self._out = out
         self._err = err
         self._session = session
@@ -66,7 +71,12 @@ class StreamedTurn:
         with progress:
             try:
                 if conversation_id is None:
-                    stream = self._client.stream_conversation(message, session=self._session)
+                    stream = self._client.stream_conversation(
+                        message,
+                        session=self._session,
+                        model=self._model,
+                        instructions=self._instructions,
+                    )
                 else:
                     stream = self._client.stream_continue(
                         conversation_id, message, session=self._session

@@ -171,9 +171,11 @@ class AsyncChatClient:
         *,
         session: SessionMetadata | None = None,
         idempotency_key: str | None = None,
+        model: str = "",
+        instructions: str = "",
     ) -> AsyncTurnStream:
         """See `ChatClient.stream_conversation` (`async for event in await ...`)."""
-        call = self._calls.start(message, session, idempotency_key)
+        call = self._calls.start(message, session, idempotency_key, model, instructions)
         return await self._stream(self._calls.streamed(call))
 
     async def stream_continue(

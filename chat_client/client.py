@@ -192,6 +192,8 @@ class ChatClient:
         *,
         session: SessionMetadata | None = None,
         idempotency_key: str | None = None,
+        model: str = "",
+        instructions: str = "",
     ) -> TurnStream:
         """Starts a conversation as `start_conversation` does, streaming its events: returns
         a `TurnStream` (iterate it; use it in a `with` block to hang up early) whose events
@@ -202,7 +204,7 @@ class ChatClient:
         `TwirpError` here, retried as `start_conversation` is; a failure after the start is a
         `TurnFailed` event. A dropped connection is resumed by the stream itself.
         """
-        call = self._calls.start(message, session, idempotency_key)
+        call = self._calls.start(message, session, idempotency_key, model, instructions)
         return self._stream(self._calls.streamed(call))
 
     def stream_continue(

@@ -260,3 +260,32 @@ def test_no_stream_keeps_the_unary_call(chat, fake_openai):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1] == "assistant: echo: whole please"
     assert not fake_openai.requests[-1].json.get("stream")
+
+
+def test_models_ask_with_a_model_regenerate_and_edit(chat):
+    models = chat("models")
+    assert models.returncode == 0, models.stderr
+    assert models.stdout.splitlines()[1:] == ["openai:gpt-test  gpt-test  (default)"]
+    refused = chat("ask", "--model", "openai:nope", stdin="hi\n")
+    assert refused.returncode == 1
+    assert "unknown model 'openai:nope'; allowed: openai:gpt-test" in refused.stderr
+
+    started = chat(
+        "ask", "--model", "openai:gpt-test", "--instructions", "Be brief.", stdin="Lisbon?\n"
+    )
+    cid = _conversation_id(started.stdout)
+    regenerated = chat("regenerate", cid)
+    edited = chat("edit", cid, "Porto?", "--json")
+    assert regenerated.stdout == "assistant: echo: Lisbon?\n", regenerated.stderr
+    assert json.loads(edited.stdout) == {"conversation_id": cid, "reply": "echo: Porto?"}
+
+    shown = chat("show", cid).stdout
+    assert "Model:   openai:gpt-test\nInstructions: Be brief." in shown
+    headings = [block.splitlines()[0] for block in shown.strip().split("\n\n")[1:]]
+    assert [h.split(" · ", 2)[-1] if "version" in h else h.split(" · ")[0] for h in headings] == [
+        "version 1 (replaced)",
+        "openai:gpt-test · version 1 (replaced)",
+        "openai:gpt-test · version 2 (replaced)",
+        "version 3",
+        "openai:gpt-test · version 3",
+    ]
