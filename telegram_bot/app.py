@@ -64,6 +64,8 @@ def build_application(
         CommandHandler("start", handlers.start),
         CommandHandler("help", handlers.help),
         CommandHandler("new", handlers.new),
+        CommandHandler("model", handlers.model),
+        CommandHandler("regenerate", handlers.regenerate),
         CommandHandler("status", handlers.status),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.message),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from telegram import BotCommand, Message, Update
 from telegram.constants import ChatAction
@@ -16,6 +16,7 @@ from chat_client import (
     ChatClientError,
     ConnectionFailed,
     InvalidArgument,
+    ModelInfo,
     ResourceExhausted,
     SessionMetadata,
     TimedOut,
@@ -23,14 +24,17 @@ from chat_client import (
     Unauthenticated,
     Unavailable,
 )
-from telegram_bot.conversations import ChatConversations
+from telegram_bot.conversations import MODEL_KEY, ChatConversations, UnknownModel
 from telegram_bot.deliveries import SeenUpdates
 from telegram_bot.live_reply import LiveReply
+from telegram_bot.replies import split_message
 
 logger = logging.getLogger(__name__)
 
 COMMANDS = (
     BotCommand("new", "Start a new conversation"),
+    BotCommand("model", "Show the models, or choose one: /model <id>"),
+    BotCommand("regenerate", "Answer your last message again"),
     BotCommand("status", "Is the service up?"),
     BotCommand("help", "What this bot does"),
 )
@@ -38,6 +42,8 @@ HELP = (
     "Send me a message and the assistant answers; I keep the conversation going, so you "
     "can ask follow-up questions.\n\n"
     "/new — start a new conversation\n"
+    "/model — show the models; /model <id> chooses one\n"
+    "/regenerate — answer your last message again\n"
     "/status — is the service up?\n"
     "/help — this text"
 )
@@ -86,6 +92,48 @@ class BotHandlers:
         await update.effective_message.reply_text(
             f"{text} Your next message begins a new conversation."
         )
+
+    async def model(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/model lists the models (the chat's marked); /model <id> chooses one."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or context.chat_data is None:
+            return
+        try:
+            if not context.args:
+                models = await self._client.list_models()
+                chosen = context.chat_data.get(MODEL_KEY, "")
+                await message.reply_text(_model_list(models, chosen))
+                return
+            session = SessionMetadata("telegram", chat_id=str(chat.id))
+            await self._conversations.choose_model(context.chat_data, session, context.args[0])
+        except UnknownModel as exc:
+            await message.reply_text(f"I don't know that model.\n\n{_model_list(exc.models, '')}")
+            return
+        except ChatClientError as exc:
+            await message.reply_text(_explain(exc))
+            return
+        await message.reply_text(f"From now on {context.args[0]} answers in this chat.")
+
+    async def regenerate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/regenerate answers the chat's last message again."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or context.chat_data is None:
+            return
+        session = SessionMetadata("telegram", chat_id=str(chat.id))
+        key = f"telegram-{context.bot.id}-{update.update_id}"
+        try:
+            async with self._typing(context, chat.id):
+                reply = await self._conversations.regenerate(
+                    context.chat_data, session, idempotency_key=key
+                )
+        except ChatClientError as exc:
+            await message.reply_text(_explain(exc))
+            return
+        if reply is None:
+            await message.reply_text("There is no answer to regenerate yet: send a message.")
+            return
+        for piece in split_message(reply) or ["(the assistant sent an empty reply)"]:
+            await message.reply_text(piece)
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is None:
@@ -155,6 +203,13 @@ class _Channel:
         await self._bot.edit_message_text(
             text, chat_id=self._message.chat_id, message_id=message_id
         )
+
+
+def _model_list(models: Sequence[ModelInfo], chosen: str) -> str:
+    """Returns one line per model, the chat's choice (else the default) marked."""
+    current = chosen or next((m.id for m in models if m.is_default), "")
+    lines = [f"{'→' if m.id == current else '•'} {m.id} — {m.display_name}" for m in models]
+    return "Models (choose with /model <id>):\n" + "\n".join(lines)
 
 
 def _explain(exc: ChatClientError) -> str:

@@ -168,3 +168,32 @@ def test_an_unreachable_service_is_reported_plainly(telegram):
                 "The assistant is unavailable right now; please try again in a moment."
             ]
             assert other.wait_for_texts(2, 1) == ["Service: unreachable"]
+
+
+def test_model_lists_and_chooses_and_regenerate_answers_again(telegram, fake_openai, chat_id):
+    telegram.deliver(telegram.text_update(chat_id, "/regenerate"))
+    assert telegram.wait_for_texts(chat_id, 1)[0].startswith("There is no answer to regenerate")
+    telegram.deliver(telegram.text_update(chat_id, "/model"))
+    assert telegram.wait_for_texts(chat_id, 2)[1] == (
+        "Models (choose with /model <id>):\n→ openai:gpt-test — gpt-test"
+    )
+    telegram.deliver(telegram.text_update(chat_id, "/model openai:gpt-9"))
+    assert telegram.wait_for_texts(chat_id, 3)[2].startswith("I don't know that model.")
+    telegram.deliver(telegram.text_update(chat_id, "/model openai:gpt-test"))
+    assert (
+        telegram.wait_for_texts(chat_id, 4)[3]
+        == "From now on openai:gpt-test answers in this chat."
+    )
+
+    telegram.deliver(telegram.text_update(chat_id, "Roll a die"))
+    assert telegram.wait_for_texts(chat_id, 5)[4] == "echo: Roll a die"
+    fake_openai.script("It is 4.")
+    telegram.deliver(telegram.text_update(chat_id, "/regenerate"))
+    assert telegram.wait_for_texts(chat_id, 6)[5] == "It is 4."
+    telegram.deliver(telegram.text_update(chat_id, "Again?"))
+    telegram.wait_for_texts(chat_id, 7)
+    assert [m["content"] for m in _reply_requests(fake_openai)[-1]["messages"][1:]] == [
+        "Roll a die",
+        "It is 4.",
+        "Again?",
+    ]
