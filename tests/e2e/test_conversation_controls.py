@@ -4,8 +4,10 @@ chooses, its standing instructions, RegenerateReply and EditLastMessage."""
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import uuid
+from pathlib import Path
 
 import pymongo
 import pytest
@@ -15,11 +17,19 @@ import migrations
 from chat_service.composition.app import create_app
 from chat_service.config import Secret, Settings
 from tests.e2e.conftest import ROUTE
+from tests.e2e.test_web_page import TIMEOUT_MS
+from tests.e2e.test_web_page import browser as browser  # the module's Chromium fixture
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.uvicorn_thread import serve
 
 TITLE_MARK = "You write the title"
+# Like test_web_page's: docs/screenshots/web-conversation-controls.png is a copy of this one.
+SCREENSHOTS = Path(
+    os.environ.get(
+        "TEST_ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+    )
+)
 
 
 class Numbered:
@@ -261,6 +271,53 @@ def test_regenerate_and_edit_validate_their_input(url):
     assert missing.status_code == 404
     assert (blank.status_code, blank.json()["meta"]) == (400, {"argument": "message"})
     assert (bad_id.status_code, bad_id.json()["meta"]) == (400, {"argument": "conversation_id"})
+
+
+def test_the_page_picks_a_model_regenerates_edits_and_shows_alternatives(browser, url):
+    from playwright.sync_api import expect  # the fixture skipped the test without playwright
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=url)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        expect(page.locator("#model option")).to_have_count(2)
+        assert page.locator("#model option").all_inner_texts() == [
+            "gpt-test (default)",
+            "Claude (test)",
+        ]
+        page.select_option("#model", "anthropic:claude-test")
+        page.fill("#instructions", "Answer like a travel guide.")
+        page.fill("#message", "Plan a weekend in Lisbon")
+        page.press("#message", "Enter")
+        expect(page.locator(".message.assistant:not(.pending)")).to_have_count(1)
+        conversation_id = page.evaluate("location.hash.slice(1)")
+        assert describe(url, conversation_id)["model"] == "anthropic:claude-test"
+
+        page.click("#regenerate")
+        expect(page.locator("#alternative-count")).to_have_text("1")
+        expect(page.locator(".message.inactive")).to_be_hidden()
+        page.once("dialog", lambda dialog: dialog.accept("Plan a weekend in Porto"))
+        page.click("#edit-last")
+        expect(page.locator("#alternative-count")).to_have_text("3")
+        visible = page.locator(".message:not(.inactive) .text").all_inner_texts()
+        assert visible[0] == "Plan a weekend in Porto"
+        assert visible[1].startswith("claude ")
+        assert visible[1].endswith("Plan a weekend in Porto")
+
+        page.check("#show-alternatives")
+        expect(page.locator(".message.inactive").first).to_be_visible()
+        assert page.input_value("#instructions") == "Answer like a travel guide."
+        assert page.input_value("#model") == "anthropic:claude-test"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "web-conversation-controls.png"))
+
+        page.select_option("#model", "")
+        page.click("#save-settings")
+        expect(page.locator("#save-settings")).to_be_hidden()
+        assert describe(url, conversation_id)["model"] == ""
+    finally:
+        context.close()
 
 
 def test_a_repeated_regenerate_with_its_key_answers_once(url, openai):

@@ -186,8 +186,25 @@ export class ChatApi {
     throw new TwirpError("unknown", `HTTP ${response.status} ${response.statusText}`.trim());
   }
 
-  start(message, session) {
-    return this.call("StartConversation", { message, session_metadata: session });
+  start(message, session, model = "", instructions = "") {
+    return this.call("StartConversation", { message, session_metadata: session, model, instructions });
+  }
+
+  models() {
+    return this.call("ListModels", {});
+  }
+
+  regenerate(conversationId) {
+    return this.call("RegenerateReply", { conversation_id: conversationId });
+  }
+
+  editLast(conversationId, message) {
+    return this.call("EditLastMessage", { conversation_id: conversationId, message });
+  }
+
+  // Sets the conversation's model and instructions ("" for the default model, no instructions).
+  configure(conversationId, model, instructions) {
+    return this.call("UpdateConversation", { conversation_id: conversationId, model, instructions });
   }
 
   continue(conversationId, message, session) {

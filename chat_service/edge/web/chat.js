@@ -1,13 +1,14 @@
 // The chat page: conversation list, new chat, continue, rename, delete, tool calls, plain errors;
 // replies stream in (Markdown rendered safely), a Stop button ends a running turn, and a
-// reload reattaches to a turn still running (its id and last seq kept in sessionStorage).
+// reload reattaches to a turn still running (its id and last seq kept in sessionStorage);
+// the model and instructions of a conversation, Regenerate, Edit last message and alternatives.
 import { ChatApi, TwirpError, apiKey, setApiKey } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
 
 const $ = (id) => document.getElementById(id);
 const prefix = document.querySelector('meta[name="twirp-prefix"]').content;
 const api = new ChatApi(prefix);
-const state = { conversationId: "", nextPageToken: "", busy: false, turnId: "" };
+const state = { conversationId: "", nextPageToken: "", busy: false, turnId: "", model: "", instructions: "", defaultModel: "" };
 const RUNNING_TURN = "chat.runningTurn";
 
 function browserId() {
@@ -66,7 +67,14 @@ function messageNode(message) {
   const role = (message.role || "UNKNOWN").toLowerCase();
   const item = el("li", `message ${role}`);
   item.dataset.role = message.role || "UNKNOWN";
-  item.append(el("div", "meta", `${message.role || "UNKNOWN"} · ${when(message.timestamp)}`));
+  const meta = el("div", "meta", `${message.role || "UNKNOWN"} · ${when(message.timestamp)}`);
+  if (message.model) meta.append(` · ${message.model}`);
+  if (message.version > 1 || message.inactive) meta.append(el("span", "badge", `version ${message.version}`));
+  if (message.inactive) {
+    item.classList.add("inactive");
+    meta.append(el("span", "badge", "replaced"));
+  }
+  item.append(meta);
   for (const call of message.tool_calls || []) item.append(toolCallNode(call));
   if (message.content) {
     if (role === "tool") {
@@ -161,10 +169,80 @@ async function deleteConversation() {
   }
 }
 
+function showSettings(model, instructions) {
+  // The default model is the option "" whether the conversation names it or not.
+  state.model = model && model !== state.defaultModel ? model : "";
+  state.instructions = instructions || "";
+  $("model").value = state.model;
+  $("instructions").value = state.instructions;
+  $("save-settings").hidden = true;
+}
+
+function settingsChanged() {
+  $("save-settings").hidden = !state.conversationId
+    || ($("model").value === state.model && $("instructions").value.trim() === state.instructions);
+}
+
+async function saveSettings() {
+  clearError();
+  try {
+    const { conversation } = await api.configure(state.conversationId, $("model").value, $("instructions").value.trim());
+    showSettings(conversation.model, conversation.instructions);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function loadModels() {
+  try {
+    const { models } = await api.models();
+    const options = models.map((model) => {
+      const option = el("option", "", model.is_default ? `${model.display_name} (default)` : model.display_name);
+      option.value = model.is_default ? "" : model.id;
+      option.dataset.modelId = model.id;
+      return option;
+    });
+    state.defaultModel = models.find((model) => model.is_default)?.id || "";
+    if (state.model === state.defaultModel) state.model = "";
+    $("model").replaceChildren(...options);
+    $("model").value = state.model;
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function countAlternatives() {
+  $("alternative-count").textContent = String(document.querySelectorAll(".message.inactive").length);
+}
+
+async function revise(edit) {
+  const users = [...document.querySelectorAll(".message.user:not(.inactive) .text")];
+  let text = "";
+  if (edit) {
+    const last = users.length ? users[users.length - 1].textContent : "";
+    const changed = window.prompt("Edit your last message", last);
+    if (changed === null || !changed.trim() || changed.trim() === last) return;
+    text = changed.trim();
+  }
+  clearError();
+  setBusy(true);
+  try {
+    if (edit) await api.editLast(state.conversationId, text);
+    else await api.regenerate(state.conversationId);
+    await openConversation(state.conversationId);
+  } catch (err) {
+    showError(err);
+  } finally {
+    setBusy(false);
+  }
+}
+
 function newChat() {
   state.conversationId = "";
   $("title").textContent = "New chat";
   $("messages").replaceChildren();
+  showSettings("", "");
+  countAlternatives();
   markCurrent();
   showActions();
   $("message").focus();
@@ -180,7 +258,9 @@ async function openConversation(conversationId) {
   try {
     const conversation = await api.conversation(conversationId);
     $("title").textContent = conversation.title || "(untitled)";
+    showSettings(conversation.model, conversation.instructions);
     for (const message of conversation.messages) appendMessage(message);
+    countAlternatives();
   } catch (err) {
     $("title").textContent = "";
     showError(err);
@@ -195,6 +275,8 @@ function setBusy(busy) {
   $("delete").disabled = busy;
   $("stop").hidden = !busy;
   $("stop").disabled = false;
+  $("regenerate").disabled = busy;
+  $("edit-last").disabled = busy;
 }
 
 function saveRunning(running) {
@@ -316,7 +398,7 @@ async function send(text) {
   const method = state.conversationId ? "ContinueConversation" : "StartConversation";
   const body = state.conversationId
     ? { conversation_id: state.conversationId, message: text, session_metadata: session }
-    : { message: text, session_metadata: session };
+    : { message: text, session_metadata: session, model: $("model").value, instructions: $("instructions").value.trim() };
   try {
     await runTurn(running, userNode, (onEvent) => api.streamTurn(method, body, {
       onEvent,
@@ -326,6 +408,7 @@ async function send(text) {
         saveRunning(running);
       },
     }));
+    if (method === "StartConversation") showSettings($("model").value, $("instructions").value.trim());
     $("message").value = "";
   } catch (err) {
     showError(err);
@@ -407,6 +490,15 @@ function setUp() {
   $("rename").addEventListener("click", renameConversation);
   $("delete").addEventListener("click", deleteConversation);
   $("stop").addEventListener("click", stop);
+  $("regenerate").addEventListener("click", () => revise(false));
+  $("edit-last").addEventListener("click", () => revise(true));
+  $("show-alternatives").addEventListener("change", (event) => {
+    $("messages").classList.toggle("hide-alternatives", !event.target.checked);
+  });
+  $("model").addEventListener("change", settingsChanged);
+  $("instructions").addEventListener("input", settingsChanged);
+  $("save-settings").addEventListener("click", saveSettings);
+  loadModels();
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("message").value.trim();
