@@ -511,8 +511,10 @@ def test_alternatives_are_marked_inactive_and_the_last_turn_is_found_past_them(
             deactivate=(header.message_count - 1, header.message_count),
         )
 
-    tail = repository.last_turn(conversation_id=created.id)
-    history = repository.recent_messages(conversation_id=created.id, limit=10, before_seq=1)
+    tail = repository.last_turn(owner="alice", conversation_id=created.id)
+    history = repository.recent_messages(
+        owner="alice", conversation_id=created.id, limit=10, before_seq=1
+    )
 
     assert [m.content for m in tail][:2] == ["hi?", "hi!"]
     assert len(tail) == 32
@@ -520,4 +522,6 @@ def test_alternatives_are_marked_inactive_and_the_last_turn_is_found_past_them(
     assert (tail[-1].content, tail[-1].version) == ("take 31", 31)
     assert [m.content for m in history] == ["hi?"]
     with pytest.raises(ConversationNotFound):
-        repository.last_turn(conversation_id=MISSING_ID)
+        repository.last_turn(owner="alice", conversation_id=MISSING_ID)
+    with pytest.raises(ConversationNotFound):
+        repository.last_turn(owner="mallory", conversation_id=created.id)
