@@ -9,6 +9,8 @@
 | memory              | worker RSS over 10,000 turns and its fitted trend           |
 | owner               | peak memory and time of one owner's export and erasure      |
 | streaming           | 64 streams: first token and token gap added, memory, resume |
+| round_trips         | MongoDB and Redis round trips and bytes of one turn          |
+| bursts              | lock-step clients at 16/64/128, 1 s provider: added latency  |
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    bursts,
     cache_latency,
     concurrency_sweep,
     conversation_length,
@@ -30,11 +33,24 @@ from bench import (
     owner_memory,
     plots,
     streaming,
+    round_trips,
 )
 from bench.processes import ROOT
+from bench.round_trips import COUNTERS_FILE, with_before
 from bench.stack import App, Stack
+from chat_service.observability.round_trips import COUNT_ROUND_TRIPS_VARIABLE
 
-NAMES = ("concurrency", "length", "cache", "cpu", "memory", "owner", "streaming")
+NAMES = (
+    "concurrency",
+    "length",
+    "cache",
+    "cpu",
+    "memory",
+    "owner",
+    "streaming",
+    "round_trips",
+    "bursts",
+)
 OUT_DIR = ROOT / "docs" / "benchmarks"
 
 
@@ -53,6 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=15.0,
         help="concurrency: window per level (default: %(default)s)",
+    )
+    group.add_argument(
+        "--burst-levels",
+        type=int,
+        nargs="+",
+        default=list(bursts.LEVELS),
+        help="bursts: lock-step client counts (default: %(default)s)",
     )
     group.add_argument(
         "--length-turns",
@@ -177,6 +200,26 @@ def _streaming(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     return streaming.run(stack, streams=args.stream_clients, rounds=args.stream_rounds)
 
 
+def _round_trips(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    path = stack.dir / COUNTERS_FILE
+    # The default rate limit stays on: its calls are part of a turn's cost.
+    env = {COUNT_ROUND_TRIPS_VARIABLE: str(path), "API_RATE_LIMIT_RPS": "20"}
+    with stack.app(llm_latency_s=0.0, name="round-trips", settings=env) as app:
+        result = round_trips.run(app.url, app_pid=app.pid, counters_path=path)
+    return with_before(result, Path(args.out_dir))
+
+
+def _bursts(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    with stack.app(llm_latency_s=1.0, name="bursts") as app:
+        return bursts.run(
+            app.url,
+            levels=args.burst_levels,
+            duration_s=args.level_duration_s,
+            llm_latency_s=1.0,
+            pids=_pids(stack, app),
+        )
+
+
 RUNNERS: dict[str, Callable[[Stack, argparse.Namespace], dict[str, Any]]] = {
     "concurrency": _concurrency,
     "length": _length,
@@ -185,6 +228,8 @@ RUNNERS: dict[str, Callable[[Stack, argparse.Namespace], dict[str, Any]]] = {
     "memory": _memory,
     "owner": _owner,
     "streaming": _streaming,
+    "round_trips": _round_trips,
+    "bursts": _bursts,
 }
 PLOTS = plots.DRAWERS
 

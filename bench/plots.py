@@ -208,6 +208,54 @@ def streaming(result: dict[str, Any], path: Path) -> Path:
 
 
 Drawer = Callable[[dict[str, Any], Path], Path]
+
+
+def bursts(result: dict[str, Any], path: Path) -> Path:
+    """Latency added to the provider's, p50 and p99, by number of lock-step clients."""
+    rows = result["levels"]
+    clients = [r["clients"] for r in rows]
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(clients, [r["added_p50_ms"] for r in rows], "o-", label="p50")
+    axes.plot(clients, [r["added_p99_ms"] for r in rows], "s-", label="p99")
+    for r in rows:
+        axes.annotate(
+            f"{r['ratio_to_ceiling']:.0%} of ceiling",
+            (r["clients"], r["added_p99_ms"]),
+            textcoords="offset points",
+            xytext=(-30, 8),
+            fontsize=8,
+        )
+    axes.set(
+        xlabel="clients firing together",
+        ylabel="added latency, ms",
+        ylim=(0, None),
+        title=f"Bursts, provider latency {result['llm_latency_s']:g} s",
+    )
+    _log_ticks(axes, clients, [str(c) for c in clients])
+    axes.legend()
+    return _save(figure, path)
+
+
+def round_trips(result: dict[str, Any], path: Path) -> Path:
+    """Round trips of one turn by store, now and (if recorded) before the cut."""
+    methods = ["StartConversation", "ContinueConversation"]
+    stores = ["mongo", "redis"]
+    figure, axes = plt.subplots(figsize=(7, 4))
+    labels = [f"{m.removesuffix('Conversation')}\n{s}" for m in methods for s in stores]
+    now = [result[m][s]["round_trips"] for m in methods for s in stores]
+    spots = list(range(len(labels)))
+    if "before" in result:
+        then = [result["before"][m][s]["round_trips"] for m in methods for s in stores]
+        axes.bar([x - 0.2 for x in spots], then, width=0.4, label="before")
+        axes.bar([x + 0.2 for x in spots], now, width=0.4, label="now")
+        axes.legend()
+    else:
+        axes.bar(spots, now, width=0.5)
+    axes.set_xticks(spots, labels)
+    axes.set(ylabel="round trips per turn", title="Round trips of one turn")
+    return _save(figure, path)
+
+
 DRAWERS: dict[str, Drawer] = {
     "concurrency": concurrency,
     "length": conversation_length,
@@ -216,6 +264,8 @@ DRAWERS: dict[str, Drawer] = {
     "memory": memory,
     "owner": owner,
     "streaming": streaming,
+    "round_trips": round_trips,
+    "bursts": bursts,
 }
 
 

@@ -3,6 +3,13 @@
 Shared by the scenarios: Redis and secantusd-py (devstack.servers) in a temp dir and a fresh
 migrated database. Per scenario: a fake OpenAI server process with a fixed latency and the app
 as its own process under one uvicorn worker, pointed at that fake server.
+
+The app starts as `make run` starts it (the "shipped" profile): `python -m
+chat_service.launcher`, i.e. uvicorn with the header-limiting HTTP protocol, the JSON log
+configuration at the default LOG_LEVEL (INFO, one access line a request), in-memory metrics
+for one worker and the default tracing. The only setting changed is API_RATE_LIMIT_RPS=0:
+every benchmark client shares one address. The "lean" profile, reported only where labelled,
+starts uvicorn directly without the access log, logging at WARNING.
 """
 
 from __future__ import annotations
@@ -26,12 +33,16 @@ from devstack.process import LOOPBACK, free_port
 from devstack.servers import MongoServer, RedisServer
 
 APP_FACTORY = "chat_service.composition.app:create_app"
+SHIPPED = "shipped"
+LEAN = "lean"
+PROFILES = (SHIPPED, LEAN)
 
 
 @dataclass(frozen=True)
 class App:
     """A running app: its base URL, pids for CPU accounting and how it was started."""
 
+    profile: str
     url: str
     pid: int
     fake_openai_pid: int
@@ -94,8 +105,10 @@ class Stack:
         token_gap_s: float = 0.0,
         reply_words: int = 0,
         settings: dict[str, str] | None = None,
+        profile: str = SHIPPED,
     ) -> Iterator[App]:
-        """Runs a fake OpenAI server with `llm_latency_s` and the app pointed at it.
+        """Runs a fake OpenAI server with `llm_latency_s` and the app pointed at it, started
+        as `profile` says (SHIPPED: the launcher `make run` uses; LEAN: bare uvicorn).
 
         Streamed answers (`first_token_delay_s`, `token_gap_s`) and `reply_words` words
         instead of the echo configure the fake as its command-line options do; `settings`
@@ -132,11 +145,7 @@ class Stack:
                 "API_RATE_LIMIT_RPS": "0",
                 **(settings or {}),
             }
-            argv = [
-                *(sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY),
-                *("--host", LOOPBACK, "--port", str(port)),
-                *("--no-access-log", "--no-proxy-headers", "--log-level", "warning"),
-            ]
+            argv = app_argv(profile, {**os.environ, **env})
             app = Child(
                 f"app-{name}",
                 argv,
@@ -148,7 +157,7 @@ class Stack:
             app.start(http_ok(f"{url}/ready"), timeout_s=60)
             shown_env = {k: ("***" if k == "OPENAI_API_KEY" else v) for k, v in env.items()}
             fake_url = f"http://{LOOPBACK}:{fake_port}"
-            yield App(url, app.pid, fake.pid, fake_url, argv, shown_env, fake.argv)
+            yield App(profile, url, app.pid, fake.pid, fake_url, argv, shown_env, fake.argv)
 
     def server_pids(self) -> dict[str, int]:
         """The pids of the shared servers, by name, for CPU accounting."""
@@ -170,3 +179,17 @@ class Stack:
             "uri": self.mongo_uri,
             "database": self.database,
         }
+
+
+def app_argv(profile: str, environ: dict[str, str]) -> list[str]:
+    """The app's command line: the launcher for SHIPPED (it execs uvicorn as
+    `chat_service.launcher.uvicorn_argv` says: the pid stays the same), bare uvicorn for LEAN."""
+    if profile == SHIPPED:
+        return [sys.executable, "-m", "chat_service.launcher"]
+    if profile == LEAN:
+        return [
+            *(sys.executable, "-m", "uvicorn", "--factory", APP_FACTORY),
+            *("--host", environ["HOST"], "--port", environ["PORT"]),
+            *("--no-access-log", "--no-proxy-headers", "--log-level", "warning"),
+        ]
+    raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}")

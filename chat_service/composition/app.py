@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from pymongo import MongoClient
 from pymongo.database import Database
+from pymongo.monitoring import CommandListener
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -68,6 +69,7 @@ from chat_service.observability.logs import configure_logging
 from chat_service.observability.metrics import Metrics
 from chat_service.observability.metrics_endpoint import metrics_route
 from chat_service.observability.mongo_tracing import MongoCommandTracer
+from chat_service.observability.round_trips import RoundTrips
 from chat_service.observability.telemetry import Telemetry
 from chat_service.observability.tracing import build_tracer_provider
 from chat_service.ports.api_keys import ApiKeyStore
@@ -111,6 +113,7 @@ def create_app(
         redis_timeout_s=settings.redis_timeout_s,
         telemetry=telemetry,
         tracer_provider=tracer_provider,
+        round_trips=RoundTrips.from_environ(),
     )
     repository = MongoConversationRepository(stores.database)
     authenticator = build_authenticator(settings, MongoApiKeyStore(stores.database))
@@ -262,16 +265,25 @@ def connect_stores(
     redis_timeout_s: float,
     telemetry: Telemetry,
     tracer_provider: TracerProvider,
+    round_trips: RoundTrips | None = None,
 ) -> Stores:
-    """Returns the clients of MONGO_URI and REDIS_URL, their commands traced."""
-    mongo = connect_mongo(
-        mongo_uri,
-        timeout_ms=mongo_timeout_ms,
-        event_listeners=[MongoCommandTracer(telemetry.tracer)],
+    """Returns the clients of MONGO_URI and REDIS_URL, their commands traced (and counted
+    with `round_trips`: benchmarks only)."""
+    listeners: list[CommandListener] = [MongoCommandTracer(telemetry.tracer)]
+    if round_trips is not None:
+        listeners.append(round_trips.mongo_listener)
+    mongo = connect_mongo(mongo_uri, timeout_ms=mongo_timeout_ms, event_listeners=listeners)
+    redis = connect_redis(
+        redis_url,
+        timeout_s=redis_timeout_s,
+        connection_class=None if round_trips is None else round_trips.redis_connection_class,
     )
-    redis = connect_redis(redis_url, timeout_s=redis_timeout_s)
     trace_redis(redis, tracer_provider=tracer_provider)
-    async_redis = connect_redis_async(redis_url, timeout_s=redis_timeout_s)
+    async_redis = connect_redis_async(
+        redis_url,
+        timeout_s=redis_timeout_s,
+        connection_class=None if round_trips is None else round_trips.async_redis_connection_class,
+    )
     return Stores(mongo, mongo[mongo_database], redis, async_redis)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 import redis
@@ -81,16 +82,23 @@ def parse_cluster_url(url: str) -> ClusterAddress:
     return ClusterAddress(seeds, username, password, CLUSTER_SCHEMES[scheme.lower()])
 
 
-def connect_redis(url: str, *, timeout_s: float) -> SyncRedis:
+def connect_redis(
+    url: str, *, timeout_s: float, connection_class: type[redis.Connection] | None = None
+) -> SyncRedis:
     """Returns a client for `url` (a server or a cluster) whose every call gives up after
-    `timeout_s` (per attempt, on a cluster).
+    `timeout_s` (per attempt, on a cluster). A single server's connections are
+    `connection_class` when given (the benchmarks count round trips with one).
 
     Raises ValueError for an unusable cluster URL and ClusterUnreachable if no seed of a
     cluster answers (a single server's client connects on first use instead).
     """
     if not is_cluster_url(url):
+        extra: dict[str, Any] = {}
+        if connection_class is not None:
+            extra["connection_class"] = connection_class
         return redis.Redis.from_url(
             url,
+            **extra,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             health_check_interval=30,
@@ -119,11 +127,21 @@ def connect_redis(url: str, *, timeout_s: float) -> SyncRedis:
         ) from exc
 
 
-def connect_redis_async(url: str, *, timeout_s: float) -> AsyncRedis:
-    """Returns an asyncio client for `url` (for the event loop: the rate limiter)."""
+def connect_redis_async(
+    url: str,
+    *,
+    timeout_s: float,
+    connection_class: type[redis.asyncio.Connection] | None = None,
+) -> AsyncRedis:
+    """Returns an asyncio client for `url` (for the event loop: the rate limiter); a single
+    server's connections are `connection_class` when given."""
     if not is_cluster_url(url):
+        extra: dict[str, Any] = {}
+        if connection_class is not None:
+            extra["connection_class"] = connection_class
         return redis.asyncio.Redis.from_url(
             url,
+            **extra,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             health_check_interval=30,
