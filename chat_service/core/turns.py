@@ -225,19 +225,22 @@ class TurnRunner:
         with self.exclusive(f"conversation:{conversation_id}") as check:
             # Before the conversation is read: see CachedAnswers.generation.
             generation = self._answers.generation(owner)
-            header = self._repository.get(owner=owner, conversation_id=conversation_id)
+            read = self._repository.turn_context(
+                owner=owner,
+                conversation_id=conversation_id,
+                history_messages=self._history_messages,
+            )
+            header = read.header
             if progress is not None:
                 progress.started(conversation_id, new_conversation=False, title=header.title)
             stored = header.session
             bind_attribution(owner=owner, platform=stored.platform, user_id=stored.user_id)
-            summary = self._repository.latest_summary(conversation_id=conversation_id)
-            earlier = self._history(owner, conversation_id, summary, before_seq=None)
             try:
                 reply = self._answers.reply(
                     owner,
-                    earlier,
+                    [m for m in read.messages if not m.inactive],  # the active path only
                     message,
-                    summary=summary,
+                    summary=read.summary,
                     platform=header.session.platform,
                     generation=generation,
                     progress=progress,
@@ -252,7 +255,7 @@ class TurnRunner:
                         conversation_id=conversation_id,
                         messages=[NewMessage(Role.USER, message), *stop.messages],
                         now=self._clock(),
-                        expected_count=header.message_count if self._turn_lock else None,
+                        read=header if self._turn_lock else None,
                     )
                 raise TurnCancelled(
                     conversation_id=conversation_id, partial_text=stop.partial_text
@@ -265,7 +268,7 @@ class TurnRunner:
                 messages=[NewMessage(Role.USER, message), *reply.messages],
                 now=self._clock(),
                 summary=reply.summary,
-                expected_count=header.message_count if self._turn_lock else None,
+                read=header if self._turn_lock else None,
                 receipt=None if claim is None else Receipt(claim, reply.content, usage=usage),
             )
         return AppendedTurn(reply.content, usage)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -24,6 +25,16 @@ class InvalidPageToken(InvalidRequest):
 
     def __init__(self) -> None:
         super().__init__("page_token", "page_token is invalid")
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What a turn reads before it asks the model: the conversation's header, its latest
+    summary (None if there is none) and the last messages after that summary, oldest first."""
+
+    header: Conversation
+    summary: Summary | None
+    messages: list[Message]
 
 
 class ConversationRepository(Protocol):
@@ -70,19 +81,29 @@ class ConversationRepository(Protocol):
         expected_count: int | None = None,
         receipt: Receipt | None = None,
         deactivate: tuple[int, int] | None = None,
+        read: Conversation | None = None,
     ) -> Conversation:
         """Appends messages with consecutive seqs (and stores `summary`), all or nothing,
         safe under concurrency. The messages with seq in `deactivate` [first, end) become
         inactive in the same write (the alternatives a regenerate or an edit replaces).
 
         With `expected_count`, appends only if the conversation still has that many messages
-        (the version the turn read), else raises TurnConflict. A `receipt` is completed as in
-        `create`. Returns the updated header.
+        (the version the turn read), else raises TurnConflict. `read`, the header as the turn
+        read it, implies `expected_count=read.message_count`, and lets the store return the
+        updated header without reading it back. A `receipt` is completed as in `create`.
+        Returns the updated header.
         """
         ...
 
     def get(self, *, owner: str, conversation_id: str) -> Conversation:
         """Returns the conversation header."""
+        ...
+
+    def turn_context(
+        self, *, owner: str, conversation_id: str, history_messages: int
+    ) -> TurnContext:
+        """Returns the header, the latest summary and at most `history_messages` of the last
+        messages after it (the turn's whole read, in as few round trips as the store can)."""
         ...
 
     def recent_messages(

@@ -33,6 +33,7 @@ from chat_service.core.models import (
 )
 from chat_service.core.timestamps import to_stored
 from chat_service.ports.idempotency import Receipt
+from chat_service.ports.repository import TurnContext
 from tests.fakes.memory_idempotency import InMemoryIdempotencyStore
 
 
@@ -99,7 +100,10 @@ class InMemoryConversationRepository:
         expected_count: int | None = None,
         receipt: Receipt | None = None,
         deactivate: tuple[int, int] | None = None,
+        read: Conversation | None = None,
     ) -> Conversation:
+        if read is not None:
+            expected_count = read.message_count
         with self._lock:
             conversation = self._owned(owner, conversation_id)
             if not messages:
@@ -126,6 +130,19 @@ class InMemoryConversationRepository:
     def get(self, *, owner: str, conversation_id: str) -> Conversation:
         with self._lock:
             return self._owned(owner, conversation_id)
+
+    def turn_context(
+        self, *, owner: str, conversation_id: str, history_messages: int
+    ) -> TurnContext:
+        header = self.get(owner=owner, conversation_id=conversation_id)
+        summary = self.latest_summary(conversation_id=conversation_id)
+        messages = self.recent_messages(
+            owner=owner,
+            conversation_id=conversation_id,
+            limit=history_messages,
+            first_seq=summary.end_seq if summary else 0,
+        )
+        return TurnContext(header, summary, messages)
 
     def recent_messages(
         self,

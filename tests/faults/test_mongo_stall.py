@@ -60,7 +60,9 @@ class FreezeBeforeTransactionWrite(monitoring.CommandListener):
             self._armed = True
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name != "findAndModify" or not event.command.get("startTransaction"):
+        # A turn's write is one bulkWrite (or findAndModify first, on servers without it).
+        first_writes = ("findAndModify", "bulkWrite")
+        if event.command_name not in first_writes or not event.command.get("startTransaction"):
             return
         if event.connection_id[1] != self._server.port:
             return

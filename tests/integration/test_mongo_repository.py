@@ -59,6 +59,7 @@ def test_documents_have_the_documented_shape(database) -> None:
         "created_at": T0.replace(microsecond=678_000),
         "updated_at": T0.replace(microsecond=678_000),
         "message_count": 2,
+        "summary": None,
     }
     assert [{k: v for k, v in m.items() if k != "_id"} for m in messages] == [
         {

@@ -2,6 +2,8 @@
 
 conversations: {_id: ObjectId, owner, title, platform, user_id, chat_id,
                 created_at, updated_at, message_count,
+                summary: {content, first_seq, end_seq} | null (a copy of the latest summary;
+                         absent on headers written before it existed, see turn_storage),
                 title_source?: "owner" (a title the owner set; absent: generated),
                 model?: "provider:model" (absent: the default), instructions?}
 messages:      {_id: ObjectId, conversation_id: ObjectId, seq: int,

@@ -97,6 +97,15 @@ def complete_in_transaction(
 ) -> None:
     """Records the turn's outcome inside the turn's transaction; raises TurnConflict (so the
     transaction aborts) if the claim was taken over meanwhile."""
+    selector, update = receipt_update(receipt, conversation_id)
+    result = database[COLLECTION].update_one(selector, update, session=session)
+    if result.matched_count != 1:
+        raise TurnConflict()
+
+
+def receipt_update(receipt: Receipt, conversation_id: str) -> tuple[Document, Document]:
+    """The selector and update that record the turn's outcome on its pending record (they
+    match nothing if the claim was taken over)."""
     outcome = {
         "conversation_id": conversation_id,
         "reply": receipt.reply,
@@ -104,13 +113,10 @@ def complete_in_transaction(
         "new_conversation": receipt.new_conversation,
         "usage": {"calls": [call.to_json() for call in receipt.usage.calls]},
     }
-    result = database[COLLECTION].update_one(
+    return (
         {**_filter(receipt.claim), "claim": receipt.claim.token, "state": "pending"},
         {"$set": {"state": "done", "outcome": outcome}},
-        session=session,
     )
-    if result.matched_count != 1:
-        raise TurnConflict()
 
 
 def _outcome(document: Document) -> TurnOutcome:

@@ -6,14 +6,17 @@ Indexes come from `migrations/` (v0001); this module assumes them and creates no
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 import pymongo
 from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
 
 from chat_service.adapters.mongo.abandoned_transactions import AbandonedTransactions
 from chat_service.adapters.mongo.documents import (
@@ -36,6 +39,13 @@ from chat_service.adapters.mongo.page_tokens import (
     encode_message_token,
 )
 from chat_service.adapters.mongo.transactions import KeyedLocks, run_transaction, storage_errors
+from chat_service.adapters.mongo.turn_storage import (
+    HEADER_SUMMARY,
+    BulkWrites,
+    header_summary,
+    read_turn,
+    write_turn,
+)
 from chat_service.core.errors import ConversationNotFound, TurnConflict
 from chat_service.core.models import (
     Conversation,
@@ -48,6 +58,9 @@ from chat_service.core.models import (
 )
 from chat_service.core.timestamps import to_stored
 from chat_service.ports.idempotency import Receipt
+from chat_service.ports.repository import TurnContext
+
+_T = TypeVar("_T")
 
 # Messages read at first when looking for the last turn: a turn with a few tool rounds fits.
 LAST_TURN_WINDOW = 16
@@ -92,6 +105,7 @@ class MongoConversationRepository:
                 database[IDEMPOTENCY_COLLECTION],
             ]
         )
+        self._bulk_writes = BulkWrites()
 
     def create(
         self,
@@ -119,6 +133,7 @@ class MongoConversationRepository:
             model=model,
             instructions=instructions,
         )
+        header[HEADER_SUMMARY] = None
         documents = message_documents(object_id, 0, list(messages), stored_now)
 
         def insert_all(db_session: ClientSession) -> None:
@@ -149,29 +164,40 @@ class MongoConversationRepository:
         expected_count: int | None = None,
         receipt: Receipt | None = None,
         deactivate: tuple[int, int] | None = None,
+        read: Conversation | None = None,
     ) -> Conversation:
-        """Reserves the next seqs on the header and inserts the messages (and the summary),
-        in one transaction; marks the messages with seq in `deactivate` [first, end)
-        inactive in the same transaction.
+        """Reserves the next seqs on the header and inserts the messages (and the summary,
+        also copied onto the header), in one transaction; marks the messages with seq in
+        `deactivate` [first, end) inactive in the same transaction.
 
         Appending nothing writes nothing and returns the header as it is. With
-        `expected_count`, the header matches only at that message count (TurnConflict if it
-        moved on).
+        `expected_count` (or `read`, the header the turn read), the header matches only at
+        that message count (TurnConflict if it moved on). With `read`, the whole write is one
+        bulkWrite and a commit (see turn_storage).
         """
         object_id = conversation_object_id(conversation_id)
         if not messages:
             return self.get(owner=owner, conversation_id=conversation_id)
         stored_now = to_stored(now)
         new_messages = list(messages)
+        if read is not None:
+            expected_count = read.message_count
 
         wanted: Document = {"_id": object_id, "owner": owner}
         if expected_count is not None:
             wanted["message_count"] = expected_count
+        header_update: Document = {
+            "$inc": {"message_count": len(new_messages)},
+            "$max": {"updated_at": stored_now},
+        }
+        if summary is not None:
+            header_update["$set"] = {HEADER_SUMMARY: header_summary(summary)}
+        summary_doc = None if summary is None else summary_document(object_id, summary, stored_now)
 
         def reserve_and_insert(db_session: ClientSession) -> Document:
             header = self._conversations.find_one_and_update(
                 wanted,
-                {"$inc": {"message_count": len(new_messages)}, "$max": {"updated_at": stored_now}},
+                header_update,
                 projection=CONVERSATION_FIELDS,
                 return_document=ReturnDocument.AFTER,
                 session=db_session,
@@ -196,23 +222,67 @@ class MongoConversationRepository:
                     {"$set": {"inactive": True}},
                     session=db_session,
                 )
-            if summary is not None:
-                self._summaries.insert_one(
-                    summary_document(object_id, summary, stored_now), session=db_session
-                )
+            if summary_doc is not None:
+                self._summaries.insert_one(summary_doc, session=db_session)
             if receipt is not None:
                 complete_in_transaction(self._database, receipt, conversation_id, db_session)
             return header
 
+        def in_bulk(db_session: ClientSession) -> None:
+            assert read is not None
+            write_turn(
+                self._database,
+                db_session,
+                wanted=wanted,
+                header_update=header_update,
+                documents=message_documents(
+                    object_id, read.message_count, new_messages, stored_now
+                ),
+                summary=summary_doc,
+                receipt=receipt,
+                conversation_id=conversation_id,
+            )
+
         deadline = time.monotonic() + self._transaction_timeout_s
         with self._append_locks.hold(conversation_id, deadline=deadline):
-            header = run_transaction(
-                self._database.client,
-                reserve_and_insert,
-                deadline=deadline,
-                abandoned=self._abandoned,
-            )
+            # A turn that replaces alternatives (deactivate) takes the per-collection path.
+            if read is not None and deactivate is None and self._bulk_writes.supported:
+                try:
+                    self._transaction(in_bulk, deadline)
+                except OperationFailure as exc:
+                    if not self._bulk_writes.unsupported(exc):
+                        raise
+                else:
+                    return replace(
+                        read,
+                        message_count=read.message_count + len(new_messages),
+                        updated_at=max(read.updated_at, stored_now),
+                    )
+            header = self._transaction(reserve_and_insert, deadline)
         return to_conversation(header)
+
+    def _transaction(self, callback: Callable[[ClientSession], _T], deadline: float) -> _T:
+        return run_transaction(
+            self._database.client, callback, deadline=deadline, abandoned=self._abandoned
+        )
+
+    def turn_context(
+        self, *, owner: str, conversation_id: str, history_messages: int
+    ) -> TurnContext:
+        """Returns the header, the latest summary (from the header's copy) and the last
+        `history_messages` messages after it: two queries, each on an index."""
+        object_id = conversation_object_id(conversation_id)
+        return read_turn(
+            self._conversations,
+            self._summaries,
+            owner=owner,
+            conversation_id=conversation_id,
+            object_id=object_id,
+            history_messages=history_messages,
+            messages_after=lambda oid, first_seq: [
+                to_message(document) for document in self._messages_in_range(oid, first_seq, None)
+            ],
+        )
 
     def get(self, *, owner: str, conversation_id: str) -> Conversation:
         """Returns the header; ConversationNotFound if missing, malformed or another owner's."""
