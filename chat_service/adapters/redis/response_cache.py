@@ -26,6 +26,15 @@ from chat_service.core.cache.stats import CacheObserver, CacheOutcome
 from chat_service.ports.response_cache import Cached, Computed
 
 _UNCACHEABLE = b"-"
+# KEYS: value, lock. ARGV: token, lock ttl ms. One round trip for a lookup: the value if stored
+# ({1, value}), else the lock taken for this computation ({2}), else held by another ({0}).
+_LOOKUP = """
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+return {0}
+"""
+_FOUND, _LOCKED = 1, 2
 # KEYS: value, lock. ARGV: token, value ("" for none), value ttl ms, marker ttl ms.
 # Stores the value (if any) and releases the lock if this computation still holds it; with no
 # value, leaves the uncacheable marker instead of the lock.
@@ -72,6 +81,7 @@ class RedisResponseCache:
         self._sleep = sleep
         self._clock = clock
         self._flights: LocalFlights[Cached] = LocalFlights()
+        self._lookup_script = client.register_script(_LOOKUP)
         self._finish = client.register_script(_FINISH)
         self._release = client.register_script(_RELEASE)
 
@@ -83,21 +93,41 @@ class RedisResponseCache:
     def _lookup(self, key: str, compute: Callable[[], Computed]) -> Cached:
         if not self._availability.usable:
             return Cached(compute().value, CacheOutcome.BYPASS)
+        # Concurrent identical lookups in this process share one: one round trip, one
+        # computation; a value found is a hit for each of them.
+        cached, led = self._flights.run(key, lambda: self._lookup_once(key, compute))
+        if led or cached.outcome is CacheOutcome.HIT:
+            return cached
+        return Cached(cached.value, CacheOutcome.COALESCED)
+
+    def _lookup_once(self, key: str, compute: Callable[[], Computed]) -> Cached:
+        """Looks the value up and, when it is missing, takes the lock, in one script call."""
+        lock_key = f"{key}:lock"
+        token = uuid.uuid4().hex
         try:
-            stored = self._redis.get(key)
+            found = self._lookup_script(keys=[key, lock_key], args=[token, self._lease_ms])
         except REDIS_ERRORS as exc:
             self._availability.failed(exc)
             return Cached(compute().value, CacheOutcome.BYPASS)
         self._availability.succeeded()
-        if stored is not None:
-            return Cached(_text(stored), CacheOutcome.HIT)
-        cached, led = self._flights.run(key, lambda: self._compute_once(key, compute))
-        return cached if led else Cached(cached.value, CacheOutcome.COALESCED)
+        if found[0] == _FOUND:
+            return Cached(_text(found[1]), CacheOutcome.HIT)
+        if found[0] == _LOCKED:
+            return Cached(self._compute_and_store(key, lock_key, token, compute), CacheOutcome.MISS)
+        return self._compute_once(key, lock_key, compute)
 
-    def _compute_once(self, key: str, compute: Callable[[], Computed]) -> Cached:
-        lock_key = f"{key}:lock"
+    def _compute_once(self, key: str, lock_key: str, compute: Callable[[], Computed]) -> Cached:
+        """Waits for the computation another worker holds the lock of, taking it over if that
+        one fails."""
         deadline = self._clock() + self._lease_ms / 1000
         while True:
+            found = self._wait(key, lock_key, deadline)
+            if isinstance(found, str):
+                return Cached(found, CacheOutcome.COALESCED)
+            if found is not _GONE:
+                # Uncacheable elsewhere, waited too long, or Redis failed: compute on our own.
+                return Cached(compute().value, CacheOutcome.MISS)
+            # The computation elsewhere failed: try to take it over.
             token = uuid.uuid4().hex
             try:
                 acquired = bool(self._redis.set(lock_key, token, nx=True, px=self._lease_ms))
@@ -107,13 +137,6 @@ class RedisResponseCache:
             if acquired:
                 value = self._compute_and_store(key, lock_key, token, compute)
                 return Cached(value, CacheOutcome.MISS)
-            found = self._wait(key, lock_key, deadline)
-            if found is _GONE:
-                continue  # the computation elsewhere failed: try to take it over
-            if isinstance(found, str):
-                return Cached(found, CacheOutcome.COALESCED)
-            # Uncacheable elsewhere, waited too long, or Redis failed: compute on our own.
-            return Cached(compute().value, CacheOutcome.MISS)
 
     def _compute_and_store(
         self, key: str, lock_key: str, token: str, compute: Callable[[], Computed]
