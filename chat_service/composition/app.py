@@ -71,7 +71,7 @@ from chat_service.observability.metrics_endpoint import metrics_route
 from chat_service.observability.mongo_tracing import MongoCommandTracer
 from chat_service.observability.round_trips import RoundTrips
 from chat_service.observability.telemetry import Telemetry
-from chat_service.observability.tracing import build_tracer_provider
+from chat_service.observability.tracing import build_tracer_provider, records_spans
 from chat_service.ports.api_keys import ApiKeyStore
 from chat_service.ports.chat_model import ChatModel
 from gen.acai.chat.chat_twirp import ChatServiceServer
@@ -267,9 +267,10 @@ def connect_stores(
     tracer_provider: TracerProvider,
     round_trips: RoundTrips | None = None,
 ) -> Stores:
-    """Returns the clients of MONGO_URI and REDIS_URL, their commands traced (and counted
-    with `round_trips`: benchmarks only)."""
-    listeners: list[CommandListener] = [MongoCommandTracer(telemetry.tracer)]
+    """Returns the clients of MONGO_URI and REDIS_URL, their commands traced when the
+    provider records spans (and counted with `round_trips`: benchmarks only)."""
+    traced = records_spans(tracer_provider)
+    listeners: list[CommandListener] = [MongoCommandTracer(telemetry.tracer)] if traced else []
     if round_trips is not None:
         listeners.append(round_trips.mongo_listener)
     mongo = connect_mongo(mongo_uri, timeout_ms=mongo_timeout_ms, event_listeners=listeners)
@@ -278,7 +279,8 @@ def connect_stores(
         timeout_s=redis_timeout_s,
         connection_class=None if round_trips is None else round_trips.redis_connection_class,
     )
-    trace_redis(redis, tracer_provider=tracer_provider)
+    if traced:
+        trace_redis(redis, tracer_provider=tracer_provider)
     async_redis = connect_redis_async(
         redis_url,
         timeout_s=redis_timeout_s,

@@ -39,3 +39,9 @@ def build_tracer_provider(
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     logger.info("exporting traces over OTLP/HTTP", extra={"endpoint": endpoint})
     return provider
+
+
+def records_spans(provider: TracerProvider) -> bool:
+    """False for a provider that records no span (sampler off): instrumenting the storage
+    clients for it would cost CPU on every command for spans nobody sees."""
+    return provider.sampler is not ALWAYS_OFF
