@@ -26,6 +26,9 @@ MESSAGE_OVERHEAD = 4
 REPLY_PRIMING = 3
 TOOL_CALL_OVERHEAD = 3
 TOOLS_OVERHEAD = 12
+CACHED_TEXTS = 4096
+CACHED_CHARS = 2000
+CACHED_TOOL_LISTS = 16
 
 
 def offline_encoding() -> tiktoken.Encoding:
@@ -42,10 +45,23 @@ class TiktokenCounter:
 
     def __init__(self, encoding: tiktoken.Encoding) -> None:
         self._encoding = encoding
+        # A turn counts its stored history again, and the same tool schemas, every time:
+        # counts are kept for short texts (bounded: at most CACHED_TEXTS of CACHED_CHARS) and
+        # for the tool lists seen (by identity: the registry hands out the same specs).
+        self._texts: dict[str, int] = {}
+        self._tools: dict[tuple[int, ...], tuple[Sequence[ToolSpec], int]] = {}
 
     def text(self, text: str) -> int:
         """Returns the tokens of `text`."""
-        return len(self._encoding.encode(text, disallowed_special=()))
+        if len(text) > CACHED_CHARS:
+            return len(self._encoding.encode(text, disallowed_special=()))
+        count = self._texts.get(text)
+        if count is None:
+            count = len(self._encoding.encode(text, disallowed_special=()))
+            if len(self._texts) >= CACHED_TEXTS:
+                self._texts.clear()
+            self._texts[text] = count
+        return count
 
     def message(self, message: ChatMessage) -> int:
         """Returns the tokens `message` adds to a prompt."""
@@ -64,6 +80,17 @@ class TiktokenCounter:
         """Returns the tokens the tool definitions add to a request."""
         if not tools:
             return 0
+        key = tuple(id(t) for t in tools)
+        known = self._tools.get(key)
+        if known is not None and all(a is b for a, b in zip(known[0], tools, strict=True)):
+            return known[1]
+        count = self._count_tools(tools)
+        if len(self._tools) >= CACHED_TOOL_LISTS:
+            self._tools.clear()
+        self._tools[key] = (tuple(tools), count)
+        return count
+
+    def _count_tools(self, tools: Sequence[ToolSpec]) -> int:
         schemas = [
             {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}
             for t in tools
