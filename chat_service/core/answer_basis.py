@@ -31,10 +31,27 @@ def answer_basis(
     )
 
 
+_SPECS: dict[int, tuple[ToolSpec, dict[str, Json]]] = {}
+_CACHED_SPECS = 256
+
+
 def _spec_json(spec: ToolSpec) -> dict[str, Json]:
+    """The spec as Json values, made once per spec (the registry hands out the same ones);
+    callers must not change it."""
+    known = _SPECS.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
     # A round trip turns the schema (JSON data typed as objects) into Json values.
     parameters: Json = json.loads(json.dumps(dict(spec.parameters)))
-    return {"name": spec.name, "description": spec.description, "parameters": parameters}
+    made: dict[str, Json] = {
+        "name": spec.name,
+        "description": spec.description,
+        "parameters": parameters,
+    }
+    if len(_SPECS) >= _CACHED_SPECS:
+        _SPECS.clear()
+    _SPECS[id(spec)] = (spec, made)
+    return made
 
 
 def _message_json(message: ChatMessage) -> dict[str, Json]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given
@@ -151,6 +152,15 @@ def test_integral_floats_equal_integers_but_booleans_do_not():
     assert canonical_json({"t": 1.0}) == canonical_json({"t": 1})
     assert canonical_json({"t": True}) != canonical_json({"t": 1})
     assert canonical_json({"t": 0.5}) != canonical_json({"t": 0})
+
+
+def test_any_mapping_and_sequence_encode_as_dicts_and_lists_do():
+    plain = {"m": [{"role": "user", "n": 2.0}, ("a", True)], "s": "x"}
+    other = MappingProxyType(
+        {"s": "x", "m": (MappingProxyType({"n": 2, "role": "user"}), ["a", True])}
+    )
+    assert canonical_json(other) == canonical_json(plain)
+    assert canonical_json(plain) == b'{"m":[{"n":2,"role":"user"},["a",true]],"s":"x"}'
 
 
 def test_text_is_kept_as_utf8_not_escaped():

@@ -95,7 +95,18 @@ def _key(kind: str, payload: Mapping[str, Json]) -> str:
 
 
 def _normalised(value: Json) -> Json:
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+    # Exact types first: a key covers the whole prompt, and the ABC checks below cost ~10x.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        assert isinstance(value, dict)
+        if all(type(key) is str for key in value):
+            return {key: _normalised(item) for key, item in value.items()}
+    elif kind is list or kind is tuple:
+        assert isinstance(value, list | tuple)
+        return [_normalised(item) for item in value]
+    if isinstance(value, str | int):  # subclasses (bool is an int)
         return value
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
