@@ -19,6 +19,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from chat_service.adapters.mongo.abandoned_transactions import AbandonedTransactions
+from chat_service.adapters.mongo.conversation_pages import check_page_size, conversation_page
 from chat_service.adapters.mongo.documents import (
     CONVERSATION_FIELDS,
     Document,
@@ -33,9 +34,7 @@ from chat_service.adapters.mongo.documents import (
 from chat_service.adapters.mongo.idempotency import COLLECTION as IDEMPOTENCY_COLLECTION
 from chat_service.adapters.mongo.idempotency import complete_in_transaction
 from chat_service.adapters.mongo.page_tokens import (
-    decode_conversation_token,
     decode_message_token,
-    encode_conversation_token,
     encode_message_token,
 )
 from chat_service.adapters.mongo.transactions import KeyedLocks, run_transaction, storage_errors
@@ -337,28 +336,10 @@ class MongoConversationRepository:
 
         Raises InvalidPageToken for a token not issued by `list_conversations`.
         """
-        _check_page_size(page_size)
-        wanted = page_size + 1
-        documents: list[Document] = []
-        older: Document = {"owner": owner}
-        if page_token:
-            cursor = decode_conversation_token(page_token)
-            # Two range queries instead of one $or: both walk the (owner, created_at, _id) index
-            # on any server, where an $or may not (secantusd falls back to a collection scan).
-            same_time = {
-                "owner": owner,
-                "created_at": cursor.created_at,
-                "_id": {"$lt": ObjectId(cursor.conversation_id)},
-            }
-            documents = self._find_conversations(same_time, wanted)
-            older["created_at"] = {"$lt": cursor.created_at}
-        if len(documents) < wanted:
-            documents += self._find_conversations(older, wanted - len(documents))
-        conversations = tuple(to_conversation(document) for document in documents[:page_size])
-        if len(documents) <= page_size:
-            return ConversationPage(conversations)
-        last = conversations[-1]
-        return ConversationPage(conversations, encode_conversation_token(last.created_at, last.id))
+        check_page_size(page_size)
+        return conversation_page(
+            self._conversations, owner=owner, page_size=page_size, page_token=page_token
+        )
 
     def list_messages(
         self, *, owner: str, conversation_id: str, page_size: int, page_token: str
@@ -368,7 +349,7 @@ class MongoConversationRepository:
         Raises ConversationNotFound if the owner has no such conversation, InvalidPageToken for a
         token not issued by `list_messages`.
         """
-        _check_page_size(page_size)
+        check_page_size(page_size)
         first_seq = decode_message_token(page_token) if page_token else 0
         object_id = conversation_object_id(conversation_id)
         message_count = self._message_count(owner, object_id, conversation_id)
@@ -510,14 +491,3 @@ class MongoConversationRepository:
                     "seq", pymongo.ASCENDING
                 )
             )
-
-    def _find_conversations(self, query: Document, limit: int) -> list[Document]:
-        order = [("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)]
-        with storage_errors():
-            cursor = self._conversations.find(query, CONVERSATION_FIELDS)
-            return list(cursor.sort(order).limit(limit))
-
-
-def _check_page_size(page_size: int) -> None:
-    if page_size < 1:
-        raise ValueError(f"page_size must be at least 1, not {page_size}")
