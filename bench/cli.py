@@ -20,7 +20,7 @@ from typing import Any
 from bench import concurrent_turns, evidence, history_length
 from bench.processes import ChildError
 from bench.report import RESULTS_PATH, machine, table, write_json
-from bench.stack import App, Stack
+from bench.stack import PROFILES, SHIPPED, App, Stack
 
 A_LLM_LATENCY_S = 1.0
 
@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
         "--lockstep",
         action="store_true",
         help="(a) all clients begin at once and stay in waves (default: staggered arrivals)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=SHIPPED,
+        help="how the app starts: as `make run` does (shipped, the default) or as bare uvicorn"
+        " without access log, logging at WARNING (lean; label its figures)",
     )
     parser.add_argument(
         "--output", default=str(RESULTS_PATH), help="(a)/(b) JSON path (default: %(default)s)"
@@ -64,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     written: list[Path] = []
     try:
-        with Stack() as stack:
+        with Stack(profile=args.profile) as stack:
             results["database"] = stack.database_info()
             servers = stack.server_pids()
             if "a" in chosen:
@@ -92,7 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         turns=args.turns,
                         pids={**pids, "bench_client": os.getpid()},
                     )
-            context = {"machine": results["machine"], "database": results["database"]}
+            context = {
+                "machine": results["machine"],
+                "database": results["database"],
+                "app_profile": args.profile,
+            }
             for name in evidence.NAMES:
                 if name in chosen:
                     print(f"{name} ...", flush=True)
@@ -115,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _app_info(app: App) -> dict[str, Any]:
     return {
+        "profile": app.profile,
         "argv": app.argv,
         "env": app.env,
         "workers": 1,

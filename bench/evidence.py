@@ -32,8 +32,8 @@ from bench import (
     memory_growth,
     owner_memory,
     plots,
-    streaming,
     round_trips,
+    streaming,
 )
 from bench.processes import ROOT
 from bench.round_trips import COUNTERS_FILE, with_before

@@ -30,11 +30,13 @@ class Child:
         *,
         log_path: Path,
         env: Mapping[str, str] | None = None,
+        cwd: Path = ROOT,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self.env = dict(os.environ if env is None else env)
+        self.cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,7 +56,7 @@ class Child:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 start_new_session=True,
             )

@@ -28,7 +28,7 @@ from typing import Any
 
 import pymongo
 
-from bench.processes import Child, ChildError, http_ok
+from bench.processes import ROOT, Child, ChildError, http_ok
 from devstack.process import LOOPBACK, free_port
 from devstack.servers import MongoServer, RedisServer
 
@@ -55,7 +55,11 @@ class App:
 class Stack:
     """Owns every process; use as a context manager (`with Stack() as stack:`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, profile: str = SHIPPED) -> None:
+        """`profile` is how every app of the run starts (SHIPPED unless told: see app())."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}")
+        self.profile = profile
         self.fake_module = "tests.fakes.openai_server"
         self._exit = contextlib.ExitStack()
         self.dir = Path(".")
@@ -105,10 +109,13 @@ class Stack:
         token_gap_s: float = 0.0,
         reply_words: int = 0,
         settings: dict[str, str] | None = None,
-        profile: str = SHIPPED,
+        profile: str | None = None,
+        root: Path | None = None,
     ) -> Iterator[App]:
         """Runs a fake OpenAI server with `llm_latency_s` and the app pointed at it, started
-        as `profile` says (SHIPPED: the launcher `make run` uses; LEAN: bare uvicorn).
+        as `profile` says (default: the run's; SHIPPED: the launcher `make run` uses; LEAN:
+        bare uvicorn), from the checkout at `root` (default: this one; bench.ab_cpu runs an
+        earlier one next to it).
 
         Streamed answers (`first_token_delay_s`, `token_gap_s`) and `reply_words` words
         instead of the echo configure the fake as its command-line options do; `settings`
@@ -145,12 +152,17 @@ class Stack:
                 "API_RATE_LIMIT_RPS": "0",
                 **(settings or {}),
             }
+            profile = profile or self.profile
             argv = app_argv(profile, {**os.environ, **env})
+            app_env = {**os.environ, **env}
+            if root is not None:
+                app_env["PYTHONPATH"] = str(root)
             app = Child(
                 f"app-{name}",
                 argv,
                 log_path=self.dir / f"app-{name}.log",
-                env={**os.environ, **env},
+                env=app_env,
+                cwd=root or ROOT,
             )
             stack.callback(app.stop)
             url = f"http://{LOOPBACK}:{port}"
