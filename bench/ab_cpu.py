@@ -16,6 +16,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from bench.rpc import ROUTE
 from bench.stack import Stack
 
 ROUND_TURNS = 100
+SETTLE_S = 0.5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +63,9 @@ def run(baseline: Path, *, rounds: int) -> dict[str, Any]:
                     meter.start()
                     chunk = bodies[n][start : start + ROUND_TURNS]
                     _drive(clients[n], ROUTE + "ContinueConversation", chunk)
+                    # Work an app does after its replies (logs, metrics, collection) belongs
+                    # to its turns: wait for it before reading the CPU, not in the other's round.
+                    time.sleep(SETTLE_S)
                     meter.stop()
                     per_app[n].append(1000 * meter.cpu_s["app"] / ROUND_TURNS)
                 ratio = per_app["this"][-1] / per_app["baseline"][-1]
