@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat_service.core.cache.keys import AnswerBasis, answer_key, canonical_json, tool_result_key
+from chat_service.core.cache.keys import (
+    AnswerBasis,
+    Json,
+    answer_key,
+    canonical_json,
+    tool_result_key,
+)
 
 scalars = st.one_of(
     st.none(),
@@ -155,8 +161,8 @@ def test_integral_floats_equal_integers_but_booleans_do_not():
 
 
 def test_any_mapping_and_sequence_encode_as_dicts_and_lists_do():
-    plain = {"m": [{"role": "user", "n": 2.0}, ("a", True)], "s": "x"}
-    other = MappingProxyType(
+    plain: Json = {"m": [{"role": "user", "n": 2.0}, ("a", True)], "s": "x"}
+    other: Json = MappingProxyType(
         {"s": "x", "m": (MappingProxyType({"n": 2, "role": "user"}), ["a", True])}
     )
     assert canonical_json(other) == canonical_json(plain)
