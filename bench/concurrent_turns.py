@@ -23,6 +23,8 @@ from bench.processes import CpuMeter
 from bench.rpc import continue_async, start_async
 from bench.stats import summarize_ms
 
+START_CONCURRENCY = 16
+
 
 @dataclass
 class _Turns:
@@ -70,9 +72,15 @@ async def _run(
         # A token per run: the response cache keys on the prompt, so a run repeating an
         # earlier run's conversations word for word would be answered from Redis.
         run = uuid.uuid4().hex[:8]
-        ids = await asyncio.gather(
-            *(start_async(http, f"bench client {n} (run {run}): hello") for n in range(clients))
-        )
+        # At most START_CONCURRENCY starts at once: 128 at once can outlast MONGO_TIMEOUT_MS on
+        # a loaded secantusd-py, and the starts are set-up, not the measurement.
+        starting = asyncio.Semaphore(START_CONCURRENCY)
+
+        async def start(n: int) -> str:
+            async with starting:
+                return await start_async(http, f"bench client {n} (run {run}): hello")
+
+        ids = await asyncio.gather(*(start(n) for n in range(clients)))
         setup_s = time.perf_counter() - began
         turns = _Turns()
         ramp_start = time.perf_counter()
