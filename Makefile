@@ -178,7 +178,7 @@ owner-erase: $(RUN_STAMP) ## Erase everything of OWNER=x (KEYS=1 its API keys to
 smoke: $(RUN_STAMP) ## Check a running service end to end (SMOKE_URL=, default the one make run serves)
 	$(PY) -m ops.smoke$(if $(SMOKE_URL), --url "$(SMOKE_URL)")
 
-bench: $(DEV_STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~13 min)
+bench: $(DEV_STAMP) ## Run every benchmark, write JSON + PNG to docs/benchmarks/ (~14 min)
 	$(PY) -m bench
 
 clean: ## Remove var/ (dev server data) and caches; keeps .venv
