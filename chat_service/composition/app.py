@@ -38,6 +38,7 @@ from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.adapters.redis.client import (
     AsyncRedis,
     SyncRedis,
+    close_redis,
     connect_redis,
     connect_redis_async,
     read_slot_map,
@@ -252,7 +253,7 @@ class Stores:
 
     def close(self) -> None:
         """Closes the synchronous clients (the async one is closed on the event loop)."""
-        self.redis.close()
+        close_redis(self.redis)
         self.mongo.close()
 
 

@@ -13,7 +13,7 @@ from pymongo.database import Database
 from starlette.routing import Route
 
 from chat_service.adapters.mongo.turn_records import MongoTurnRecords
-from chat_service.adapters.redis.client import AsyncRedis, SyncRedis, connect_redis
+from chat_service.adapters.redis.client import AsyncRedis, SyncRedis, close_redis, connect_redis
 from chat_service.adapters.redis.stream_slots import RedisStreamSlots
 from chat_service.adapters.redis.turn_events import RedisTurnEventLog
 from chat_service.config import Settings
@@ -38,7 +38,7 @@ class Streams:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self.redis.close()
+        close_redis(self.redis)
 
 
 def build_streams(

@@ -127,6 +127,16 @@ def connect_redis(
         ) from exc
 
 
+def close_redis(client: SyncRedis) -> None:
+    """Closes the client's connections; a cluster client's to its seed nodes too, which
+    redis-py's own close leaves open until they are garbage-collected."""
+    client.close()
+    if isinstance(client, redis.cluster.RedisCluster):
+        for node in list(client.nodes_manager.startup_nodes.values()):
+            if node.redis_connection is not None:
+                node.redis_connection.close()
+
+
 def connect_redis_async(
     url: str,
     *,
