@@ -98,7 +98,9 @@ def test_an_append_against_the_header_read_commits_once(repository) -> None:
         repository.append(
             owner="alice", conversation_id=cid, messages=_turn("b"), now=later, read=read.header
         )
-    page = repository.list_messages(conversation_id=cid, page_size=100, page_token="")
+    page = repository.list_messages(
+        owner="alice", conversation_id=cid, page_size=100, page_token=""
+    )
     assert [m.content for m in page.messages][-2:] == ["a", "re: a"]
 
 
@@ -164,3 +166,10 @@ def test_a_server_without_bulk_write_is_learned_once() -> None:
     assert writes.supported
     assert writes.unsupported(OperationFailure("no such command: 'bulkWrite'", code=59))
     assert not writes.supported
+
+
+def test_a_refused_bulk_write_argument_sends_that_turn_command_by_command() -> None:
+    writes = BulkWrites()
+    refused = OperationFailure("BSON field 'bulkWrite.readConcern' is an unknown field.", 40415)
+    assert writes.unsupported(refused)
+    assert writes.supported  # the next turn tries bulkWrite again

@@ -41,6 +41,9 @@ HEADER_SUMMARY = "summary"
 TURN_HEADER_FIELDS = {**CONVERSATION_FIELDS, HEADER_SUMMARY: True}
 _COMMAND_NOT_FOUND = 59
 _NO_SUCH_COMMAND = (_COMMAND_NOT_FOUND, 115)  # 115: CommandNotSupported
+# A server that takes bulkWrite but not an argument the driver adds in some cases (the
+# readConcern of a retried transaction's first statement): that turn writes command by command.
+_UNKNOWN_FIELD = 40415
 
 
 def header_summary(summary: Summary | None) -> Document | None:
@@ -104,7 +107,10 @@ class BulkWrites:
         self.supported = True
 
     def unsupported(self, exc: OperationFailure) -> bool:
-        """True (and remembered) if `exc` says the server has no `bulkWrite` command."""
+        """True if the turn must be written command by command: `exc` says the server has no
+        `bulkWrite` command (remembered) or refused one of its arguments (this time only)."""
+        if exc.code == _UNKNOWN_FIELD:
+            return True
         if exc.code not in _NO_SUCH_COMMAND:
             return False
         with self._lock:

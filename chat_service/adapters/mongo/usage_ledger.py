@@ -15,6 +15,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from chat_service.adapters.mongo.transactions import storage_errors
 from chat_service.core.timestamps import to_stored
@@ -33,7 +34,12 @@ class MongoUsageLedger:
     def add(self, record: UsageRecord) -> str:
         document = {"_id": ObjectId(), **_fields(record)}
         with storage_errors():
-            self._records.insert_one(document)
+            try:
+                self._records.insert_one(document)
+            except DuplicateKeyError:
+                # The id is this call's own: a retried write whose first attempt was stored
+                # though its answer was lost (a stalled server) has nothing left to do.
+                pass
         return str(document["_id"])
 
     def settle(self, record_id: str, record: UsageRecord) -> None:
