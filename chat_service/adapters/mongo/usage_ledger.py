@@ -9,6 +9,8 @@ the owner: (owner, _id) is the collection's shard key (docs/operations.md, "Scal
 
 from __future__ import annotations
 
+import contextlib
+
 from datetime import date
 from typing import Any
 
@@ -33,13 +35,10 @@ class MongoUsageLedger:
 
     def add(self, record: UsageRecord) -> str:
         document = {"_id": ObjectId(), **_fields(record)}
-        with storage_errors():
-            try:
-                self._records.insert_one(document)
-            except DuplicateKeyError:
-                # The id is this call's own: a retried write whose first attempt was stored
-                # though its answer was lost (a stalled server) has nothing left to do.
-                pass
+        # The id is this call's own: a retried write whose first attempt was stored though
+        # its answer was lost (a stalled server) has nothing left to do.
+        with storage_errors(), contextlib.suppress(DuplicateKeyError):
+            self._records.insert_one(document)
         return str(document["_id"])
 
     def settle(self, record_id: str, record: UsageRecord) -> None:
