@@ -10,7 +10,6 @@ the owner: (owner, _id) is the collection's shard key (docs/operations.md, "Scal
 from __future__ import annotations
 
 import contextlib
-
 from datetime import date
 from typing import Any
 
