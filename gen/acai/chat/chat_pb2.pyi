@@ -399,11 +399,15 @@ class ToolCallFinished(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class TurnCompleted(_message.Message):
-    __slots__ = ("start",)
+    __slots__ = ("start", "regenerate", "edit")
     START_FIELD_NUMBER: _ClassVar[int]
     CONTINUE_FIELD_NUMBER: _ClassVar[int]
+    REGENERATE_FIELD_NUMBER: _ClassVar[int]
+    EDIT_FIELD_NUMBER: _ClassVar[int]
     start: StartConversationResponse
-    def __init__(self, start: _Optional[_Union[StartConversationResponse, _Mapping]] = ..., **kwargs) -> None: ...
+    regenerate: RegenerateReplyResponse
+    edit: EditLastMessageResponse
+    def __init__(self, start: _Optional[_Union[StartConversationResponse, _Mapping]] = ..., regenerate: _Optional[_Union[RegenerateReplyResponse, _Mapping]] = ..., edit: _Optional[_Union[EditLastMessageResponse, _Mapping]] = ..., **kwargs) -> None: ...
 
 class TurnFailed(_message.Message):
     __slots__ = ("code", "msg", "meta")
@@ -467,14 +471,16 @@ class RegenerateReplyRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class RegenerateReplyResponse(_message.Message):
-    __slots__ = ("reply", "conversation_id", "usage")
+    __slots__ = ("reply", "conversation_id", "usage", "turn_id")
     REPLY_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
     reply: str
     conversation_id: str
     usage: MessageUsage
-    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+    turn_id: str
+    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ..., turn_id: _Optional[str] = ...) -> None: ...
 
 class EditLastMessageRequest(_message.Message):
     __slots__ = ("conversation_id", "message", "idempotency_key")
@@ -487,14 +493,16 @@ class EditLastMessageRequest(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class EditLastMessageResponse(_message.Message):
-    __slots__ = ("reply", "conversation_id", "usage")
+    __slots__ = ("reply", "conversation_id", "usage", "turn_id")
     REPLY_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    TURN_ID_FIELD_NUMBER: _ClassVar[int]
     reply: str
     conversation_id: str
     usage: MessageUsage
-    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ...) -> None: ...
+    turn_id: str
+    def __init__(self, reply: _Optional[str] = ..., conversation_id: _Optional[str] = ..., usage: _Optional[_Union[MessageUsage, _Mapping]] = ..., turn_id: _Optional[str] = ...) -> None: ...
 
 class GetDefaultInstructionsRequest(_message.Message):
     __slots__ = ()
