@@ -216,14 +216,24 @@ class Chat:
         )
 
     def regenerate(
-        self, *, owner: str, conversation_id: str, idempotency_key: str = "", key_id: str = ""
+        self,
+        *,
+        owner: str,
+        conversation_id: str,
+        idempotency_key: str = "",
+        key_id: str = "",
+        turn_id: str = "",
+        progress: TurnProgress | None = None,
     ) -> ContinuedConversation:
         """Answers the conversation's last user message again, never from the cache; the
         reply it replaces stays stored as an inactive alternative. A repeated
         idempotency_key returns the first result; usage and budgets count as for any turn
-        (`key_id` as in StartTurn). Raises InvalidRequest, ConversationNotFound,
-        TurnAborted, ToolLoopAborted, ModelRejected, BudgetExceeded, Unavailable."""
-        return self._revise(owner, conversation_id, None, idempotency_key, key_id)
+        (`key_id` and `turn_id` as in StartTurn). Raises InvalidRequest, ConversationNotFound,
+        TurnAborted, ToolLoopAborted, ModelRejected, BudgetExceeded, Unavailable; `progress`
+        as in `start`."""
+        return self._revise(
+            owner, conversation_id, None, idempotency_key, key_id, turn_id, progress
+        )
 
     def edit_last(
         self,
@@ -233,11 +243,15 @@ class Chat:
         message: str,
         idempotency_key: str = "",
         key_id: str = "",
+        turn_id: str = "",
+        progress: TurnProgress | None = None,
     ) -> ContinuedConversation:
         """Replaces the conversation's last user message with `message` and answers it; the
         earlier message and its reply stay stored as inactive alternatives. Only the last
         user message can be edited. Raises as `regenerate`."""
-        return self._revise(owner, conversation_id, message, idempotency_key, key_id)
+        return self._revise(
+            owner, conversation_id, message, idempotency_key, key_id, turn_id, progress
+        )
 
     def _revise(
         self,
@@ -246,16 +260,20 @@ class Chat:
         message: str | None,
         idempotency_key: str,
         key_id: str,
+        turn_id: str,
+        progress: TurnProgress | None,
     ) -> ContinuedConversation:
         conversation_id = self._checked_id(conversation_id)
         if message is not None:
             message = self._checked_message(message)
         bind_attribution(owner=owner)
-        bind_turn(turn_id=self._new_turn_id(), key_id=key_id)
+        bind_turn(turn_id=turn_id or self._new_turn_id(), key_id=key_id)
 
         def turn(claim: Claim | None) -> TurnOutcome:
             self._admit(owner, key_id)
-            revised = self._turns.revise(owner, conversation_id, message=message, claim=claim)
+            revised = self._turns.revise(
+                owner, conversation_id, message=message, claim=claim, progress=progress
+            )
             return TurnOutcome(conversation_id, revised.reply, usage=revised.usage)
 
         request: Json = {"conversation_id": conversation_id}
@@ -265,7 +283,7 @@ class Chat:
                 {"conversation_id": conversation_id, "message": message},
                 "EditLastMessage",
             )
-        outcome = self._keyed(owner, method, idempotency_key, request, turn)
+        outcome = self._keyed(owner, method, idempotency_key, request, turn, progress)
         return ContinuedConversation(conversation_id, outcome.reply, usage=outcome.usage)
 
     def end_session(self, *, owner: str, session: SessionInfo) -> str:
@@ -360,6 +378,19 @@ class Chat:
         *,
         new: bool,
     ) -> TurnOutcome:
+        return self._keyed(owner, method, command.idempotency_key, request, turn, progress, new=new)
+
+    def _keyed(
+        self,
+        owner: str,
+        method: str,
+        key: str,
+        request: Json,
+        turn: Callable[[Claim | None], TurnOutcome],
+        progress: TurnProgress | None = None,
+        *,
+        new: bool = False,
+    ) -> TurnOutcome:
         if self._idempotency is None:
             return turn(None)
         ran: list[bool] = []
@@ -369,7 +400,7 @@ class Chat:
             return turn(claim)
 
         outcome = self._idempotency.run(
-            owner=owner, method=method, key=command.idempotency_key, request=request, turn=run
+            owner=owner, method=method, key=key, request=request, turn=run
         )
         if progress is not None and not ran:
             # A repeat: its stream is the first turn's outcome, started and then completed.
@@ -379,20 +410,6 @@ class Chat:
                 title=outcome.title,
             )
         return outcome
-
-    def _keyed(
-        self,
-        owner: str,
-        method: str,
-        key: str,
-        request: Json,
-        turn: Callable[[Claim | None], TurnOutcome],
-    ) -> TurnOutcome:
-        if self._idempotency is None:
-            return turn(None)
-        return self._idempotency.run(
-            owner=owner, method=method, key=key, request=request, turn=turn
-        )
 
     def list_conversations(
         self, *, owner: str, page_size: int, page_token: str

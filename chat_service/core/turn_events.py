@@ -83,7 +83,8 @@ class ToolCallFinished:
 
 @dataclass(frozen=True, slots=True)
 class TurnCompleted:
-    """The turn is stored; the unary method's response. `method` is "start" or "continue";
+    """The turn is stored; the unary method's response. `method` is "start", "continue",
+    "regenerate" or "edit";
     `calls` are the turn's model calls (its usage)."""
 
     KIND: ClassVar[str] = "completed"

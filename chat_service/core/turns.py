@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -280,12 +280,14 @@ class TurnRunner:
         *,
         message: str | None = None,
         claim: Claim | None = None,
+        progress: TurnProgress | None = None,
     ) -> AppendedTurn:
         """Answers the conversation's last user message again (`message` None: a regenerate,
         never answered from the cache), or replaces it with `message` and answers that (an
         edit); returns the reply and its usage. The replaced reply (for an edit, the user message and its
         reply) stays stored, inactive, as an alternative; the new version is appended after
-        it, in the same write that deactivates the old one.
+        it, in the same write that deactivates the old one. `progress` as in `append`: a
+        stopped revision stores what was sent the same way, replacing the old version.
 
         Raises ConversationNotFound, TurnBusy/TurnConflict (aborted), and as Assistant.reply.
         """
@@ -301,25 +303,50 @@ class TurnRunner:
             summary = self._repository.latest_summary(conversation_id=conversation_id)
             if summary is not None and summary.end_seq > asked.seq:
                 summary = None  # (never written so) a summary must not cover what is re-asked
-            reply = self._answers.reply(
-                owner,
-                self._history(owner, conversation_id, summary, before_seq=asked.seq),
-                asked.content if message is None else message,
-                summary=summary,
-                platform=stored.platform,
-                generation=generation,
-                model=header.model,
-                instructions=self._instructions.for_turn(owner, header.instructions),
-                fresh=message is None,
-            )
             if message is None:
                 answer = [m for m in tail[1:] if not m.inactive]
                 if not answer:  # a turn is stored whole, so only a damaged one lacks its reply
                     raise InvalidRequest("conversation_id", "the last message has no reply")
-                replaced, added = answer[0], list(reply.messages)
+                replaced, asked_anew = answer[0], []
             else:
-                replaced, added = asked, [NewMessage(Role.USER, message), *reply.messages]
-            added = [replace(m, version=version, alternative_of=replaced.id) for m in added]
+                replaced, asked_anew = asked, [NewMessage(Role.USER, message)]
+
+            def version_of(messages: Sequence[NewMessage]) -> list[NewMessage]:
+                return [
+                    replace(m, version=version, alternative_of=replaced.id)
+                    for m in [*asked_anew, *messages]
+                ]
+
+            if progress is not None:
+                progress.started(conversation_id, new_conversation=False, title=header.title)
+            try:
+                reply = self._answers.reply(
+                    owner,
+                    self._history(owner, conversation_id, summary, before_seq=asked.seq),
+                    asked.content if message is None else message,
+                    summary=summary,
+                    platform=stored.platform,
+                    generation=generation,
+                    progress=progress,
+                    model=header.model,
+                    instructions=self._instructions.for_turn(owner, header.instructions),
+                    fresh=message is None,
+                )
+            except CancelledReply as stop:
+                if stop.messages:
+                    check()
+                    self._repository.append(
+                        owner=owner,
+                        conversation_id=conversation_id,
+                        messages=version_of(stop.messages),
+                        now=self._clock(),
+                        expected_count=header.message_count if self._turn_lock else None,
+                        deactivate=(replaced.seq, header.message_count),
+                    )
+                raise TurnCancelled(
+                    conversation_id=conversation_id, partial_text=stop.partial_text
+                ) from None
+            added = version_of(reply.messages)
             check()
             usage = UsageTotals.of(reply.calls)
             self._repository.append(
