@@ -33,7 +33,9 @@ from chat_service.core.usage_report import ModelUsage, UsageSum
 from chat_service.edge.turn_messages import (
     continue_command,
     continue_response,
+    edit_response,
     message_usage,
+    regenerate_response,
     session_info,
     start_command,
     start_response,
@@ -197,29 +199,29 @@ class ChatServiceHandlers:
     def RegenerateReply(
         self, ctx: Context, request: pb.RegenerateReplyRequest
     ) -> pb.RegenerateReplyResponse:
+        turn_id = _turn_id(ctx, "RegenerateReply", request.idempotency_key)
         turn = self._chat.regenerate(
             owner=_owner(ctx),
             conversation_id=request.conversation_id,
             idempotency_key=request.idempotency_key,
             key_id=_key_id(ctx),
+            turn_id=turn_id,
         )
-        return pb.RegenerateReplyResponse(
-            reply=turn.reply, conversation_id=turn.conversation_id, usage=message_usage(turn.usage)
-        )
+        return regenerate_response(turn, turn_id)
 
     def EditLastMessage(
         self, ctx: Context, request: pb.EditLastMessageRequest
     ) -> pb.EditLastMessageResponse:
+        turn_id = _turn_id(ctx, "EditLastMessage", request.idempotency_key)
         turn = self._chat.edit_last(
             owner=_owner(ctx),
             conversation_id=request.conversation_id,
             message=request.message,
             idempotency_key=request.idempotency_key,
             key_id=_key_id(ctx),
+            turn_id=turn_id,
         )
-        return pb.EditLastMessageResponse(
-            reply=turn.reply, conversation_id=turn.conversation_id, usage=message_usage(turn.usage)
-        )
+        return edit_response(turn, turn_id)
 
     def GetDefaultInstructions(
         self, ctx: Context, request: pb.GetDefaultInstructionsRequest

@@ -70,6 +70,26 @@ def continue_response(
     )
 
 
+def regenerate_response(revised: ContinuedConversation, turn_id: str) -> pb.RegenerateReplyResponse:
+    """Returns the RegenerateReply response of a turn's result."""
+    return pb.RegenerateReplyResponse(
+        reply=revised.reply,
+        conversation_id=revised.conversation_id,
+        usage=message_usage(revised.usage),
+        turn_id=turn_id,
+    )
+
+
+def edit_response(revised: ContinuedConversation, turn_id: str) -> pb.EditLastMessageResponse:
+    """Returns the EditLastMessage response of a turn's result."""
+    return pb.EditLastMessageResponse(
+        reply=revised.reply,
+        conversation_id=revised.conversation_id,
+        usage=message_usage(revised.usage),
+        turn_id=turn_id,
+    )
+
+
 def session_info(meta: pb.SessionMetadata) -> SessionInfo:
     """Returns the domain session of a request's session_metadata."""
     return SessionInfo(meta.platform, meta.user_id, meta.chat_id)

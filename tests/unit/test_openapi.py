@@ -82,6 +82,8 @@ def test_the_served_spec_follows_the_configured_prefix():
     assert sorted(openapi_document(twirp_prefix="")["paths"])[0].startswith("/acai.chat.")
     assert sorted(p for p in document["paths"] if p.startswith("/stream/")) == [
         "/stream/acai.chat.ChatService/ContinueConversation",
+        "/stream/acai.chat.ChatService/EditLastMessage",
+        "/stream/acai.chat.ChatService/RegenerateReply",
         "/stream/acai.chat.ChatService/StartConversation",
         "/stream/turns/{turn_id}",
     ]

@@ -1,6 +1,7 @@
 """The stream endpoints (pure ASGI):
 
-POST /stream/acai.chat.ChatService/{StartConversation,ContinueConversation}
+POST /stream/acai.chat.ChatService/{StartConversation,ContinueConversation,RegenerateReply,
+                                    EditLastMessage}
     the unary request; a refusal before the turn starts is a Twirp error, otherwise
     200 text/event-stream with X-Turn-Id, the turn's events, ending with its terminal one.
 GET /stream/turns/<turn_id>   (Last-Event-ID: N, or ?after=N)
@@ -45,6 +46,8 @@ SERVICE = "acai.chat.ChatService"
 _REQUESTS = {
     "StartConversation": pb.StartConversationRequest,
     "ContinueConversation": pb.ContinueConversationRequest,
+    "RegenerateReply": pb.RegenerateReplyRequest,
+    "EditLastMessage": pb.EditLastMessageRequest,
 }
 NOT_FOUND = TwirpError("not_found", "turn not found")
 RECORDS_POLL_S = 2.0  # how often a reader elsewhere asks the records whether its turn ended

@@ -83,7 +83,15 @@ def _body_json(body: EventBody, turn_id: str) -> dict[str, Any]:
 
 
 def completed_response_json(body: TurnCompleted, turn_id: str) -> dict[str, Any]:
-    """Returns the Start- or ContinueConversationResponse JSON a completed turn carries."""
+    """Returns the response JSON a completed turn carries (of StartConversation,
+    ContinueConversation, RegenerateReply or EditLastMessage, by `body.method`)."""
+    if body.method in ("regenerate", "edit"):
+        return {
+            "reply": body.reply,
+            "conversationId": body.conversation_id,
+            "usage": _usage_json(UsageTotals.of(body.calls)),
+            "turnId": turn_id,
+        }
     if body.method == "start":
         return {
             "conversationId": body.conversation_id,

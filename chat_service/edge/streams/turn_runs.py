@@ -57,7 +57,8 @@ class StreamTurns:
         return self._live.get(turn_id)
 
     def begin(self, owner: str, key_id: str, method: str, request: ProtoMessage) -> LiveTurn:
-        """Starts the turn of a StartConversation or ContinueConversation request of `owner`
+        """Starts the turn of a StartConversation, ContinueConversation, RegenerateReply or
+        EditLastMessage request of `owner`
         (through the API key `key_id`); returns its live copy (await `started()` before
         answering the request). Call on the event loop."""
         turn_id = new_turn_id()
@@ -93,6 +94,8 @@ class StreamTurns:
                 )
 
             return run_start
+        if method in ("RegenerateReply", "EditLastMessage"):
+            return self._revision(owner, key_id, turn_id, request)
         assert isinstance(request, pb.ContinueConversationRequest)
         command = continue_command(owner, key_id, request, turn_id)
 
@@ -108,6 +111,48 @@ class StreamTurns:
             )
 
         return run_continue
+
+    def _revision(self, owner: str, key_id: str, turn_id: str, request: ProtoMessage) -> Work:
+        """The work of a RegenerateReply or EditLastMessage request."""
+        chat = self._chat
+        if isinstance(request, pb.RegenerateReplyRequest):
+            regenerate = request
+
+            def run_regenerate(progress: TurnProgress) -> TurnCompleted:
+                revised = chat.regenerate(
+                    owner=owner,
+                    conversation_id=regenerate.conversation_id,
+                    idempotency_key=regenerate.idempotency_key,
+                    key_id=key_id,
+                    turn_id=turn_id,
+                    progress=progress,
+                )
+                return TurnCompleted(
+                    "regenerate",
+                    revised.conversation_id,
+                    revised.reply,
+                    calls=revised.usage.calls,
+                )
+
+            return run_regenerate
+        assert isinstance(request, pb.EditLastMessageRequest)
+        edit = request
+
+        def run_edit(progress: TurnProgress) -> TurnCompleted:
+            revised = chat.edit_last(
+                owner=owner,
+                conversation_id=edit.conversation_id,
+                message=edit.message,
+                idempotency_key=edit.idempotency_key,
+                key_id=key_id,
+                turn_id=turn_id,
+                progress=progress,
+            )
+            return TurnCompleted(
+                "edit", revised.conversation_id, revised.reply, calls=revised.usage.calls
+            )
+
+        return run_edit
 
     def _run(self, publisher: TurnPublisher, live: LiveTurn, work: Work) -> None:
         try:
