@@ -190,6 +190,20 @@ class AsyncChatClient:
         call = self._calls.continue_(conversation_id, message, session, idempotency_key)
         return await self._stream(self._calls.streamed(call))
 
+    async def stream_regenerate(
+        self, conversation_id: str, *, idempotency_key: str | None = None
+    ) -> AsyncTurnStream:
+        """See `ChatClient.stream_regenerate`."""
+        call = self._calls.regenerate(conversation_id, idempotency_key)
+        return await self._stream(self._calls.streamed(call))
+
+    async def stream_edit(
+        self, conversation_id: str, message: str, *, idempotency_key: str | None = None
+    ) -> AsyncTurnStream:
+        """See `ChatClient.stream_edit`."""
+        call = self._calls.edit(conversation_id, message, idempotency_key)
+        return await self._stream(self._calls.streamed(call))
+
     async def stream_turn(self, turn_id: str, *, after: int = 0) -> AsyncTurnStream:
         """See `ChatClient.stream_turn`."""
         response = await self._open(self._calls.resume(turn_id, after), retried=True)

@@ -135,7 +135,7 @@ class Calls:
         return self._read("CancelTurn", fields, results.cancellation_from)
 
     def streamed(self, call: Call[Any]) -> StreamRequest:
-        """Returns the streamed form of a Start or Continue `call`."""
+        """Returns the streamed form of a turn `call` (Start, Continue, Regenerate, Edit)."""
         return wire.stream_request(call, base_url=self._base_url)
 
     def resume(self, turn_id: str, after: int) -> StreamRequest:

@@ -220,6 +220,24 @@ class ChatClient:
         call = self._calls.continue_(conversation_id, message, session, idempotency_key)
         return self._stream(self._calls.streamed(call))
 
+    def stream_regenerate(
+        self, conversation_id: str, *, idempotency_key: str | None = None
+    ) -> TurnStream:
+        """Answers the last message again as `regenerate_reply` does, streaming its events
+        (see `stream_conversation`; a `TurnCompleted` with method "regenerate"). Raises
+        `NotFound` for an unknown conversation."""
+        call = self._calls.regenerate(conversation_id, idempotency_key)
+        return self._stream(self._calls.streamed(call))
+
+    def stream_edit(
+        self, conversation_id: str, message: str, *, idempotency_key: str | None = None
+    ) -> TurnStream:
+        """Replaces the last user message as `edit_last_message` does, streaming its events
+        (see `stream_conversation`; a `TurnCompleted` with method "edit"). Raises
+        `NotFound` for an unknown conversation."""
+        call = self._calls.edit(conversation_id, message, idempotency_key)
+        return self._stream(self._calls.streamed(call))
+
     def stream_turn(self, turn_id: str, *, after: int = 0) -> TurnStream:
         """Attaches to a turn, running or recently ended: its events after `after` (0: all),
         then the live ones. Raises `NotFound` for an unknown turn (or another owner's)."""

@@ -76,7 +76,8 @@ class ToolCallFinished(TurnEvent):
 @dataclass(frozen=True, slots=True)
 class TurnCompleted(TurnEvent):
     """The turn is stored: what the unary call would have answered. `method` is "start"
-    (StartConversation) or "continue"."""
+    (StartConversation), "continue", "regenerate" (RegenerateReply) or "edit"
+    (EditLastMessage); the last two have no title and `new_conversation` False."""
 
     terminal: ClassVar[bool] = True
 
@@ -152,9 +153,13 @@ def event_from(message: SseMessage) -> TurnEvent | None:
 
 
 def _completed(seq: int, turn_id: str, completed: pb.TurnCompleted) -> TurnCompleted:
-    if completed.WhichOneof("response") == "start":
+    response = completed.WhichOneof("response")
+    if response == "start":
         s = completed.start
         return TurnCompleted(seq, turn_id, "start", s.conversation_id, s.reply, s.title, True)
+    if response in ("regenerate", "edit"):
+        r = completed.regenerate if response == "regenerate" else completed.edit
+        return TurnCompleted(seq, turn_id, response, r.conversation_id, r.reply, "", False)
     c = getattr(completed, "continue")  # a Python keyword
     return TurnCompleted(
         seq, turn_id, "continue", c.conversation_id, c.reply, c.title, c.new_conversation

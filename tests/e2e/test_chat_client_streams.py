@@ -52,6 +52,30 @@ def test_a_streamed_start_and_continue_match_what_describe_shows(sdk):
     assert {m.finish_reason for m in conversation.messages} == {""}
 
 
+def test_a_streamed_regenerate_and_edit_match_what_describe_shows(sdk):
+    started = sdk.start_conversation("first try")
+    regenerated = list(sdk.stream_regenerate(started.conversation_id))
+    assert isinstance(regenerated[0], TurnStarted)
+    assert regenerated[0].new_conversation is False
+    done = regenerated[-1]
+    assert isinstance(done, TurnCompleted)
+    assert (done.method, done.reply) == ("regenerate", "echo: first try")
+    assert "".join(e.text for e in regenerated if isinstance(e, TextDelta)) == done.reply
+    edited = list(sdk.stream_edit(started.conversation_id, "second try"))
+    assert isinstance(edited[-1], TurnCompleted)
+    assert (edited[-1].method, edited[-1].reply) == ("edit", "echo: second try")
+    conversation = sdk.get_conversation(started.conversation_id)
+    assert [(m.content, m.inactive) for m in conversation.messages] == [
+        ("first try", True),
+        (started.reply, True),
+        (done.reply, True),
+        ("second try", False),
+        ("echo: second try", False),
+    ]
+    with pytest.raises(NotFound):
+        sdk.stream_regenerate("f" * 24)
+
+
 def test_refusals_raise_before_any_event(sdk):
     with pytest.raises(InvalidArgument):
         sdk.stream_conversation("   ")
