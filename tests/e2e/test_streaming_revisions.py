@@ -70,6 +70,36 @@ def test_a_streamed_edit_completes_with_what_describe_shows(server_url, rpc):
     assert messages[2]["alternative_of"] == messages[0]["id"]
 
 
+def test_a_protobuf_edit_streams_and_a_repeated_key_streams_the_first_outcome(
+    server_url, rpc, fake_openai
+):
+    from gen.acai.chat import chat_pb2 as pb
+
+    conversation_id = rpc("StartConversation", {"message": "proto"}).json()["conversation_id"]
+    key = f"edit-{time.time_ns()}"
+    request = pb.EditLastMessageRequest(
+        conversation_id=conversation_id, message="in protobuf", idempotency_key=key
+    )
+    headers = {"Content-Type": "application/protobuf"}
+    with requests.post(
+        server_url + STREAM + "EditLastMessage",
+        data=request.SerializeToString(),
+        headers=headers,
+        stream=True,
+        timeout=30,
+    ) as response:
+        first = list(sse_events(response))
+    assert first[-1].body["edit"]["reply"] == "echo: in protobuf"
+    calls = len(fake_openai.requests)
+    body = {"conversation_id": conversation_id, "message": "in protobuf", "idempotency_key": key}
+    with stream(server_url, "EditLastMessage", body) as response:
+        again = list(sse_events(response))
+    assert len(fake_openai.requests) == calls
+    assert [e.event for e in again] == ["started", "completed"]
+    assert again[0].body["conversationId"] == conversation_id
+    assert again[-1].body["edit"]["reply"] == first[-1].body["edit"]["reply"]
+
+
 def test_the_unary_revisions_carry_their_turn_id(rpc):
     started = rpc("StartConversation", {"message": "unary"}).json()
     conversation_id = started["conversation_id"]
