@@ -286,6 +286,8 @@ def test_the_api_docs_render_every_method_without_a_cdn(page, server_url, artifa
     streams = sorted(p for p in paths if p.startswith("/stream/"))
     assert streams == [
         "/stream/acai.chat.ChatService/ContinueConversation",
+        "/stream/acai.chat.ChatService/EditLastMessage",
+        "/stream/acai.chat.ChatService/RegenerateReply",
         "/stream/acai.chat.ChatService/StartConversation",
         "/stream/turns/{turn_id}",
     ]

