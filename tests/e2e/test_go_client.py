@@ -38,6 +38,7 @@ CHECKS = [
     "ListConversations paging",
     "UpdateConversation",
     "GetUsage",
+    "CancelTurn",
     "Conversation controls",
     "EndSession",
     "not_found error",
@@ -45,7 +46,13 @@ CHECKS = [
     "DeleteConversation",
     "bad_route error",
 ]
-METHODS = sorted(m.name for m in chat_pb2.DESCRIPTOR.services_by_name["ChatService"].methods)
+# CancelTurn succeeds only on a streamed turn, which this client does not run: its answers for
+# an ended unary turn and for a request without an id are checked, not counted as successes.
+METHODS = sorted(
+    m.name
+    for m in chat_pb2.DESCRIPTOR.services_by_name["ChatService"].methods
+    if m.name != "CancelTurn"
+)
 
 # A cold Go build cache compiles protoc-gen-go and the protobuf runtime first (~10-20 s).
 pytestmark = pytest.mark.timeout(300)

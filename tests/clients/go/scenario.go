@@ -347,6 +347,27 @@ func Run(client *Client, prefix string, echo bool) Result {
 		}
 	})
 
+	s.check("CancelTurn", func(ctx context.Context) {
+		message := "a turn to stop from " + s.label
+		continued, err := c.ContinueConversation(ctx, &pb.ContinueConversationRequest{
+			ConversationId: s.id,
+			Message:        message,
+		})
+		must(err, "ContinueConversation before CancelTurn")
+		s.messages = append(s.messages, message)
+		s.replies = append(s.replies, continued.GetReply())
+		nonEmpty(continued.GetTurnId(), "turn_id of a unary turn")
+		// The unary turn has ended: there is nothing left to stop.
+		stopped, err := c.CancelTurn(ctx, &pb.CancelTurnRequest{TurnId: continued.GetTurnId()})
+		if err == nil {
+			equal(stopped.GetCancelled(), false, "cancelled, for a turn that has ended")
+		} else {
+			expectError(err, "CancelTurn of an ended unary turn", "not_found", 404, nil)
+		}
+		_, err = c.CancelTurn(ctx, &pb.CancelTurnRequest{})
+		expectError(err, "CancelTurn without an id", "invalid_argument", 400, map[string]string{"argument": "turn_id"})
+	})
+
 	s.check("Conversation controls", func(ctx context.Context) {
 		models, err := c.ListModels(ctx, &pb.ListModelsRequest{})
 		must(err, "ListModels")

@@ -137,6 +137,11 @@ func (c *Client) GetUsage(ctx context.Context, in *pb.GetUsageRequest) (*pb.GetU
 	return out, c.Call(ctx, "GetUsage", in, out)
 }
 
+func (c *Client) CancelTurn(ctx context.Context, in *pb.CancelTurnRequest) (*pb.CancelTurnResponse, error) {
+	out := new(pb.CancelTurnResponse)
+	return out, c.Call(ctx, "CancelTurn", in, out)
+}
+
 func (c *Client) ListModels(ctx context.Context, in *pb.ListModelsRequest) (*pb.ListModelsResponse, error) {
 	out := new(pb.ListModelsResponse)
 	return out, c.Call(ctx, "ListModels", in, out)
