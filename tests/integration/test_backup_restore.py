@@ -19,6 +19,9 @@ from ops.restore import RestoreMode, find_database_dir, restore_database
 CONVERSATIONS = 10_000
 MESSAGES_PER_CONVERSATION = 2
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
+# The sessions carry a TTL index: a past `last_seen` lets the server's TTL monitor delete them from
+# the source (and not yet from the restored copy) while the test compares the two.
+NEVER_EXPIRES = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -85,7 +88,7 @@ def seed(db, conversations: int = CONVERSATIONS) -> None:
     )
     db.sessions.insert_many(
         [
-            {"platform": "telegram", "chat_id": str(n), "user_id": "u", "last_seen": T0}
+            {"platform": "telegram", "chat_id": str(n), "user_id": "u", "last_seen": NEVER_EXPIRES}
             for n in range(5)
         ]
     )
