@@ -37,7 +37,11 @@ class TurnEventLog(Protocol):
         ...
 
     def append(self, event: TurnEvent) -> bool:
-        """Appends the event; returns whether a stop of the turn was requested."""
+        """Appends the event; returns whether a stop of the turn was requested.
+
+        An adapter may write an event a moment after `append` returns (in order, batched
+        with other turns' events); then `close` and `read_after` wait for the turn's
+        events to be written, and a failed write raises at the turn's next call."""
         ...
 
     def close(self, turn_id: str, *, conversation_id: str) -> None:

@@ -136,10 +136,10 @@ def test_the_redis_stream_is_bounded_and_expires_after_close(any_redis_url, pref
     for event in _events(turn_id, 1000):
         log.append(event)
     key = f"{prefix}turn:{{{turn_id}}}:events"
+    kept = log.read_after(turn_id, 0)  # (it waits for the appends written behind)
     # MAXLEN ~ trims whole nodes: about the bound, never the whole turn.
     assert 100 <= client.xlen(key) < 400
     assert 55_000 < client.pttl(key) <= 60_000
-    kept = log.read_after(turn_id, 0)
     assert [e.seq for e in kept] == list(range(1001 - len(kept), 1001))
     log.close(turn_id, conversation_id="")
     assert 0 < client.pttl(key) <= 1000
@@ -177,6 +177,48 @@ def test_a_redis_that_is_down_is_event_log_unavailable(prefix):
     ):
         with pytest.raises(EventLogUnavailable):
             call()
+
+
+def test_many_turns_appending_at_once_are_each_written_whole_and_in_order(any_redis_url, prefix):
+    client = connect_redis(any_redis_url, timeout_s=2)
+    log = RedisTurnEventLog(client, prefix=prefix)
+    turns: dict[str, list[TurnEvent]] = {new_turn_id(): [] for _ in range(16)}
+
+    def run(turn_id: str) -> None:
+        for event in _events(turn_id, 200):
+            turns[turn_id].append(event)
+            log.append(event)
+
+    threads = [threading.Thread(target=run, args=(turn_id,)) for turn_id in turns]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for turn_id, events in turns.items():
+        assert log.read_after(turn_id, 0) == events
+        log.close(turn_id, conversation_id="")
+    client.close()
+
+
+def test_appends_written_behind_that_fail_are_reported_by_the_next_call(prefix):
+    client = connect_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
+    log = RedisTurnEventLog(client, prefix=prefix)
+    turn_id, other = new_turn_id(), new_turn_id()
+    later = _events(turn_id, 3)[1:]
+    assert log.append(later[0]) is False  # queued: the writer finds Redis down
+
+    def appends_until_one_fails() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            log.append(later[1])
+            time.sleep(0.02)
+
+    with pytest.raises(EventLogUnavailable):
+        appends_until_one_fails()
+    log.append(_events(other, 2)[1])
+    with pytest.raises(EventLogUnavailable):
+        log.close(other, conversation_id="")
+    client.close()
 
 
 @pytest.fixture(params=["mongo", "memory"])

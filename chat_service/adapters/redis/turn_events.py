@@ -8,10 +8,20 @@ Keys share the turn's hash tag, so a turn's commands all go to one Redis Cluster
   acai:conversation:{<id>}:turn the conversation's running turn
 While the turn runs they live `running_ttl_s` (an hour), renewed every 64 events; after
 close, `ended_ttl_s`.
+
+A turn's first event is written at once (it creates the stream, and a Redis that is down is
+known before the turn goes on). The others are written behind: one thread of the process sends
+what every turn appended in the last 2 ms in one pipeline, with one stop check per turn, so 64 turns
+that each stream a delta every 20 ms cost a few round trips per millisecond of the thread's
+time instead of one each. `close` and `read_after` wait until the turn's appends are written.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
+import threading
+import time
 from typing import Any
 
 from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
@@ -26,6 +36,9 @@ return 0
 
 
 _RENEW_EVERY = 64  # appends between renewals of a running turn's expiry
+_MAX_PENDING = 50_000  # events waiting to be written, all turns together; beyond, appends fail
+
+logger = logging.getLogger(__name__)
 
 
 class RedisTurnEventLog:
@@ -51,6 +64,7 @@ class RedisTurnEventLog:
         self._block_ms = block_ms
         self._prefix = prefix
         self._unbind = client.register_script(_UNBIND)
+        self._writer = _Writer(self)
 
     def open(self, turn_id: str, *, owner: str) -> None:
         with _errors():
@@ -62,23 +76,44 @@ class RedisTurnEventLog:
         return None if value is None else _text(value)
 
     def append(self, event: TurnEvent) -> bool:
-        events = self._key(event.turn_id, "events")
+        """Writes the first event of a turn at once and queues the others for the writer;
+        returns whether a stop was requested, as Redis last said (a stop is seen within
+        one batch) or as this process asked."""
+        if event.seq > 1:
+            return self._writer.queue(event)
         with _errors():
             pipe = self._redis.pipeline(transaction=False)
-            pipe.xadd(
-                events,
-                {"e": encode_event(event)},
-                id=f"{event.seq}-0",
-                maxlen=self._max_events,
-                approximate=True,
-            )
-            if event.seq % _RENEW_EVERY == 1:  # the first event, then now and then
-                pipe.pexpire(events, self._running_ms)
-                pipe.pexpire(self._key(event.turn_id, "owner"), self._running_ms)
+            self._add(pipe, event)
             pipe.exists(self._key(event.turn_id, "stop"))
             return bool(pipe.execute()[-1])
 
+    def _add(self, pipe: Any, event: TurnEvent) -> None:
+        events = self._key(event.turn_id, "events")
+        pipe.xadd(
+            events,
+            {"e": encode_event(event)},
+            id=f"{event.seq}-0",
+            maxlen=self._max_events,
+            approximate=True,
+        )
+        if event.seq % _RENEW_EVERY == 1:  # the first event, then now and then
+            pipe.pexpire(events, self._running_ms)
+            pipe.pexpire(self._key(event.turn_id, "owner"), self._running_ms)
+
+    def _write(self, events: list[TurnEvent]) -> set[str]:
+        """Writes `events` (in order) in one pipeline; returns the turns asked to stop."""
+        turns = list(dict.fromkeys(event.turn_id for event in events))
+        with _errors():
+            pipe = self._redis.pipeline(transaction=False)
+            for event in events:
+                self._add(pipe, event)
+            for turn_id in turns:
+                pipe.exists(self._key(turn_id, "stop"))
+            stops = pipe.execute()[-len(turns) :]
+        return {turn_id for turn_id, stop in zip(turns, stops, strict=True) if stop}
+
     def close(self, turn_id: str, *, conversation_id: str) -> None:
+        self._writer.settle(turn_id, forget=True)
         with _errors():
             pipe = self._redis.pipeline(transaction=False)
             for part in ("events", "owner", "stop"):
@@ -88,6 +123,7 @@ class RedisTurnEventLog:
                 self._unbind(keys=[self._conversation_key(conversation_id)], args=[turn_id])
 
     def read_after(self, turn_id: str, after: int) -> list[TurnEvent]:
+        self._writer.settle(turn_id)
         with _errors():
             entries: Any = self._redis.xrange(self._key(turn_id, "events"), min=f"({after}-0")
         return [decode_event(fields[b"e"]) for _, fields in entries]
@@ -111,12 +147,100 @@ class RedisTurnEventLog:
     def request_stop(self, turn_id: str) -> None:
         with _errors():
             self._redis.set(self._key(turn_id, "stop"), b"1", px=self._running_ms)
+        self._writer.stop_requested(turn_id)
 
     def _key(self, turn_id: str, part: str) -> str:
         return f"{self._prefix}turn:{{{turn_id}}}:{part}"
 
     def _conversation_key(self, conversation_id: str) -> str:
         return f"{self._prefix}conversation:{{{conversation_id}}}:turn"
+
+
+class _Writer:
+    """The thread that writes the queued appends of every turn of a log, in batches.
+
+    A batch that fails marks its turns: their next append (or close, or read_after) raises
+    EventLogUnavailable once, and the publisher goes on without the log, as when a
+    synchronous append fails. A Redis that hangs holds the batches, not the turns: past
+    `_MAX_PENDING` queued events, appends fail at once.
+    """
+
+    def __init__(
+        self, log: RedisTurnEventLog, *, linger_s: float = 0.002, settle_s: float = 10.0
+    ) -> None:
+        self._log = log
+        self._linger_s = linger_s
+        self._settle_s = settle_s
+        self._changed = threading.Condition()
+        self._queue: list[TurnEvent] = []
+        self._unwritten: collections.Counter[str] = collections.Counter()
+        self._stops: set[str] = set()
+        self._failed: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def queue(self, event: TurnEvent) -> bool:
+        turn_id = event.turn_id
+        with self._changed:
+            if turn_id in self._failed:
+                self._failed.discard(turn_id)
+                raise EventLogUnavailable("redis")
+            if len(self._queue) >= _MAX_PENDING:
+                raise EventLogUnavailable("redis: too many events waiting to be written")
+            self._queue.append(event)
+            self._unwritten[turn_id] += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="turn-event-writer", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+            return turn_id in self._stops
+
+    def stop_requested(self, turn_id: str) -> None:
+        with self._changed:
+            self._stops.add(turn_id)
+
+    def settle(self, turn_id: str, *, forget: bool = False) -> None:
+        """Waits until the turn's queued events are written; raises EventLogUnavailable if
+        writing them failed (or they could not be written in time)."""
+        with self._changed:
+            settled = self._changed.wait_for(
+                lambda: not self._unwritten[turn_id], timeout=self._settle_s
+            )
+            failed = turn_id in self._failed or not settled
+            if forget or failed:
+                self._failed.discard(turn_id)
+                self._stops.discard(turn_id)
+                del self._unwritten[turn_id]
+        if failed:
+            raise EventLogUnavailable("redis")
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._queue))
+            # What the other turns append meanwhile goes in the same batch: a few hundred
+            # wake-ups a second at most, whatever the number of turns.
+            time.sleep(self._linger_s)
+            with self._changed:
+                batch, self._queue = self._queue, []
+            try:
+                stops = self._log._write(batch)
+                failed: set[str] = set()
+            except EventLogUnavailable:
+                stops, failed = set(), {event.turn_id for event in batch}
+                logger.warning("turn events could not be written", extra={"turns": len(failed)})
+            except Exception:  # the writer must outlive anything a batch meets
+                stops, failed = set(), {event.turn_id for event in batch}
+                logger.exception("turn events could not be written")
+            with self._changed:
+                self._stops |= stops
+                self._failed |= failed
+                for event in batch:
+                    self._unwritten[event.turn_id] -= 1
+                    if self._unwritten[event.turn_id] <= 0:  # below 0: a settle gave up on it
+                        del self._unwritten[event.turn_id]
+                self._changed.notify_all()
 
 
 class _errors:
