@@ -1,10 +1,11 @@
-"""StreamedCompletion on chunks as OpenAI-compatible servers send them, quirks included."""
+"""StreamedCompletion on chunks, and whole_completion on answers, as OpenAI-compatible servers
+send them, quirks included."""
 
 from __future__ import annotations
 
 import pytest
 
-from chat_service.adapters.llm.openai_stream import StreamedCompletion
+from chat_service.adapters.llm.openai_stream import StreamedCompletion, whole_completion
 from chat_service.core.errors import ModelUnavailable
 from chat_service.ports.chat_model import Completion, ToolCall, Usage
 
@@ -98,3 +99,60 @@ def test_junk_is_ignored():
 
     assert texts == []
     assert not answer.ended
+
+
+def _answer(message, *, usage=None, model="m-2025"):
+    answer = {"id": "c1", "object": "chat.completion", "model": model}
+    answer["choices"] = [{"index": 0, "message": message, "finish_reason": "stop"}]
+    if usage is not None:
+        answer["usage"] = usage
+    return answer
+
+
+def test_a_whole_answer_gives_its_text_usage_and_the_model_that_answered():
+    answer = _answer(
+        {"role": "assistant", "content": "Hi"},
+        usage={"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+    )
+    assert whole_completion(answer, model="m", provider="openai:m") == Completion(
+        content="Hi", usage=Usage(12, 3), model="m-2025", provider="openai"
+    )
+
+
+def test_a_whole_answer_keeps_function_calls_only_and_fills_what_a_server_left_out():
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "a", "type": "function", "function": {"name": "weather", "arguments": ""}},
+            {"id": "b", "type": "custom", "custom": {"name": "grammar", "input": "x"}},
+            {"id": "c", "function": {"name": "time", "arguments": '{"tz": "UTC"}'}},
+            "not a call",
+        ],
+    }
+    completion = whole_completion(_answer(message, model=""), model="m", provider="openai:m")
+    assert completion.tool_calls == (
+        ToolCall(id="a", name="weather", arguments="{}"),
+        ToolCall(id="c", name="time", arguments='{"tz": "UTC"}'),
+    )
+    assert (completion.content, completion.usage, completion.model) == ("", Usage(), "m")
+
+
+def test_a_refusal_is_the_answers_text():
+    answer = _answer({"role": "assistant", "content": None, "refusal": "I can't help with that."})
+    assert whole_completion(answer, model="m", provider="p").content == "I can't help with that."
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ("<html>busy</html>", "unusable response"),
+        ({"choices": "none"}, "unusable response"),
+        ({"choices": []}, "without a choice"),
+        ({"object": "chat.completion"}, "without a choice"),
+        ({"choices": [{"index": 0, "message": "hi"}]}, "without a choice"),
+    ],
+)
+def test_an_answer_without_a_usable_choice_is_the_provider_unavailable(answer, says):
+    with pytest.raises(ModelUnavailable, match=says):
+        whole_completion(answer, model="m", provider="openai:m")
