@@ -22,6 +22,7 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
@@ -64,7 +65,7 @@ class RedisTurnEventLog:
         self._block_ms = block_ms
         self._prefix = prefix
         self._unbind = client.register_script(_UNBIND)
-        self._writer = _Writer(self)
+        self._writer = EventWriter(self._write)
 
     def open(self, turn_id: str, *, owner: str) -> None:
         with _errors():
@@ -156,19 +157,24 @@ class RedisTurnEventLog:
         return f"{self._prefix}conversation:{{{conversation_id}}}:turn"
 
 
-class _Writer:
+class EventWriter:
     """The thread that writes the queued appends of every turn of a log, in batches.
 
-    A batch that fails marks its turns: their next append (or close, or read_after) raises
-    EventLogUnavailable once, and the publisher goes on without the log, as when a
-    synchronous append fails. A Redis that hangs holds the batches, not the turns: past
-    `_MAX_PENDING` queued events, appends fail at once.
+    `write` sends a batch and returns the turns asked to stop. A batch that fails marks its
+    turns: their events still queued are dropped, and their next append (or close, or
+    read_after) raises EventLogUnavailable once; the publisher goes on without the log, as
+    when a synchronous append fails. A Redis that hangs holds the batches, not the turns:
+    past `_MAX_PENDING` queued events, appends fail at once.
     """
 
     def __init__(
-        self, log: RedisTurnEventLog, *, linger_s: float = 0.002, settle_s: float = 10.0
+        self,
+        write: Callable[[list[TurnEvent]], set[str]],
+        *,
+        linger_s: float = 0.002,
+        settle_s: float = 10.0,
     ) -> None:
-        self._log = log
+        self._write = write
         self._linger_s = linger_s
         self._settle_s = settle_s
         self._changed = threading.Condition()
@@ -225,7 +231,7 @@ class _Writer:
             with self._changed:
                 batch, self._queue = self._queue, []
             try:
-                stops = self._log._write(batch)
+                stops = self._write(batch)
                 failed: set[str] = set()
             except EventLogUnavailable:
                 stops, failed = set(), {event.turn_id for event in batch}
@@ -236,7 +242,11 @@ class _Writer:
             with self._changed:
                 self._stops |= stops
                 self._failed |= failed
-                for event in batch:
+                # A failed turn's later events are not written either: its copy in Redis
+                # stays a prefix of the turn, never one with a gap.
+                dropped = [event for event in self._queue if event.turn_id in failed]
+                self._queue = [event for event in self._queue if event.turn_id not in failed]
+                for event in (*batch, *dropped):
                     self._unwritten[event.turn_id] -= 1
                     if self._unwritten[event.turn_id] <= 0:  # below 0: a settle gave up on it
                         del self._unwritten[event.turn_id]

@@ -1,0 +1,81 @@
+"""EventWriter, the Redis event log's write-behind: batches in order, stops, and failures that
+leave a turn's copy a prefix of it (never one with a gap)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chat_service.adapters.redis.turn_events import EventWriter
+from chat_service.core.turn_events import TextDelta, TurnEvent
+from chat_service.ports.turn_events import EventLogUnavailable
+
+
+def _delta(turn_id: str, seq: int) -> TurnEvent:
+    return TurnEvent(turn_id, seq, TextDelta(f"t{seq} "))
+
+
+class _Redis:
+    """Stands for Redis behind `write`: keeps what was written; a batch can be held or fail."""
+
+    def __init__(self) -> None:
+        self.written: list[TurnEvent] = []
+        self.batches = 0
+        self.stops: set[str] = set()
+        self.fail = False
+        self.entered = threading.Event()
+        self.go_on = threading.Event()
+        self.go_on.set()
+
+    def write(self, batch: list[TurnEvent]) -> set[str]:
+        self.batches += 1
+        self.entered.set()
+        self.go_on.wait(5)
+        if self.fail:
+            raise EventLogUnavailable("redis")
+        self.written.extend(batch)
+        return {e.turn_id for e in batch} & self.stops
+
+
+def test_appends_of_many_turns_are_written_in_order_in_few_batches():
+    redis = _Redis()
+    writer = EventWriter(redis.write, linger_s=0.01)
+    events = [_delta(turn, seq) for seq in range(2, 52) for turn in ("a", "b", "c")]
+    for event in events:
+        assert writer.queue(event) is False
+    writer.settle("a")
+    writer.settle("b")
+    writer.settle("c")
+    assert redis.written == events
+    assert redis.batches < len(events) // 10
+
+
+def test_a_stop_that_redis_reports_is_returned_by_the_turns_next_append():
+    redis = _Redis()
+    writer = EventWriter(redis.write, linger_s=0)
+    redis.stops.add("a")
+    assert writer.queue(_delta("a", 2)) is False
+    writer.settle("a")
+    assert writer.queue(_delta("a", 3)) is True
+    assert writer.queue(_delta("b", 2)) is False
+
+
+def test_a_failed_batch_drops_the_turns_queued_events_and_its_next_call_raises_once():
+    redis = _Redis()
+    writer = EventWriter(redis.write, linger_s=0)
+    redis.go_on.clear()
+    writer.queue(_delta("a", 2))
+    assert redis.entered.wait(5)  # the writer holds seq 2; 3 and 4 wait in the queue
+    writer.queue(_delta("a", 3))
+    writer.queue(_delta("a", 4))
+    writer.queue(_delta("b", 2))
+    redis.fail = True
+    redis.go_on.set()
+    with pytest.raises(EventLogUnavailable):
+        writer.settle("a")
+    redis.fail = False
+    writer.settle("b")
+    assert [(e.turn_id, e.seq) for e in redis.written] == [("b", 2)]
+    writer.queue(_delta("a", 5))  # after the raise the writer holds nothing of the turn
+    writer.settle("a", forget=True)
