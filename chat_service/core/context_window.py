@@ -8,7 +8,7 @@ newest kept first, so a provider never sees a tool result without its call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat_service.core.models import Message, Role
@@ -43,6 +43,11 @@ class TurnGroup:
     """Stored messages of one turn, oldest first; seqs [first_seq, end_seq)."""
 
     messages: tuple[Message, ...]
+    # The prompt messages, built on first use: a turn asks for them several times (to fit
+    # the window, to build the prompt, for the cache key).
+    _prompt: tuple[ChatMessage, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def first_seq(self) -> int:
@@ -52,12 +57,16 @@ class TurnGroup:
     def end_seq(self) -> int:
         return self.messages[-1].seq + 1
 
-    def prompt(self) -> list[ChatMessage]:
+    def prompt(self) -> tuple[ChatMessage, ...]:
         """Returns the group as prompt messages."""
-        return [
-            ChatMessage(_PROMPT_ROLES[m.role], m.content, m.tool_calls, m.tool_call_id)
-            for m in self.messages
-        ]
+        if self._prompt is None:
+            prompt = tuple(
+                ChatMessage(_PROMPT_ROLES[m.role], m.content, m.tool_calls, m.tool_call_id)
+                for m in self.messages
+            )
+            object.__setattr__(self, "_prompt", prompt)
+            return prompt
+        return self._prompt
 
 
 def turn_groups(history: Sequence[Message]) -> list[TurnGroup]:

@@ -9,6 +9,8 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 _MIN_SECRET_CHARS = 4
+_CLEAN_MAX_CHARS = 200  # texts up to this long are remembered once found clean ...
+_CLEAN_MAX_TEXTS = 4096  # ... this many at most (then the memory starts again)
 
 # Field names whose values are secrets whatever they hold (lower-cased, `-` read as `_`).
 _SECRET_FIELD = re.compile(
@@ -55,14 +57,25 @@ class Redactor:
         # Longest first, so a secret that contains another is replaced whole.
         known = {s for s in secrets if len(s) >= _MIN_SECRET_CHARS}
         self._secrets = sorted(known, key=len, reverse=True)
+        # Short texts found to hold nothing to redact. Log records repeat the same methods,
+        # paths, names and ids all the time, and each text costs every pattern's scan.
+        # Only clean texts are kept, so no secret stays in memory longer for it.
+        self._clean: set[str] = set()
 
     def text(self, value: str) -> str:
         """Returns `value` with every secret replaced."""
+        if value in self._clean:
+            return value
+        original = value
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         for pattern, replacement in _PATTERNS:
             value = pattern.sub(replacement, value)
+        if value == original and len(value) <= _CLEAN_MAX_CHARS:
+            if len(self._clean) >= _CLEAN_MAX_TEXTS:
+                self._clean.clear()
+            self._clean.add(value)
         return value
 
     def value(self, value: Any, *, name: str = "") -> Any:

@@ -52,6 +52,16 @@ def test_ordinary_text_is_kept():
     assert Redactor().text(text) == text
 
 
+def test_a_redactor_that_has_seen_many_texts_still_redacts_each_one():
+    redactor = Redactor(secrets=["plain-secret-value"])
+    texts = [f"POST /twirp/acai.chat.ChatService/Method{n % 5000}" for n in range(12_000)]
+    assert [redactor.text(t) for t in texts] == texts
+    for _ in range(3):  # a text once redacted is redacted every time
+        assert redactor.text("api_key=weather123") == f"api_key={REDACTED}"
+        assert redactor.text("plain-secret-value") == REDACTED
+        assert redactor.text(texts[0]) == texts[0]
+
+
 @pytest.mark.parametrize(
     "name", ["password", "api_key", "OPENAI_API_KEY", "Authorization", "x-api-key", "access_token"]
 )
