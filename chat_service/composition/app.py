@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -358,8 +359,13 @@ def _lifespan(
                 await anyio.to_thread.run_sync(step)
             for async_step in async_starting:
                 await async_step()
+            # What start-up built (modules, clients, the app: a few hundred thousand objects)
+            # lives as long as the app. Frozen, the cyclic collector no longer walks it: a
+            # full collection took ~150 ms with 64 streams open, and stopped every one.
+            gc.freeze()
             yield state
         finally:
+            gc.unfreeze()  # what the app held can be collected again once it has stopped
             for close in closing:
                 close()
             for aclose in async_closing:

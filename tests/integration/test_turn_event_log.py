@@ -88,6 +88,20 @@ def test_a_stop_request_is_read_by_the_next_append(log):
     assert log.append(events[1]) is True
 
 
+def test_a_stop_asked_elsewhere_before_the_first_delta_is_read_by_that_delta(any_redis_url, prefix):
+    clients = [connect_redis(any_redis_url, timeout_s=2) for _ in range(2)]
+    runner, elsewhere = (RedisTurnEventLog(c, prefix=prefix) for c in clients)
+    turn_id = new_turn_id()
+    events = _events(turn_id, 3)
+    assert runner.append(events[0]) is False  # started; the provider is thinking
+    elsewhere.request_stop(turn_id)
+    time.sleep(0.3)  # a few of the writer's stop polls
+    assert runner.append(events[1]) is True
+    runner.close(turn_id, conversation_id="")
+    for client in clients:
+        client.close()
+
+
 def test_a_conversations_running_turn_is_bound_until_its_close(log):
     turn_id, later = new_turn_id(), new_turn_id()
     conversation = uuid.uuid4().hex[:24]

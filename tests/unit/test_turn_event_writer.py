@@ -4,6 +4,7 @@ leave a turn's copy a prefix of it (never one with a gap)."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -28,14 +29,14 @@ class _Redis:
         self.go_on = threading.Event()
         self.go_on.set()
 
-    def write(self, batch: list[TurnEvent]) -> set[str]:
+    def write(self, batch: list[TurnEvent], check=()) -> set[str]:
         self.batches += 1
         self.entered.set()
         self.go_on.wait(5)
         if self.fail:
             raise EventLogUnavailable("redis")
         self.written.extend(batch)
-        return {e.turn_id for e in batch} & self.stops
+        return ({e.turn_id for e in batch} | set(check)) & self.stops
 
 
 def test_appends_of_many_turns_are_written_in_order_in_few_batches():
@@ -59,6 +60,25 @@ def test_a_stop_that_redis_reports_is_returned_by_the_turns_next_append():
     writer.settle("a")
     assert writer.queue(_delta("a", 3)) is True
     assert writer.queue(_delta("b", 2)) is False
+
+
+def test_the_stop_of_an_open_turn_waiting_for_its_provider_is_known_before_its_next_delta():
+    redis = _Redis()
+    writer = EventWriter(redis.write, linger_s=0, poll_s=0.01)
+    writer.opened("c")  # an earlier turn: the writer runs, and waits for none once it ended
+    writer.settle("c", forget=True)
+    time.sleep(0.05)
+    writer.opened("a")  # its first event was written; no delta yet
+    writer.opened("b")
+    redis.stops.add("a")
+    deadline = time.monotonic() + 5
+    while redis.batches < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert redis.written == []  # polls write nothing
+    assert writer.queue(_delta("a", 2)) is True
+    assert writer.queue(_delta("b", 2)) is False
+    writer.settle("a", forget=True)
+    writer.settle("b", forget=True)
 
 
 def test_a_failed_batch_drops_the_turns_queued_events_and_its_next_call_raises_once():

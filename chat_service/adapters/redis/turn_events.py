@@ -22,7 +22,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
@@ -86,7 +86,9 @@ class RedisTurnEventLog:
             pipe = self._redis.pipeline(transaction=False)
             self._add(pipe, event)
             pipe.exists(self._key(event.turn_id, "stop"))
-            return bool(pipe.execute()[-1])
+            stop = bool(pipe.execute()[-1])
+        self._writer.opened(event.turn_id)
+        return stop
 
     def _add(self, pipe: Any, event: TurnEvent) -> None:
         events = self._key(event.turn_id, "events")
@@ -101,9 +103,12 @@ class RedisTurnEventLog:
             pipe.pexpire(events, self._running_ms)
             pipe.pexpire(self._key(event.turn_id, "owner"), self._running_ms)
 
-    def _write(self, events: list[TurnEvent]) -> set[str]:
-        """Writes `events` (in order) in one pipeline; returns the turns asked to stop."""
-        turns = list(dict.fromkeys(event.turn_id for event in events))
+    def _write(self, events: list[TurnEvent], check: Iterable[str] = ()) -> set[str]:
+        """Writes `events` (in order) in one pipeline; returns which of their turns, and of
+        the turns in `check`, were asked to stop."""
+        turns = list(dict.fromkeys([*(event.turn_id for event in events), *check]))
+        if not turns:
+            return set()
         with _errors():
             pipe = self._redis.pipeline(transaction=False)
             for event in events:
@@ -160,45 +165,63 @@ class RedisTurnEventLog:
 class EventWriter:
     """The thread that writes the queued appends of every turn of a log, in batches.
 
-    `write` sends a batch and returns the turns asked to stop. A batch that fails marks its
-    turns: their events still queued are dropped, and their next append (or close, or
-    read_after) raises EventLogUnavailable once; the publisher goes on without the log, as
-    when a synchronous append fails. A Redis that hangs holds the batches, not the turns:
-    past `_MAX_PENDING` queued events, appends fail at once.
+    `write(events, check)` sends a batch and returns which of its turns, and of the turns in
+    `check`, were asked to stop. Every `poll_s` the stop flags of all the open turns (those
+    `opened` and not yet settled with `forget`) are read too, batch or not: a stop asked
+    while the provider is still thinking is known before the first delta.
+
+    A batch that fails marks its turns: their events still queued are dropped, and their next
+    append (or close, or read_after) raises EventLogUnavailable once; the publisher goes on
+    without the log, as when a synchronous append fails. A Redis that hangs holds the batches,
+    not the turns: past `_MAX_PENDING` queued events, appends fail at once.
     """
 
     def __init__(
         self,
-        write: Callable[[list[TurnEvent]], set[str]],
+        write: Callable[[list[TurnEvent], Iterable[str]], set[str]],
         *,
         linger_s: float = 0.002,
+        poll_s: float = 0.05,
         settle_s: float = 10.0,
     ) -> None:
         self._write = write
         self._linger_s = linger_s
+        self._poll_s = poll_s
         self._settle_s = settle_s
         self._changed = threading.Condition()
         self._queue: list[TurnEvent] = []
         self._unwritten: collections.Counter[str] = collections.Counter()
+        self._open: set[str] = set()
         self._stops: set[str] = set()
         self._failed: set[str] = set()
+        self._polled = 0.0
         self._thread: threading.Thread | None = None
+
+    def opened(self, turn_id: str) -> None:
+        """Starts watching the turn's stop flag (its first event was written)."""
+        with self._changed:
+            self._open.add(turn_id)
+            self._start()
+            self._changed.notify_all()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="turn-event-writer", daemon=True)
+            self._thread.start()
 
     def queue(self, event: TurnEvent) -> bool:
         turn_id = event.turn_id
         with self._changed:
             if turn_id in self._failed:
                 self._failed.discard(turn_id)
+                self._open.discard(turn_id)  # the publisher stops using the log here
                 raise EventLogUnavailable("redis")
             if len(self._queue) >= _MAX_PENDING:
+                self._open.discard(turn_id)
                 raise EventLogUnavailable("redis: too many events waiting to be written")
             self._queue.append(event)
             self._unwritten[turn_id] += 1
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="turn-event-writer", daemon=True
-                )
-                self._thread.start()
+            self._start()
             self._changed.notify_all()
             return turn_id in self._stops
 
@@ -217,6 +240,7 @@ class EventWriter:
             if forget or failed:
                 self._failed.discard(turn_id)
                 self._stops.discard(turn_id)
+                self._open.discard(turn_id)
                 del self._unwritten[turn_id]
         if failed:
             raise EventLogUnavailable("redis")
@@ -224,23 +248,33 @@ class EventWriter:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: bool(self._queue))
-            # What the other turns append meanwhile goes in the same batch: a few hundred
-            # wake-ups a second at most, whatever the number of turns.
-            time.sleep(self._linger_s)
+                if not self._queue:  # woken by an append, a newly open turn, or the poll's time
+                    self._changed.wait(timeout=self._poll_s if self._open else None)
+                queued = bool(self._queue)
+            if queued:
+                # What the other turns append meanwhile goes in the same batch: a few
+                # hundred wake-ups a second at most, whatever the number of turns.
+                time.sleep(self._linger_s)
             with self._changed:
                 batch, self._queue = self._queue, []
+                now = time.monotonic()
+                check: set[str] = set()
+                if now - self._polled >= self._poll_s:
+                    check, self._polled = set(self._open), now
+            if not batch and not check:
+                continue
             try:
-                stops = self._write(batch)
+                stops = self._write(batch, check)
                 failed: set[str] = set()
             except EventLogUnavailable:
                 stops, failed = set(), {event.turn_id for event in batch}
-                logger.warning("turn events could not be written", extra={"turns": len(failed)})
+                if failed:  # (a stop poll alone that fails loses nothing)
+                    logger.warning("turn events could not be written", extra={"turns": len(failed)})
             except Exception:  # the writer must outlive anything a batch meets
                 stops, failed = set(), {event.turn_id for event in batch}
                 logger.exception("turn events could not be written")
             with self._changed:
-                self._stops |= stops
+                self._stops |= stops & (self._open | {event.turn_id for event in batch})
                 self._failed |= failed
                 # A failed turn's later events are not written either: its copy in Redis
                 # stays a prefix of the turn, never one with a gap.
