@@ -34,10 +34,12 @@ class Streams:
     routes: list[Route]
     control: TurnControl
     executor: ThreadPoolExecutor
+    log: RedisTurnEventLog
     redis: SyncRedis
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.log.close_writer()
         close_redis(self.redis)
 
 
@@ -85,4 +87,6 @@ def build_streams(
         max_body_bytes=settings.max_body_bytes,
         heartbeat_s=settings.stream_heartbeat_s,
     )
-    return Streams(endpoints.routes(), TurnControl(running, log, records), executor, events_redis)
+    return Streams(
+        endpoints.routes(), TurnControl(running, log, records), executor, log, events_redis
+    )

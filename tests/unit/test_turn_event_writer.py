@@ -99,3 +99,18 @@ def test_a_failed_batch_drops_the_turns_queued_events_and_its_next_call_raises_o
     assert [(e.turn_id, e.seq) for e in redis.written] == [("b", 2)]
     writer.queue(_delta("a", 5))  # after the raise the writer holds nothing of the turn
     writer.settle("a", forget=True)
+
+
+def test_a_stopped_writer_ends_its_thread_after_writing_what_was_queued():
+    redis = _Redis()
+    writer = EventWriter(redis.write, linger_s=0, poll_s=0.01)
+    writer.opened("a")
+    writer.queue(_delta("a", 2))
+    writer.stop()
+    assert [e.seq for e in redis.written] == [2]
+    polls = redis.batches
+    time.sleep(0.1)
+    assert redis.batches == polls  # no thread polls any more
+    writer.queue(_delta("a", 3))  # a later append starts another
+    writer.settle("a", forget=True)
+    assert [e.seq for e in redis.written] == [2, 3]

@@ -37,6 +37,7 @@ return 0
 
 
 _RENEW_EVERY = 64  # appends between renewals of a running turn's expiry
+_POLL_BACKOFF_S = 1.0  # after a stop poll that failed (Redis down), the pause before the next
 _MAX_PENDING = 50_000  # events waiting to be written, all turns together; beyond, appends fail
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,10 @@ class RedisTurnEventLog:
             stops = pipe.execute()[-len(turns) :]
         return {turn_id for turn_id, stop in zip(turns, stops, strict=True) if stop}
 
+    def close_writer(self) -> None:
+        """Stops the thread that writes behind (at shutdown, once the turns have ended)."""
+        self._writer.stop()
+
     def close(self, turn_id: str, *, conversation_id: str) -> None:
         self._writer.settle(turn_id, forget=True)
         with _errors():
@@ -195,7 +200,18 @@ class EventWriter:
         self._stops: set[str] = set()
         self._failed: set[str] = set()
         self._polled = 0.0
+        self._stopping = False
         self._thread: threading.Thread | None = None
+
+    def stop(self) -> None:
+        """Ends the thread once it has written what is queued; later appends are written
+        by a new one."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5.0)
 
     def opened(self, turn_id: str) -> None:
         """Starts watching the turn's stop flag (its first event was written)."""
@@ -248,8 +264,13 @@ class EventWriter:
     def _run(self) -> None:
         while True:
             with self._changed:
-                if not self._queue:  # woken by an append, a newly open turn, or the poll's time
+                if not self._queue and not self._stopping:
+                    # Woken by an append, a newly open turn, a stop, or the poll's time.
                     self._changed.wait(timeout=self._poll_s if self._open else None)
+                if self._stopping and not self._queue:
+                    self._thread, self._stopping = None, False
+                    self._open.clear()
+                    return
                 queued = bool(self._queue)
             if queued:
                 # What the other turns append meanwhile goes in the same batch: a few
@@ -268,8 +289,11 @@ class EventWriter:
                 failed: set[str] = set()
             except EventLogUnavailable:
                 stops, failed = set(), {event.turn_id for event in batch}
-                if failed:  # (a stop poll alone that fails loses nothing)
+                if failed:
                     logger.warning("turn events could not be written", extra={"turns": len(failed)})
+                else:  # a stop poll alone lost nothing: poll again later, not at once
+                    with self._changed:
+                        self._polled = time.monotonic() + _POLL_BACKOFF_S
             except Exception:  # the writer must outlive anything a batch meets
                 stops, failed = set(), {event.turn_id for event in batch}
                 logger.exception("turn events could not be written")
