@@ -40,10 +40,27 @@ def log(request, prefix):
     if request.param.startswith("redis"):
         name = "redis_url" if request.param == "redis" else "redis_cluster_url"
         client = connect_redis(request.getfixturevalue(name), timeout_s=2)
-        yield RedisTurnEventLog(client, max_events=50, block_ms=200, prefix=prefix)
+        log = RedisTurnEventLog(client, max_events=50, block_ms=200, prefix=prefix)
+        yield log
+        log.close_writer()
         client.close()
     else:
         yield MemoryTurnEventLog(max_events=50)
+
+
+@pytest.fixture
+def redis_logs():
+    """Builds RedisTurnEventLogs and stops their writers after the test: a writer reads the
+    stop flags of its open turns until then, and these tests leave turns open."""
+    built: list[RedisTurnEventLog] = []
+
+    def build(client, **options) -> RedisTurnEventLog:
+        built.append(RedisTurnEventLog(client, **options))
+        return built[-1]
+
+    yield build
+    for log in built:
+        log.close_writer()
 
 
 def _events(turn_id: str, count: int) -> list[TurnEvent]:
@@ -88,9 +105,11 @@ def test_a_stop_request_is_read_by_the_next_append(log):
     assert log.append(events[1]) is True
 
 
-def test_a_stop_asked_elsewhere_before_the_first_delta_is_read_by_that_delta(any_redis_url, prefix):
+def test_a_stop_asked_elsewhere_before_the_first_delta_is_read_by_that_delta(
+    redis_logs, any_redis_url, prefix
+):
     clients = [connect_redis(any_redis_url, timeout_s=2) for _ in range(2)]
-    runner, elsewhere = (RedisTurnEventLog(c, prefix=prefix) for c in clients)
+    runner, elsewhere = (redis_logs(c, prefix=prefix) for c in clients)
     turn_id = new_turn_id()
     events = _events(turn_id, 3)
     assert runner.append(events[0]) is False  # started; the provider is thinking
@@ -115,11 +134,11 @@ def test_a_conversations_running_turn_is_bound_until_its_close(log):
     assert log.running_turn(conversation) is None
 
 
-def test_another_connection_resumes_after_n(any_redis_url, prefix):
+def test_another_connection_resumes_after_n(redis_logs, any_redis_url, prefix):
     writer_client = connect_redis(any_redis_url, timeout_s=2)
     reader_client = connect_redis(any_redis_url, timeout_s=2)
-    writer = RedisTurnEventLog(writer_client, prefix=prefix)
-    reader = RedisTurnEventLog(reader_client, prefix=prefix, block_ms=500)
+    writer = redis_logs(writer_client, prefix=prefix)
+    reader = redis_logs(reader_client, prefix=prefix, block_ms=500)
     turn_id = new_turn_id()
     events = _events(turn_id, 10)
     seen: list[TurnEvent] = []
@@ -142,9 +161,9 @@ def test_another_connection_resumes_after_n(any_redis_url, prefix):
     reader_client.close()
 
 
-def test_the_redis_stream_is_bounded_and_expires_after_close(any_redis_url, prefix):
+def test_the_redis_stream_is_bounded_and_expires_after_close(redis_logs, any_redis_url, prefix):
     client = connect_redis(any_redis_url, timeout_s=2)
-    log = RedisTurnEventLog(client, max_events=100, running_ttl_s=60, ended_ttl_s=1, prefix=prefix)
+    log = redis_logs(client, max_events=100, running_ttl_s=60, ended_ttl_s=1, prefix=prefix)
     turn_id = new_turn_id()
     log.open(turn_id, owner="alice")
     for event in _events(turn_id, 1000):
@@ -164,9 +183,9 @@ def test_the_redis_stream_is_bounded_and_expires_after_close(any_redis_url, pref
     client.close()
 
 
-def test_every_key_of_a_turn_shares_its_hash_slot(redis_url, prefix):
+def test_every_key_of_a_turn_shares_its_hash_slot(redis_logs, redis_url, prefix):
     client = redis.Redis.from_url(redis_url)
-    log = RedisTurnEventLog(client, prefix=prefix)
+    log = redis_logs(client, prefix=prefix)
     turn_id = new_turn_id()
     log.open(turn_id, owner="alice")
     log.append(_events(turn_id, 1)[0])
@@ -177,9 +196,9 @@ def test_every_key_of_a_turn_shares_its_hash_slot(redis_url, prefix):
     client.close()
 
 
-def test_a_redis_that_is_down_is_event_log_unavailable(prefix):
+def test_a_redis_that_is_down_is_event_log_unavailable(redis_logs, prefix):
     client = connect_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
-    log = RedisTurnEventLog(client, prefix=prefix)
+    log = redis_logs(client, prefix=prefix)
     turn_id = new_turn_id()
     for call in (
         lambda: log.open(turn_id, owner="alice"),
@@ -193,9 +212,11 @@ def test_a_redis_that_is_down_is_event_log_unavailable(prefix):
             call()
 
 
-def test_many_turns_appending_at_once_are_each_written_whole_and_in_order(any_redis_url, prefix):
+def test_many_turns_appending_at_once_are_each_written_whole_and_in_order(
+    redis_logs, any_redis_url, prefix
+):
     client = connect_redis(any_redis_url, timeout_s=2)
-    log = RedisTurnEventLog(client, prefix=prefix)
+    log = redis_logs(client, prefix=prefix)
     turns: dict[str, list[TurnEvent]] = {new_turn_id(): [] for _ in range(16)}
 
     def run(turn_id: str) -> None:
@@ -214,9 +235,9 @@ def test_many_turns_appending_at_once_are_each_written_whole_and_in_order(any_re
     client.close()
 
 
-def test_appends_written_behind_that_fail_are_reported_by_the_next_call(prefix):
+def test_appends_written_behind_that_fail_are_reported_by_the_next_call(redis_logs, prefix):
     client = connect_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
-    log = RedisTurnEventLog(client, prefix=prefix)
+    log = redis_logs(client, prefix=prefix)
     turn_id, other = new_turn_id(), new_turn_id()
     later = _events(turn_id, 3)[1:]
     assert log.append(later[0]) is False  # queued: the writer finds Redis down
