@@ -43,10 +43,12 @@ class TurnPublisher:
     """The event sink of turn `turn_id` of `owner`.
 
     Events are numbered 1, 2, ... in the order they are published (the title comes from
-    another thread: publishing is serialized). Each goes first to `deliver` (this worker's
-    live copy, for its readers) and then to the log. A log that fails is left for the rest of
-    the turn, which goes on (its readers here still get every event; elsewhere a resume
-    gets the terminal event from the records). Only the first terminal event is published.
+    another thread: publishing is serialized). Each goes to `deliver` (this worker's live
+    copy, for its readers) and to the log: the first one to the log first (`begin`, with the
+    owner and the conversation), each later one to the live copy first. A log that fails is
+    left for the rest of the turn, which goes on (its readers here still get every event;
+    elsewhere a resume gets the terminal event from the records). Only the first terminal
+    event is published.
 
     `stop` (from this worker) or a stop the log reports makes the next `text` or
     `checkpoint` raise TurnCancelled; `text` publishes its delta before it raises, so the
@@ -88,11 +90,6 @@ class TurnPublisher:
     def started(self, conversation_id: str, *, new_conversation: bool, title: str) -> None:
         self.conversation_id = conversation_id
         self.started_event = self._publish(TurnStarted(conversation_id, new_conversation, title))
-        if self._log_ok:
-            try:
-                self._log.bind_conversation(self.turn_id, conversation_id)
-            except EventLogUnavailable:
-                logger.warning("turn event log unavailable: cancel by conversation is local")
 
     def text(self, delta: str) -> None:
         self._publish(TextDelta(delta))
@@ -143,18 +140,36 @@ class TurnPublisher:
             event = TurnEvent(self.turn_id, self._seq, body)
             if event.terminal:
                 self.terminal = event
-            self._deliver(event)
-            if self._log_ok:
-                try:
-                    if self._log.append(event):
-                        self._stop.set()
-                except EventLogUnavailable:
-                    self._log_ok = False
-                    logger.warning(
-                        "turn event log unavailable: the turn goes on without it",
-                        extra={"turn_id": self.turn_id},
-                    )
+            if event.seq == 1:
+                # Logged before it is delivered: whoever learns the turn's id from it finds
+                # the turn (its owner, its conversation's binding) on any worker.
+                self._log_event(event)
+                self._deliver(event)
+            else:
+                self._deliver(event)
+                self._log_event(event)
             return event
+
+    def _log_event(self, event: TurnEvent) -> None:
+        if not self._log_ok:
+            return
+        try:
+            if event.seq == 1:
+                stop = self._log.begin(
+                    event, owner=self.owner, conversation_id=self.conversation_id
+                )
+            else:
+                stop = self._log.append(event)
+        except EventLogUnavailable:
+            self._log_ok = False
+            logger.warning(
+                "turn event log unavailable: the turn goes on without it (it resumes and is"
+                " cancelled by conversation only on this worker)",
+                extra={"turn_id": self.turn_id},
+            )
+            return
+        if stop:
+            self._stop.set()
 
 
 class RunningTurns:

@@ -28,8 +28,10 @@ class TurnEventLog(Protocol):
     Every method raises EventLogUnavailable when the log cannot be reached.
     """
 
-    def open(self, turn_id: str, *, owner: str) -> None:
-        """Records that `owner` runs the turn (before its first event)."""
+    def begin(self, first: TurnEvent, *, owner: str, conversation_id: str) -> bool:
+        """Records that `owner` runs the turn and that it is the running turn of
+        `conversation_id` (none when ""), and appends the turn's first event, all at once
+        (before anyone is told the turn's id); returns whether a stop was requested."""
         ...
 
     def owner(self, turn_id: str) -> str | None:
@@ -55,10 +57,6 @@ class TurnEventLog(Protocol):
 
     def wait(self, turn_id: str, after: int, *, timeout_s: float) -> list[TurnEvent]:
         """As read_after, but waits up to `timeout_s` for an event when there is none yet."""
-        ...
-
-    def bind_conversation(self, turn_id: str, conversation_id: str) -> None:
-        """Records the turn as the running turn of `conversation_id`."""
         ...
 
     def running_turn(self, conversation_id: str) -> str | None:

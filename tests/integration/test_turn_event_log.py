@@ -70,9 +70,9 @@ def _events(turn_id: str, count: int) -> list[TurnEvent]:
 
 def test_events_read_back_after_any_seq_in_order(log):
     turn_id = new_turn_id()
-    log.open(turn_id, owner="alice")
     events = _events(turn_id, 6)
-    for event in events:
+    assert log.begin(events[0], owner="alice", conversation_id="") is False
+    for event in events[1:]:
         assert log.append(event) is False
     assert log.owner(turn_id) == "alice"
     for after in range(len(events) + 1):
@@ -84,7 +84,7 @@ def test_events_read_back_after_any_seq_in_order(log):
 def test_wait_returns_events_as_they_come_and_gives_up_after_its_timeout(log):
     turn_id = new_turn_id()
     events = _events(turn_id, 3)
-    log.append(events[0])
+    log.begin(events[0], owner="alice", conversation_id="")
     assert log.wait(turn_id, 0, timeout_s=0.1) == events[:1]
     started = time.monotonic()
     assert log.wait(turn_id, 1, timeout_s=0.15) == []
@@ -100,7 +100,7 @@ def test_wait_returns_events_as_they_come_and_gives_up_after_its_timeout(log):
 def test_a_stop_request_is_read_by_the_next_append(log):
     turn_id = new_turn_id()
     events = _events(turn_id, 3)
-    assert log.append(events[0]) is False
+    assert log.begin(events[0], owner="alice", conversation_id="") is False
     log.request_stop(turn_id)
     assert log.append(events[1]) is True
 
@@ -112,7 +112,7 @@ def test_a_stop_asked_elsewhere_before_the_first_delta_is_read_by_that_delta(
     runner, elsewhere = (redis_logs(c, prefix=prefix) for c in clients)
     turn_id = new_turn_id()
     events = _events(turn_id, 3)
-    assert runner.append(events[0]) is False  # started; the provider is thinking
+    assert runner.begin(events[0], owner="alice", conversation_id="") is False  # thinking
     elsewhere.request_stop(turn_id)
     time.sleep(0.3)  # a few of the writer's stop polls
     assert runner.append(events[1]) is True
@@ -125,9 +125,10 @@ def test_a_conversations_running_turn_is_bound_until_its_close(log):
     turn_id, later = new_turn_id(), new_turn_id()
     conversation = uuid.uuid4().hex[:24]
     assert log.running_turn(conversation) is None
-    log.bind_conversation(turn_id, conversation)
+    log.begin(_events(turn_id, 1)[0], owner="alice", conversation_id=conversation)
     assert log.running_turn(conversation) == turn_id
-    log.bind_conversation(later, conversation)  # the next turn took it over
+    # The next turn took it over:
+    log.begin(_events(later, 1)[0], owner="alice", conversation_id=conversation)
     log.close(turn_id, conversation_id=conversation)
     assert log.running_turn(conversation) == later
     log.close(later, conversation_id=conversation)
@@ -165,8 +166,9 @@ def test_the_redis_stream_is_bounded_and_expires_after_close(redis_logs, any_red
     client = connect_redis(any_redis_url, timeout_s=2)
     log = redis_logs(client, max_events=100, running_ttl_s=60, ended_ttl_s=1, prefix=prefix)
     turn_id = new_turn_id()
-    log.open(turn_id, owner="alice")
-    for event in _events(turn_id, 1000):
+    first, *rest = _events(turn_id, 1000)
+    log.begin(first, owner="alice", conversation_id="")
+    for event in rest:
         log.append(event)
     key = f"{prefix}turn:{{{turn_id}}}:events"
     kept = log.read_after(turn_id, 0)  # (it waits for the appends written behind)
@@ -187,12 +189,12 @@ def test_every_key_of_a_turn_shares_its_hash_slot(redis_logs, redis_url, prefix)
     client = redis.Redis.from_url(redis_url)
     log = redis_logs(client, prefix=prefix)
     turn_id = new_turn_id()
-    log.open(turn_id, owner="alice")
-    log.append(_events(turn_id, 1)[0])
+    log.begin(_events(turn_id, 1)[0], owner="alice", conversation_id="a" * 24)
     log.request_stop(turn_id)
     keys = [k.decode() for k in client.scan_iter(match=f"{prefix}*")]
-    assert len(keys) == 3
-    assert {k.split("{")[1].split("}")[0] for k in keys} == {turn_id}
+    tags = [k.split("{")[1].split("}")[0] for k in keys]
+    # owner, events and stop in the turn's slot; the conversation's running turn in its own
+    assert sorted(tags) == sorted([turn_id, turn_id, turn_id, "a" * 24])
     client.close()
 
 
@@ -201,8 +203,7 @@ def test_a_redis_that_is_down_is_event_log_unavailable(redis_logs, prefix):
     log = redis_logs(client, prefix=prefix)
     turn_id = new_turn_id()
     for call in (
-        lambda: log.open(turn_id, owner="alice"),
-        lambda: log.append(_events(turn_id, 1)[0]),
+        lambda: log.begin(_events(turn_id, 1)[0], owner="alice", conversation_id="a" * 24),
         lambda: log.read_after(turn_id, 0),
         lambda: log.wait(turn_id, 0, timeout_s=0.1),
         lambda: log.owner(turn_id),
@@ -220,7 +221,10 @@ def test_many_turns_appending_at_once_are_each_written_whole_and_in_order(
     turns: dict[str, list[TurnEvent]] = {new_turn_id(): [] for _ in range(16)}
 
     def run(turn_id: str) -> None:
-        for event in _events(turn_id, 200):
+        first, *rest = _events(turn_id, 200)
+        turns[turn_id].append(first)
+        log.begin(first, owner="alice", conversation_id="")
+        for event in rest:
             turns[turn_id].append(event)
             log.append(event)
 

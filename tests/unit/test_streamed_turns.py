@@ -45,7 +45,6 @@ class Turn:
         self.publisher = TurnPublisher(
             new_turn_id(), owner, log=log, records=records, deliver=self._deliver
         )
-        log.open(self.publisher.turn_id, owner=owner)
 
     def _deliver(self, event: TurnEvent) -> None:
         self.delivered.append(event)
@@ -151,6 +150,29 @@ def test_a_turns_events_are_numbered_from_one_and_end_with_one_terminal(chat, mo
     turn.publisher.failed("internal", "late", {})
     assert turn.kinds().count("completed") == 1
     assert len(turn.delivered) == 6
+
+
+def test_the_first_event_is_logged_with_owner_and_conversation_before_anyone_sees_it(
+    chat, model, log, records
+):
+    turn = Turn(log, records, owner="bob")
+    seen_then: list[tuple[object, ...]] = []
+    turn.hooks.append(
+        lambda event: (
+            seen_then.append(
+                (
+                    event.seq,
+                    log.owner(event.turn_id),
+                    log.running_turn(event.body.conversation_id),
+                    log.read_after(event.turn_id, 0)[:1] == [event],
+                )
+            )
+            if event.seq == 1
+            else None
+        )
+    )
+    run(turn, lambda p: chat.start(StartTurn(owner="bob", message="hi there"), progress=p))
+    assert seen_then == [(1, "bob", turn.publisher.turn_id, True)]
 
 
 def test_tool_calls_are_reported_and_only_reply_rounds_stream(

@@ -26,11 +26,13 @@ class MemoryTurnEventLog:
         self._running: dict[str, str] = {}  # conversation id -> turn id
         self.closed: set[str] = set()
 
-    def open(self, turn_id: str, *, owner: str) -> None:
+    def begin(self, first: TurnEvent, *, owner: str, conversation_id: str) -> bool:
         with self._changed:
             self._check()
-            self._owners[turn_id] = owner
-            self._events.setdefault(turn_id, [])
+            self._owners[first.turn_id] = owner
+            if conversation_id:
+                self._running[conversation_id] = first.turn_id
+        return self.append(first)
 
     def owner(self, turn_id: str) -> str | None:
         with self._changed:
@@ -74,11 +76,6 @@ class MemoryTurnEventLog:
                 if found or remaining <= 0:
                     return found
                 self._changed.wait(remaining)
-
-    def bind_conversation(self, turn_id: str, conversation_id: str) -> None:
-        with self._changed:
-            self._check()
-            self._running[conversation_id] = turn_id
 
     def running_turn(self, conversation_id: str) -> str | None:
         with self._changed:

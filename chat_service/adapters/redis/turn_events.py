@@ -9,11 +9,13 @@ Keys share the turn's hash tag, so a turn's commands all go to one Redis Cluster
 While the turn runs they live `running_ttl_s` (an hour), renewed every 64 events; after
 close, `ended_ttl_s`.
 
-A turn's first event is written at once (it creates the stream, and a Redis that is down is
-known before the turn goes on). The others are written behind: one thread of the process sends
-what every turn appended in the last 2 ms in one pipeline, with one stop check per turn, so 64 turns
-that each stream a delta every 20 ms cost a few round trips per millisecond of the thread's
-time instead of one each. `close` and `read_after` wait until the turn's appends are written.
+A turn's first event is written at once, together with its owner and its conversation's
+running turn (`begin`: a Redis that is down is known before the turn goes on, and whoever
+learns the turn's id can resume it from any worker). The others are written behind: one
+thread of the process sends what every turn appended in the last 2 ms in one pipeline, with
+one stop check per turn, so 64 turns that each stream a delta every 20 ms cost a few hundred
+round trips a second instead of one per delta. `close` and `read_after` wait until the
+turn's appends are written.
 """
 
 from __future__ import annotations
@@ -68,9 +70,20 @@ class RedisTurnEventLog:
         self._unbind = client.register_script(_UNBIND)
         self._writer = EventWriter(self._write)
 
-    def open(self, turn_id: str, *, owner: str) -> None:
+    def begin(self, first: TurnEvent, *, owner: str, conversation_id: str) -> bool:
+        """Writes the owner, the conversation's running turn and the first event in one
+        pipeline (on a cluster, one round trip to each of the two slots' nodes)."""
+        turn_id = first.turn_id
         with _errors():
-            self._redis.set(self._key(turn_id, "owner"), owner, px=self._running_ms)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.set(self._key(turn_id, "owner"), owner, px=self._running_ms)
+            if conversation_id:
+                pipe.set(self._conversation_key(conversation_id), turn_id, px=self._running_ms)
+            self._add(pipe, first)
+            pipe.exists(self._key(turn_id, "stop"))
+            stop = bool(pipe.execute()[-1])
+        self._writer.opened(turn_id)
+        return stop
 
     def owner(self, turn_id: str) -> str | None:
         with _errors():
@@ -78,18 +91,10 @@ class RedisTurnEventLog:
         return None if value is None else _text(value)
 
     def append(self, event: TurnEvent) -> bool:
-        """Writes the first event of a turn at once and queues the others for the writer;
-        returns whether a stop was requested, as Redis last said (a stop is seen within
-        one batch) or as this process asked."""
-        if event.seq > 1:
-            return self._writer.queue(event)
-        with _errors():
-            pipe = self._redis.pipeline(transaction=False)
-            self._add(pipe, event)
-            pipe.exists(self._key(event.turn_id, "stop"))
-            stop = bool(pipe.execute()[-1])
-        self._writer.opened(event.turn_id)
-        return stop
+        """Queues the event (after the turn's first) for the writer; returns whether a stop
+        was requested, as Redis last said (read with each batch, and every 50 ms for every
+        open turn) or as this process asked."""
+        return self._writer.queue(event)
 
     def _add(self, pipe: Any, event: TurnEvent) -> None:
         events = self._key(event.turn_id, "events")
@@ -145,10 +150,6 @@ class RedisTurnEventLog:
         with _errors():
             answer: Any = self._redis.xread({key: f"{after}-0"}, block=block)
         return [decode_event(fields[b"e"]) for _, entries in answer for _, fields in entries]
-
-    def bind_conversation(self, turn_id: str, conversation_id: str) -> None:
-        with _errors():
-            self._redis.set(self._conversation_key(conversation_id), turn_id, px=self._running_ms)
 
     def running_turn(self, conversation_id: str) -> str | None:
         with _errors():

@@ -18,7 +18,7 @@ from chat_service.edge.handlers import twirp_error_for
 from chat_service.edge.streams.live import LiveTurn
 from chat_service.edge.turn_messages import continue_command, start_command
 from chat_service.edge.twirp import INTERNAL, TwirpError
-from chat_service.ports.turn_events import EventLogUnavailable, TurnEventLog, TurnRecords
+from chat_service.ports.turn_events import TurnEventLog, TurnRecords
 from gen.acai.chat import chat_pb2 as pb
 
 logger = logging.getLogger(__name__)
@@ -156,10 +156,6 @@ class StreamTurns:
 
     def _run(self, publisher: TurnPublisher, live: LiveTurn, work: Work) -> None:
         try:
-            try:
-                self._log.open(publisher.turn_id, owner=publisher.owner)
-            except EventLogUnavailable:
-                logger.warning("turn event log unavailable: the turn resumes only here")
             publisher.completed(work(publisher))
         except TurnCancelled as stop:
             publisher.cancelled(stop.conversation_id, stop.partial_text)
