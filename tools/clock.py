@@ -62,7 +62,10 @@ class ClockTool:
             "today": now.date().isoformat(),
             "weekday": WEEKDAYS[now.weekday()].title(),
         }
-        offsets = [arguments.get(k, 0) for k in ("offset_days", "offset_weeks", "offset_months")]
+        # The schema's "integer" admits integral floats such as 1.0 (JSON Schema's rule).
+        offsets = [
+            int(arguments.get(k, 0)) for k in ("offset_days", "offset_weeks", "offset_months")
+        ]
         if "from" in arguments or any(offsets):
             start = _start(str(arguments.get("from", "today")), now.date())
             result = _shift(start, days=offsets[0] + 7 * offsets[1], months=offsets[2])

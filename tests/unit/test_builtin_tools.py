@@ -54,6 +54,13 @@ def test_a_weekday_that_is_today_means_today_and_months_clamp_to_the_last_day():
     assert _run(tool, offset_days=-1)["result"]["date"] == "2026-11-24"
 
 
+def test_integral_floats_are_offsets_like_integers():
+    # JSON Schema's "integer" admits 1.0, and models do send it.
+    tool = ClockTool(_clock)
+    as_floats = _run(tool, offset_days=2.0, offset_weeks=1.0, offset_months=1.0)["result"]
+    assert as_floats == _run(tool, offset_days=2, offset_weeks=1, offset_months=1)["result"]
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [({"timezone": "Mars/Olympus"}, "unknown time zone"), ({"from": "someday"}, "'from' must be")],
