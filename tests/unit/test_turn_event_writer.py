@@ -114,3 +114,16 @@ def test_a_stopped_writer_ends_its_thread_after_writing_what_was_queued():
     writer.queue(_delta("a", 3))  # a later append starts another
     writer.settle("a", forget=True)
     assert [e.seq for e in redis.written] == [2, 3]
+
+
+def test_a_writer_stopped_before_its_thread_ever_ran_still_polls_later_turns():
+    redis = _Redis()
+    writer = EventWriter(redis.write, linger_s=0, poll_s=0.01)
+    writer.stop()
+    writer.opened("a")
+    redis.stops.add("a")
+    deadline = time.monotonic() + 5
+    while redis.batches < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer.queue(_delta("a", 2)) is True
+    writer.stop()

@@ -208,11 +208,12 @@ class EventWriter:
         """Ends the thread once it has written what is queued; later appends are written
         by a new one."""
         with self._changed:
+            thread = self._thread
+            if thread is None:
+                return
             self._stopping = True
             self._changed.notify_all()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout=5.0)
+        thread.join(timeout=5.0)
 
     def opened(self, turn_id: str) -> None:
         """Starts watching the turn's stop flag (its first event was written)."""
