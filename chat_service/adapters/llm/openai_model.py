@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import openai
+import orjson
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionFunctionToolParam,
@@ -106,7 +107,11 @@ class OpenAIChatModel:
             # a turn's cost grow with its history; the body here is already well-formed.
             # `cast_to=object` gives the answer's JSON: building the typed ChatCompletion
             # cost ~160 µs of CPU per call, a fifth of the call's.
-            response = self._client.post("/chat/completions", body=body, cast_to=object)
+            # The body goes as orjson's bytes: the SDK's json.dumps of a long history cost
+            # ~0.25 ms of CPU per call.
+            response = self._client.post(
+                "/chat/completions", content=orjson.dumps(body), cast_to=object
+            )
         except openai.APIError as exc:
             raise self._error(exc) from exc
         return whole_completion(response, model=self._model, provider=self.name)
@@ -118,7 +123,7 @@ class OpenAIChatModel:
             # `Stream[object]` yields each chunk's JSON object (see StreamedCompletion).
             stream = self._client.post(
                 "/chat/completions",
-                body=body,
+                content=orjson.dumps(body),
                 cast_to=ChatCompletion,
                 stream=True,
                 stream_cls=openai.Stream[object],
