@@ -11,6 +11,10 @@ whole) and without a time limit (a connection that trickles half a request stays
   request's first byte (later ones on a keep-alive connection): 408, a Twirp `deadline_exceeded`
   body, and the connection is closed; a connection that sent nothing is closed without an answer.
 
+It also writes a response's status line and headers together with its body when the body has a
+length (every unary reply): uvicorn writes them in two sends, two TCP segments for the client
+to wake up to. A streamed (chunked) response's headers still leave at once.
+
 It takes its limits from the app's lifespan state (`HEADER_LIMITS_STATE`, which `create_app` sets
 from MAX_HEADER_BYTES and HEADER_TIMEOUT_S); without them, the defaults of `HeaderLimits`. Select
 it with `uvicorn --http chat_service.edge.http_protocol:HeaderLimitedHttpToolsProtocol` (the launcher
@@ -24,8 +28,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from chat_service.edge.twirp import TwirpError, twirp_error_response
@@ -106,7 +115,10 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
+        earlier = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not earlier:
+            _write_head_with_body(self.cycle)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -172,6 +184,58 @@ class HeaderLimitedHttpToolsProtocol(HttpToolsProtocol):
         lines += [b"connection: close\r\n\r\n", body]
         self.transport.write(b"".join(lines))
         return True
+
+
+class _HeldHead:
+    """A cycle's transport that holds the response head (written while `holding`) until the
+    next write, and writes both in one call."""
+
+    __slots__ = ("_held", "_transport", "holding")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+        self.holding = False
+
+    def write(self, data: bytes) -> None:
+        if self.holding:
+            self._held = data if self._held is None else self._held + data
+            return
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Writes a held head (a response whose body wrote nothing: HEAD, an empty body)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _write_head_with_body(cycle: RequestResponseCycle) -> None:
+    """Makes `cycle` write its response head with the first body bytes (run_asgi reads
+    `cycle.send` when it starts, after this)."""
+    held = _HeldHead(cycle.transport)
+    cycle.transport = held  # type: ignore[assignment]
+    send = cycle.send
+
+    async def send_head_with_body(message: ASGISendEvent) -> None:
+        if message["type"] == "http.response.start":
+            held.holding = True
+            try:
+                await send(message)
+            finally:
+                held.holding = False
+            if cycle.chunked_encoding:  # a stream: its client waits for the head alone
+                held.flush()
+            return
+        await send(message)
+        held.flush()
+
+    cycle.send = send_head_with_body  # type: ignore[method-assign]
 
 
 def _address(client: tuple[str, int] | None) -> str:
