@@ -30,7 +30,8 @@ class InvalidPageToken(InvalidRequest):
 @dataclass(frozen=True, slots=True)
 class TurnContext:
     """What a turn reads before it asks the model: the conversation's header, its latest
-    summary (None if there is none) and the last messages after that summary, oldest first."""
+    summary (None if there is none) and the last messages after that summary, oldest first,
+    without their usage (`calls` is empty: a prompt needs none of it)."""
 
     header: Conversation
     summary: Summary | None

@@ -31,6 +31,7 @@ from chat_service.adapters.mongo.documents import (
     to_message,
     to_summary,
 )
+from chat_service.adapters.mongo.history_cache import HistoryCache
 from chat_service.adapters.mongo.idempotency import COLLECTION as IDEMPOTENCY_COLLECTION
 from chat_service.adapters.mongo.idempotency import complete_in_transaction
 from chat_service.adapters.mongo.page_tokens import (
@@ -63,6 +64,16 @@ _T = TypeVar("_T")
 
 # Messages read at first when looking for the last turn: a turn with a few tool rounds fits.
 LAST_TURN_WINDOW = 16
+# The messages of a turn's prompt: everything but their usage.
+_WITHOUT_USAGE: Document = {"usage": 0}
+
+
+def _prompt_messages(documents: list[Document]) -> list[Message]:
+    """The messages of `documents` as a turn's read gives them (without their usage)."""
+    return [
+        to_message({key: value for key, value in document.items() if key != "usage"})
+        for document in documents
+    ]
 
 
 class MongoConversationRepository:
@@ -78,9 +89,16 @@ class MongoConversationRepository:
     """
 
     def __init__(
-        self, database: Database[Document], *, transaction_timeout_s: float | None = None
+        self,
+        database: Database[Document],
+        *,
+        transaction_timeout_s: float | None = None,
+        history: HistoryCache | None = None,
     ) -> None:
         self._database = database
+        # The latest messages of the conversations used here lately: a turn that follows one
+        # in this process reads its header alone (see HistoryCache).
+        self._history = history if history is not None else HistoryCache()
         self._conversations = database["conversations"]
         self._messages = database["messages"]
         self._summaries = database["summaries"]
@@ -146,6 +164,9 @@ class MongoConversationRepository:
         run_transaction(
             self._database.client, insert_all, deadline=deadline, abandoned=self._abandoned
         )
+        self._history.put(
+            str(object_id), count=len(documents), first_seq=0, messages=_prompt_messages(documents)
+        )
         return to_conversation(header)
 
     def new_conversation_id(self) -> str:
@@ -193,6 +214,8 @@ class MongoConversationRepository:
             header_update["$set"] = {HEADER_SUMMARY: header_summary(summary)}
         summary_doc = None if summary is None else summary_document(object_id, summary, stored_now)
 
+        written: list[Document] = []  # the documents of the attempt that committed
+
         def reserve_and_insert(db_session: ClientSession) -> Document:
             header = self._conversations.find_one_and_update(
                 wanted,
@@ -210,6 +233,7 @@ class MongoConversationRepository:
                 raise ConversationNotFound(conversation_id)
             first_seq = header["message_count"] - len(new_messages)
             documents = message_documents(object_id, first_seq, new_messages, stored_now)
+            written[:] = documents
             self._messages.insert_many(documents, ordered=True, session=db_session)
             if deactivate is not None:
                 # A seq range on the unique index: as many documents as the replaced turn has.
@@ -229,14 +253,13 @@ class MongoConversationRepository:
 
         def in_bulk(db_session: ClientSession) -> None:
             assert read is not None
+            written[:] = message_documents(object_id, read.message_count, new_messages, stored_now)
             write_turn(
                 self._database,
                 db_session,
                 wanted=wanted,
                 header_update=header_update,
-                documents=message_documents(
-                    object_id, read.message_count, new_messages, stored_now
-                ),
+                documents=written,
                 summary=summary_doc,
                 receipt=receipt,
                 conversation_id=conversation_id,
@@ -252,12 +275,28 @@ class MongoConversationRepository:
                     if not self._bulk_writes.unsupported(exc):
                         raise
                 else:
+                    self._history.appended(
+                        conversation_id,
+                        before=read.message_count,
+                        added=_prompt_messages(written),
+                    )
                     return replace(
                         read,
                         message_count=read.message_count + len(new_messages),
                         updated_at=max(read.updated_at, stored_now),
                     )
-            header = self._transaction(reserve_and_insert, deadline)
+            try:
+                header = self._transaction(reserve_and_insert, deadline)
+            except BaseException:
+                self._history.forget(conversation_id)
+                raise
+        if deactivate is None:
+            count = int(header["message_count"])
+            self._history.appended(
+                conversation_id, before=count - len(written), added=_prompt_messages(written)
+            )
+        else:  # older messages changed too
+            self._history.forget(conversation_id)
         return to_conversation(header)
 
     def _transaction(self, callback: Callable[[ClientSession], _T], deadline: float) -> _T:
@@ -278,10 +317,23 @@ class MongoConversationRepository:
             conversation_id=conversation_id,
             object_id=object_id,
             history_messages=history_messages,
-            messages_after=lambda oid, first_seq: [
-                to_message(document) for document in self._messages_in_range(oid, first_seq, None)
-            ],
+            messages_after=lambda oid, first_seq, count: self._history_of(
+                conversation_id, oid, first_seq, count
+            ),
         )
+
+    def _history_of(
+        self, conversation_id: str, object_id: ObjectId, first_seq: int, count: int
+    ) -> list[Message]:
+        """The messages from `first_seq` of the conversation at `count` messages."""
+        held = self._history.get(conversation_id, count=count, first_seq=first_seq)
+        if held is not None:
+            return held
+        # Without their usage (the prompt needs none of it): a fifth of the decoding.
+        documents = self._messages_in_range(object_id, first_seq, None, projection=_WITHOUT_USAGE)
+        messages = [to_message(document) for document in documents]
+        self._history.put(conversation_id, count=count, first_seq=first_seq, messages=messages)
+        return messages
 
     def get(self, *, owner: str, conversation_id: str) -> Conversation:
         """Returns the header; ConversationNotFound if missing, malformed or another owner's."""
@@ -386,6 +438,7 @@ class MongoConversationRepository:
                 deadline=deadline,
                 abandoned=self._abandoned,
             )
+        self._history.forget(conversation_id)
         with storage_errors():
             self._messages.delete_many({"conversation_id": object_id})
             self._summaries.delete_many({"conversation_id": object_id})
@@ -478,7 +531,12 @@ class MongoConversationRepository:
         return int(header["message_count"])
 
     def _messages_in_range(
-        self, object_id: ObjectId, first_seq: int, end_seq: int | None
+        self,
+        object_id: ObjectId,
+        first_seq: int,
+        end_seq: int | None,
+        *,
+        projection: Document | None = None,
     ) -> list[Document]:
         # Seqs are dense (0..message_count-1, each count committed with its messages), so a seq
         # range bounds the index scan exactly.
@@ -487,7 +545,7 @@ class MongoConversationRepository:
             seq_range["$lt"] = end_seq
         with storage_errors():
             return list(
-                self._messages.find({"conversation_id": object_id, "seq": seq_range}).sort(
-                    "seq", pymongo.ASCENDING
-                )
+                self._messages.find(
+                    {"conversation_id": object_id, "seq": seq_range}, projection
+                ).sort("seq", pymongo.ASCENDING)
             )

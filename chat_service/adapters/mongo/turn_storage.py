@@ -61,10 +61,11 @@ def read_turn(
     conversation_id: str,
     object_id: ObjectId,
     history_messages: int,
-    messages_after: Callable[[ObjectId, int], list[Message]],
+    messages_after: Callable[[ObjectId, int, int], list[Message]],
 ) -> TurnContext:
-    """Returns the turn's context; `messages_after(object_id, first_seq)` reads the messages
-    from `first_seq` on. Raises ConversationNotFound."""
+    """Returns the turn's context; `messages_after(object_id, first_seq, count)` reads the
+    messages from `first_seq` on of the conversation at `count` messages. Raises
+    ConversationNotFound."""
     with storage_errors():
         header = conversations.find_one({"_id": object_id, "owner": owner}, TURN_HEADER_FIELDS)
     if header is None:
@@ -78,7 +79,7 @@ def read_turn(
     messages: list[Message] = []
     if history_messages > 0:
         start = max(0, summary.end_seq if summary else 0, count - history_messages)
-        messages = messages_after(object_id, start)[-history_messages:]
+        messages = messages_after(object_id, start, count)[-history_messages:]
     return TurnContext(to_conversation(header), summary, messages)
 
 
