@@ -160,7 +160,11 @@ def mongo_database_name(mongo_uri: str) -> Iterator[str]:
     yield name
     try:
         client: pymongo.MongoClient[dict[str, object]]
-        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=5000) as client:
+        # Clean-up must not hang a test: a large database's drop on a busy development
+        # server can outlast the test timeout (the server finishes it on its own).
+        with pymongo.MongoClient(
+            mongo_uri, serverSelectionTimeoutMS=5000, socketTimeoutMS=30_000
+        ) as client:
             client.drop_database(name)
     except pymongo.errors.PyMongoError:
         pass
