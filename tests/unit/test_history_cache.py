@@ -63,3 +63,15 @@ def test_forget_drops_the_entry() -> None:
     cache.put("c", count=1, first_seq=0, messages=_messages(0, 1))
     cache.forget("c")
     assert cache.get("c", count=1, first_seq=0) is None
+
+
+def test_the_text_held_in_all_stays_under_its_bound() -> None:
+    cache = HistoryCache(max_chars=10)
+    cache.put("a", count=4, first_seq=0, messages=_messages(0, 4))  # "0".."3": 4 characters
+    cache.put("b", count=12, first_seq=8, messages=_messages(8, 12))  # 1 + 1 + 2 + 2 = 6
+    assert cache.get("a", count=4, first_seq=0) is not None
+    cache.put("c", count=11, first_seq=10, messages=_messages(10, 11))  # 2 more: 12 > 10
+
+    assert cache.get("b", count=12, first_seq=8) is None  # "a" was used since
+    assert cache.get("a", count=4, first_seq=0) == _messages(0, 4)
+    assert cache.get("c", count=11, first_seq=10) == _messages(10, 11)

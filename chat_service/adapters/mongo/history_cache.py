@@ -19,12 +19,17 @@ from chat_service.core.models import Message
 
 
 class HistoryCache:
-    """At most `conversations` conversations (the least recently used go first), each with
-    its last `messages` messages at one message count."""
+    """At most `conversations` conversations, each with its last `messages` messages at one
+    message count, holding at most `max_chars` characters of message text in all; the least
+    recently used conversations go first."""
 
-    def __init__(self, *, conversations: int = 2048, messages: int = 256) -> None:
+    def __init__(
+        self, *, conversations: int = 1024, messages: int = 64, max_chars: int = 4_000_000
+    ) -> None:
         self._conversations = conversations
         self._messages = messages
+        self._max_chars = max_chars
+        self._chars = 0
         self._lock = threading.Lock()
         # conversation id -> (message count, seq of the first message held, the messages)
         self._entries: collections.OrderedDict[str, tuple[int, int, tuple[Message, ...]]] = (
@@ -52,16 +57,19 @@ class HistoryCache:
             return  # not a whole range: nothing to hold
         kept = tuple(messages[-self._messages :]) if self._messages else ()
         with self._lock:
+            self._drop(conversation_id)
             self._entries[conversation_id] = (count, count - len(kept), kept)
-            self._entries.move_to_end(conversation_id)
-            while len(self._entries) > self._conversations:
-                self._entries.popitem(last=False)
+            self._chars += _chars(kept)
+            while self._entries and (
+                len(self._entries) > self._conversations or self._chars > self._max_chars
+            ):
+                self._drop(next(iter(self._entries)))
 
     def appended(self, conversation_id: str, *, before: int, added: Sequence[Message]) -> None:
         """Records that `added` (seq `before` on) were appended to the conversation at
         `before` messages; an entry for another count is dropped."""
         with self._lock:
-            entry = self._entries.pop(conversation_id, None)
+            entry = self._drop(conversation_id)
         if entry is None or entry[0] != before:
             return
         _, first_seq, messages = entry
@@ -75,4 +83,15 @@ class HistoryCache:
     def forget(self, conversation_id: str) -> None:
         """Drops the conversation's entry (its messages changed in a way not recorded here)."""
         with self._lock:
-            self._entries.pop(conversation_id, None)
+            self._drop(conversation_id)
+
+    def _drop(self, conversation_id: str) -> tuple[int, int, tuple[Message, ...]] | None:
+        """Removes an entry (call holding the lock); returns it."""
+        entry = self._entries.pop(conversation_id, None)
+        if entry is not None:
+            self._chars -= _chars(entry[2])
+        return entry
+
+
+def _chars(messages: Sequence[Message]) -> int:
+    return sum(len(m.content) for m in messages)
