@@ -54,6 +54,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_message_chars: int = 16_000
     history_messages: int = 40
+    history_cache_chars: int = 4_000_000
     openai_api_key: Secret = Secret("")
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
@@ -176,6 +177,8 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be positive")
+        if self.history_cache_chars < 0:
+            raise SettingsError("HISTORY_CACHE_CHARS must be 0 (no cache) or more")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if self.api_key_cache_s < 0 or self.hsts_max_age_s < 0:
@@ -212,6 +215,8 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be positive")
+        if self.history_cache_chars < 0:
+            raise SettingsError("HISTORY_CACHE_CHARS must be 0 (no cache) or more")
         if not 0 <= self.retry_base_delay_ms <= self.retry_max_delay_ms:
             raise SettingsError("RETRY_BASE_DELAY_MS must be between 0 and RETRY_MAX_DELAY_MS")
         if self.max_context_tokens <= self.reply_max_tokens:

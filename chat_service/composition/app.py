@@ -34,6 +34,7 @@ from starlette.routing import Mount
 import migrations
 from chat_service.adapters.mongo.api_keys import MongoApiKeyStore
 from chat_service.adapters.mongo.client import connect_mongo
+from chat_service.adapters.mongo.history_cache import HistoryCache
 from chat_service.adapters.mongo.owner_settings import MongoOwnerSettingsStore
 from chat_service.adapters.mongo.repository import MongoConversationRepository
 from chat_service.adapters.redis.client import (
@@ -117,7 +118,9 @@ def create_app(
         tracer_provider=tracer_provider,
         round_trips=RoundTrips.from_environ(),
     )
-    repository = MongoConversationRepository(stores.database)
+    repository = MongoConversationRepository(
+        stores.database, history=HistoryCache(max_chars=settings.history_cache_chars)
+    )
     authenticator = build_authenticator(settings, MongoApiKeyStore(stores.database))
     shared = build_shared_state(
         settings,

@@ -111,3 +111,10 @@ def test_the_failed_authentication_limit_is_read_and_checked():
     for env in ({"AUTH_FAILURE_LIMIT": "-1"}, {"AUTH_FAILURE_WINDOW_S": "0"}):
         with pytest.raises(SettingsError, match=next(iter(env))):
             Settings.from_env(env)
+
+
+def test_the_history_cache_size_is_read_and_checked():
+    assert Settings.from_env({}).history_cache_chars == 4_000_000
+    assert Settings.from_env({"HISTORY_CACHE_CHARS": "0"}).history_cache_chars == 0  # off
+    with pytest.raises(SettingsError, match="HISTORY_CACHE_CHARS"):
+        Settings.from_env({"HISTORY_CACHE_CHARS": "-1"})

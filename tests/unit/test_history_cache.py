@@ -75,3 +75,9 @@ def test_the_text_held_in_all_stays_under_its_bound() -> None:
     assert cache.get("b", count=12, first_seq=8) is None  # "a" was used since
     assert cache.get("a", count=4, first_seq=0) == _messages(0, 4)
     assert cache.get("c", count=11, first_seq=10) == _messages(10, 11)
+
+
+def test_a_cache_without_room_holds_nothing() -> None:
+    cache = HistoryCache(max_chars=0)
+    cache.put("c", count=1, first_seq=0, messages=_messages(0, 1))
+    assert cache.get("c", count=1, first_seq=0) is None

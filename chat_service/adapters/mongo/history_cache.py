@@ -20,8 +20,8 @@ from chat_service.core.models import Message
 
 class HistoryCache:
     """At most `conversations` conversations, each with its last `messages` messages at one
-    message count, holding at most `max_chars` characters of message text in all; the least
-    recently used conversations go first."""
+    message count, holding at most `max_chars` characters of message text in all (0: none,
+    every turn reads its messages); the least recently used conversations go first."""
 
     def __init__(
         self, *, conversations: int = 1024, messages: int = 64, max_chars: int = 4_000_000
@@ -53,8 +53,8 @@ class HistoryCache:
         self, conversation_id: str, *, count: int, first_seq: int, messages: Sequence[Message]
     ) -> None:
         """Holds `messages` (seq `first_seq` to `count` - 1) as the conversation's at `count`."""
-        if len(messages) != count - first_seq:
-            return  # not a whole range: nothing to hold
+        if len(messages) != count - first_seq or self._max_chars <= 0:
+            return  # not a whole range (or no room at all): nothing to hold
         kept = tuple(messages[-self._messages :]) if self._messages else ()
         with self._lock:
             self._drop(conversation_id)
