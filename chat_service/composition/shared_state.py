@@ -18,12 +18,13 @@ from chat_service.adapters.mongo.idempotency import MongoIdempotencyStore
 from chat_service.adapters.mongo.sessions import MongoSessionStore
 from chat_service.adapters.mongo.turn_lock import MongoLockBackend
 from chat_service.adapters.redis.auth_failures import RedisAuthFailureLimiter
-from chat_service.adapters.redis.cache_generations import RedisCacheGenerations
+from chat_service.adapters.redis.cache_generations import RedisCacheGenerations, generation_key
 from chat_service.adapters.redis.client import AsyncRedis, SyncRedis
 from chat_service.adapters.redis.rate_limiter import RedisRateLimiter
 from chat_service.adapters.redis.response_cache import RedisResponseCache
 from chat_service.adapters.redis.session_cache import RedisSessionCache
 from chat_service.adapters.redis.turn_lock import RedisLockBackend
+from chat_service.adapters.redis.turn_round_trips import TurnRoundTrips
 from chat_service.config import Settings
 from chat_service.core.assistant import Assistant
 from chat_service.core.availability import RedisAvailability
@@ -35,6 +36,7 @@ from chat_service.core.sessions import Sessions, SessionScope
 from chat_service.core.turn_lock import TurnLock
 from chat_service.edge.client_identity import TrustedProxies
 from chat_service.edge.middleware.rate_limit import RateLimitMiddleware
+from chat_service.observability.attribution import current_attribution
 from chat_service.ports.auth_failures import AuthFailureLimiter
 
 
@@ -97,6 +99,9 @@ def build_shared_state(
     counters = CacheCounters()
     observer = CacheObservers([counters, *cache_observers])
     ttl_s = settings.cache_ttl_hours * 3600
+    # With the cache on, a turn's lease also reads the owner's cache generation, and the
+    # reply's cache write leaves with the lease's release (see TurnRoundTrips).
+    round_trips = TurnRoundTrips(_owner_generation_key if ttl_s > 0 else lambda: None)
     volatility = ToolVolatility(tool_ttls_s(calendar_ttl_s=settings.calendar_cache_ttl_s))
     replies = RedisResponseCache(
         redis,
@@ -104,6 +109,7 @@ def build_shared_state(
         observer=observer,
         # A reply may take several model calls and tool rounds.
         compute_timeout_s=2 * settings.llm_timeout_s,
+        round_trips=round_trips,
     )
     tool_results = None
     if ttl_s > 0:
@@ -126,7 +132,7 @@ def build_shared_state(
             scope=SessionScope(settings.session_scope),
         ),
         turn_lock=TurnLock(
-            RedisLockBackend(redis),
+            RedisLockBackend(redis, round_trips=round_trips),
             MongoLockBackend(database, clock=clock),
             availability=availability,
             ttl_s=settings.turn_lock_ttl_s,
@@ -145,10 +151,17 @@ def build_shared_state(
         auth_failures=auth_failure_limiter(settings, async_redis, availability),
         tool_results=tool_results,
         _replies=replies,
-        _generations=RedisCacheGenerations(redis, availability=availability),
+        _generations=RedisCacheGenerations(
+            redis, availability=availability, round_trips=round_trips
+        ),
         _ttl_s=ttl_s,
         _volatility=volatility,
     )
+
+
+def _owner_generation_key() -> str | None:
+    owner = current_attribution().owner
+    return generation_key(owner) if owner else None
 
 
 def rate_limit_middleware(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from redis.commands.core import Script
 
 from chat_service.adapters.redis.client import REDIS_ERRORS, SyncRedis
+from chat_service.adapters.redis.turn_round_trips import DeferredScript, TurnRoundTrips
 from chat_service.core.availability import RedisAvailability
 from chat_service.core.cache.single_flight import LocalFlights
 from chat_service.core.cache.stats import CacheObserver, CacheOutcome
@@ -69,11 +70,14 @@ class RedisResponseCache:
         poll_s: tuple[float, float] = (0.01, 0.1),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        round_trips: TurnRoundTrips | None = None,
     ) -> None:
         """`compute_timeout_s` bounds how long a computation holds the lock and how long others
         wait for it before computing on their own; `poll_s` is the first and the longest pause
-        between two looks at a value being computed elsewhere."""
+        between two looks at a value being computed elsewhere. With `round_trips`, a value
+        computed while the thread holds a turn's lease is stored with the lease's release."""
         self._redis = client
+        self._trips = round_trips
         self._availability = availability
         self._observer = observer
         self._lease_ms = max(1, int(compute_timeout_s * 1000))
@@ -148,9 +152,11 @@ class RedisResponseCache:
             raise
         ttl_ms = int(computed.ttl_s * 1000) if computed.ttl_s else 0
         value = computed.value if ttl_ms > 0 else ""
-        self._run_script(
+        finish = DeferredScript(
             self._finish, [key, lock_key], [token, value, max(ttl_ms, 1), self._lease_ms // 10]
         )
+        if self._trips is None or not self._trips.defer(finish):
+            self._run_script(finish.script, finish.keys, finish.args)
         return computed.value
 
     def _wait(self, key: str, lock_key: str, deadline: float) -> str | object | None:
